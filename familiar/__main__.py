@@ -1,0 +1,5 @@
+import sys
+
+from familiar.cli import main
+
+sys.exit(main())

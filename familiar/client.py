@@ -1,0 +1,87 @@
+"""A Wyoming client connection: an async context manager with bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Self
+
+from wyoming.event import Event
+
+from familiar.config import parse_tcp_uri
+from familiar.errors import RemoteUnavailable
+from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
+
+
+class WyomingClient:
+    """Talks to one Wyoming server (ours or anyone's) over TCP."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        connect_timeout: float = 5.0,
+        write_timeout: float = 10.0,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.uri = uri
+        self.host, self.port = parse_tcp_uri(uri)
+        self._connect_timeout = connect_timeout
+        self._write_timeout = write_timeout
+        self._limits = limits
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, limit=self._limits.max_header_bytes),
+                self._connect_timeout,
+            )
+        except (OSError, TimeoutError) as err:
+            raise RemoteUnavailable(f"cannot connect to {self.uri}: {err!r}") from err
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+            self._writer = None
+
+    async def send(self, event: Event) -> None:
+        if self._writer is None:
+            raise RemoteUnavailable(f"not connected to {self.uri}")
+        try:
+            await write_event(self._writer, event, self._write_timeout)
+        except (OSError, TimeoutError) as err:
+            raise RemoteUnavailable(f"{self.uri}: write failed: {err!r}") from err
+
+    async def read(self, timeout: float | None = None) -> Event | None:
+        """Next event, None on EOF; raises TimeoutError past ``timeout`` seconds."""
+        if self._reader is None:
+            raise RemoteUnavailable(f"not connected to {self.uri}")
+        try:
+            return await asyncio.wait_for(read_event(self._reader, self._limits), timeout)
+        except OSError as err:
+            raise RemoteUnavailable(f"{self.uri}: read failed: {err!r}") from err
+
+    async def expect(self, event_type: str, timeout: float) -> Event:
+        """Read until an event of ``event_type``; other events are skipped."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            event = await self.read(max(0.0, deadline - loop.time()))
+            if event is None:
+                raise RemoteUnavailable(f"{self.uri} closed before sending {event_type}")
+            if event.type == event_type:
+                return event

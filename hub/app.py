@@ -1,0 +1,116 @@
+"""The hub process: every role in one asyncio task tree, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+
+from familiar.discovery import Advertisement, advertised_address
+from familiar.server import WyomingServer
+from familiar.wire import Limits
+from hub.asr import backends as asr_backends
+from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
+from hub.asr.handler import AsrHandler
+from hub.config import HubConfig
+from hub.endpoint import Endpoint, Role
+from hub.tts import backends as tts_backends
+from hub.tts.handler import EVENT_TYPES as TTS_EVENTS
+from hub.tts.handler import TtsHandler
+
+_LOGGER = logging.getLogger(__name__)
+
+ALL_ROLES = ("asr", "tts")
+
+
+@dataclass
+class RunningHub:
+    config: HubConfig
+    endpoint: Endpoint
+    server: WyomingServer
+    advertisement: Advertisement | None
+
+    @property
+    def uri(self) -> str:
+        host = self.config.endpoint.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"tcp://{host}:{self.server.port}"
+
+
+async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
+    backend = await stack.enter_async_context(asr_backends.create(config.asr))
+    return Role("asr", ASR_EVENTS, lambda conn: AsrHandler(backend, conn), backend.program)
+
+
+async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
+    backend = await stack.enter_async_context(tts_backends.create(config.tts))
+    return Role(
+        "tts", TTS_EVENTS, lambda conn: TtsHandler(backend, config.tts, conn), backend.program
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    config: HubConfig,
+    roles: Collection[str] = ALL_ROLES,
+    *,
+    zeroconf_interfaces: list[str] | None = None,
+) -> AsyncIterator[RunningHub]:
+    """Load the models (in parallel, on worker threads), then serve until the context exits."""
+    async with contextlib.AsyncExitStack() as stack:
+        makers = {"asr": _asr_role, "tts": _tts_role}
+        loaded = await asyncio.gather(
+            *(makers[name](stack, config) for name in ALL_ROLES if name in roles)
+        )
+        endpoint = Endpoint(list(loaded))
+        listen = config.endpoint
+        server = await stack.enter_async_context(
+            WyomingServer(
+                endpoint,
+                listen.host,
+                listen.port,
+                limits=Limits(
+                    max_data_bytes=listen.max_data_bytes, max_payload_bytes=listen.max_payload_bytes
+                ),
+                write_timeout=listen.write_timeout,
+                allow=listen.allow,
+                name=f"hub[{','.join(r.name for r in endpoint.roles)}]",
+            )
+        )
+        advertisement = None
+        if config.zeroconf.enabled:
+            name = config.zeroconf.name or config.name
+            address = advertised_address(listen.host, config.zeroconf.host)
+            advertisement = await stack.enter_async_context(
+                Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
+            )
+        yield RunningHub(config, endpoint, server, advertisement)
+
+
+async def wait_for_stop() -> None:
+    """Until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def run_hub(config: HubConfig, roles: Collection[str] = ALL_ROLES) -> None:
+    async with running_hub(config, roles) as hub:
+        _LOGGER.info(
+            "hub %r ready at %s (%s)",
+            config.name,
+            hub.uri,
+            ", ".join(r.name for r in hub.endpoint.roles),
+        )
+        await wait_for_stop()
+        _LOGGER.info("stopping")

@@ -1,0 +1,33 @@
+"""What an ASR backend offers: one shared model, one session per utterance."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from wyoming.info import AsrProgram
+
+from familiar.audio import PcmFormat
+
+
+@dataclass(frozen=True)
+class TranscriptResult:
+    text: str
+    language: str | None = None
+
+
+class AsrSession(Protocol):
+    """One utterance: audio goes in as it arrives, one transcript comes out."""
+
+    async def feed(self, audio: bytes, fmt: PcmFormat) -> None: ...
+
+    async def finish(self) -> TranscriptResult: ...
+
+
+class AsrBackend(Protocol):
+    """A loaded model (or remote server) that serves many sessions at once."""
+
+    def program(self) -> AsrProgram: ...
+
+    def session(self, language: str | None) -> AbstractAsyncContextManager[AsrSession]: ...

@@ -1,0 +1,103 @@
+"""A remote Wyoming ASR server (wyoming-faster-whisper, another hub...) behind our endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.info import AsrProgram, Attribution, Describe, Info
+
+from familiar.audio import PcmFormat
+from familiar.client import WyomingClient
+from familiar.errors import RemoteUnavailable
+from hub.asr.backend import TranscriptResult
+from hub.config import AsrConfig
+
+_LOGGER = logging.getLogger(__name__)
+TRANSCRIPT_TIMEOUT = 60.0
+
+
+async def describe(uri: str, timeout: float = 5.0) -> Info:
+    async with WyomingClient(uri, connect_timeout=timeout) as client:
+        await client.send(Describe().event())
+        return Info.from_event(await client.expect("info", timeout))
+
+
+class RemoteAsr:
+    """Proxies each utterance to ``asr.uri`` on its own connection."""
+
+    def __init__(self, config: AsrConfig) -> None:
+        assert config.uri is not None
+        self.config = config
+        self.uri = config.uri
+        self._program: AsrProgram | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            info = await describe(self.uri)
+            if info.asr:
+                self._program = info.asr[0]
+        except (RemoteUnavailable, TimeoutError) as err:
+            _LOGGER.warning(
+                "remote ASR %s not reachable yet (%s); will retry per request", self.uri, err
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def program(self) -> AsrProgram:
+        if self._program is not None:
+            return self._program
+        return AsrProgram(
+            name="familiar-remote-asr",
+            description=f"speech-to-text at {self.uri}",
+            attribution=Attribution(name="Familiar", url=""),
+            installed=True,
+            version=None,
+            models=[],
+        )
+
+    @contextlib.asynccontextmanager
+    async def session(self, language: str | None) -> AsyncIterator[RemoteSession]:
+        async with WyomingClient(self.uri) as client:
+            yield RemoteSession(client, language or self.config.language)
+
+
+class RemoteSession:
+    def __init__(self, client: WyomingClient, language: str | None) -> None:
+        self._client = client
+        self._language = language
+        self._started: PcmFormat | None = None
+
+    async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
+        if self._started is None:
+            await self._client.send(Transcribe(language=self._language).event())
+            await self._client.send(
+                AudioStart(rate=fmt.rate, width=fmt.width, channels=fmt.channels).event()
+            )
+            self._started = fmt
+        await self._client.send(
+            AudioChunk(rate=fmt.rate, width=fmt.width, channels=fmt.channels, audio=audio).event()
+        )
+
+    async def finish(self) -> TranscriptResult:
+        if self._started is None:
+            return TranscriptResult(text="", language=self._language)
+        await self._client.send(AudioStop().event())
+        try:
+            event = await self._client.expect("transcript", TRANSCRIPT_TIMEOUT)
+        except TimeoutError as err:
+            raise RemoteUnavailable(f"{self._client.uri} sent no transcript") from err
+        transcript = Transcript.from_event(event)
+        return TranscriptResult(text=transcript.text, language=transcript.language)

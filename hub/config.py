@@ -1,0 +1,109 @@
+"""The hub's YAML configuration (``config/hub.yaml``); each part gets its own slice."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
+from familiar.models import check_model
+
+
+def _check_remote(value: str | None) -> str | None:
+    if value is not None:
+        parse_tcp_uri(value)
+    return value
+
+
+class AsrConfig(Section):
+    """Speech-to-text: faster-whisper in process, or a remote Wyoming ASR server."""
+
+    uri: str | None = None
+    """``tcp://host:port`` of an existing Wyoming ASR server (e.g. wyoming-faster-whisper);
+    when set, no local model is loaded and requests are proxied there."""
+
+    model: str = "whisper-base"
+    """Packaged model name (``whisper-base``, ``whisper-tiny.en``) or a CTranslate2 model dir."""
+
+    language: str | None = "en"
+    """Spoken language; null detects it per utterance (slower)."""
+
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "default"
+    """``default`` is int8 on CPU and float16 on CUDA."""
+
+    beam_size: int = Field(default=1, ge=1, le=10)
+    cpu_threads: int = Field(default=0, ge=0)
+    """0 lets CTranslate2 choose."""
+
+    workers: int = Field(default=2, ge=1, le=16)
+    """Transcriptions that may run at the same time on the one loaded model."""
+
+    max_seconds: float = Field(default=30.0, gt=0, le=300)
+    """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
+
+    @field_validator("uri")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        return _check_remote(value)
+
+    @model_validator(mode="after")
+    def _model_exists(self) -> AsrConfig:
+        if self.uri is None:
+            check_model(self.model)
+        return self
+
+    @property
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.device == "cuda" else "int8"
+
+
+class TtsConfig(Section):
+    """Text-to-speech: Piper in process, or a remote Wyoming TTS server."""
+
+    uri: str | None = None
+    """``tcp://host:port`` of an existing Wyoming TTS server (e.g. wyoming-piper)."""
+
+    voice: str = "en_US-joe-medium"
+    """Packaged voice name or the path of a Piper ``.onnx`` voice (its ``.onnx.json`` beside)."""
+
+    use_cuda: bool = False
+    length_scale: float | None = Field(default=None, gt=0)
+    noise_scale: float | None = Field(default=None, ge=0)
+    noise_w_scale: float | None = Field(default=None, ge=0)
+
+    first_clause_chars: int = Field(default=60, ge=0)
+    """A first sentence longer than this is cut at a clause boundary so audio starts sooner
+    (0 disables)."""
+
+    workers: int = Field(default=2, ge=1, le=16)
+    """Syntheses that may run at the same time on the one loaded voice."""
+
+    samples_per_chunk: int = Field(default=1024, ge=64)
+
+    @field_validator("uri")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        return _check_remote(value)
+
+    @model_validator(mode="after")
+    def _voice_exists(self) -> TtsConfig:
+        if self.uri is None:
+            check_model(self.voice)
+        return self
+
+
+class HubConfig(Section):
+    """``config/hub.yaml``."""
+
+    name: str = "familiar"
+    """Name of this hub (zeroconf service, Home Assistant device)."""
+
+    endpoint: ListenConfig = ListenConfig()
+    zeroconf: ZeroconfConfig = ZeroconfConfig()
+    asr: AsrConfig = AsrConfig()
+    tts: TtsConfig = TtsConfig()
+    logging: LoggingConfig = LoggingConfig()

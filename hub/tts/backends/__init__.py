@@ -1,0 +1,26 @@
+"""TTS backends; the only place a speech synthesis library is imported."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.config import TtsConfig
+    from hub.tts.backend import TtsBackend
+
+
+def choose(config: TtsConfig) -> str:
+    """Which backend a config asks for (pure, tested on its own)."""
+    return "remote" if config.uri is not None else "piper"
+
+
+def create(config: TtsConfig) -> AbstractAsyncContextManager[TtsBackend]:
+    kind = choose(config)
+    if kind == "remote":
+        from hub.tts.backends.remote import RemoteTts
+
+        return RemoteTts(config)
+    from hub.tts.backends.piper import PiperTts
+
+    return PiperTts(config)

