@@ -1,0 +1,50 @@
+"""What the brain needs from the persona store (the contract between the two)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved chunk with where it came from."""
+
+    text: str
+    source: str
+    """File path (and message id for mail), shown to the LLM as the citation."""
+    kind: str
+    """``email``, ``pdf``, ``docx``, ``text`` ..."""
+    author: str | None
+    date: str | None
+    """ISO 8601 date, when known."""
+    subject: str | None
+    score: float
+    """Fused relevance (higher is better)."""
+    by_persona: bool
+    """Written by the persona (style evidence) rather than to them."""
+
+
+@dataclass(frozen=True)
+class StyleProfile:
+    """How the persona writes, learned from their own text."""
+
+    greetings: list[str] = field(default_factory=list)
+    sign_offs: list[str] = field(default_factory=list)
+    mean_sentence_words: float = 0.0
+    formality: str = "neutral"
+    """``casual``, ``neutral`` or ``formal``."""
+    phrases: list[str] = field(default_factory=list)
+    """Favourite phrases, most characteristic first."""
+    languages: list[str] = field(default_factory=list)
+    """Languages they mix, most used first (e.g. ``["en", "ta"]``)."""
+    examples: list[str] = field(default_factory=list)
+    """A handful of their real sentences."""
+
+
+class Retriever(Protocol):
+    """Hybrid search over the persona store."""
+
+    async def search(self, query: str, k: int = 5) -> list[Passage]: ...
+
+    async def style(self) -> StyleProfile | None: ...
