@@ -50,14 +50,16 @@ def _length(header: dict[str, Any], key: str, cap: int) -> int:
 
 async def read_event(reader: asyncio.StreamReader, limits: Limits = DEFAULT_LIMITS) -> Event | None:
     """Read one event; None on a clean EOF between frames."""
-    try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as err:
-        if not err.partial.strip():
-            return None
-        raise ProtocolError("connection closed in the middle of a header") from err
-    except asyncio.LimitOverrunError as err:
-        raise ProtocolError(f"header line longer than {limits.max_header_bytes} bytes") from err
+    line = b""
+    while not line.strip():  # blank lines between frames are tolerated
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as err:
+            if not err.partial.strip():
+                return None
+            raise ProtocolError("connection closed in the middle of a header") from err
+        except asyncio.LimitOverrunError as err:
+            raise ProtocolError(f"header line longer than {limits.max_header_bytes} bytes") from err
 
     try:
         header = json.loads(line)

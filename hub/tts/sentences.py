@@ -118,6 +118,6 @@ class SentenceSplitter:
             candidate = self._buffer if sentence_end is None else self._buffer[:sentence_end]
             if len(candidate) > self._first_clause_chars:
                 for clause in _CLAUSE.finditer(candidate):
-                    if clause.end() >= _MIN_CLAUSE_CHARS and clause.end() < len(candidate) - 1:
+                    if clause.end() >= _MIN_CLAUSE_CHARS:
                         return clause.end()
         return sentence_end

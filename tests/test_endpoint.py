@@ -1,0 +1,199 @@
+"""The hub endpoint over real sockets on 127.0.0.1, with fake backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from wyoming.asr import Transcribe
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+from familiar.client import WyomingClient
+from familiar.server import WyomingServer
+from familiar.wire import Limits
+from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
+from hub.asr.handler import AsrHandler
+from hub.config import TtsConfig
+from hub.endpoint import Endpoint, Role
+from hub.tts.handler import EVENT_TYPES as TTS_EVENTS
+from hub.tts.handler import TtsHandler
+from tests.fakes import FakeAsr, FakeTts
+
+TTS_CONFIG = TtsConfig(first_clause_chars=0)
+
+
+class Hub:
+    def __init__(self, server: WyomingServer, asr: FakeAsr, tts: FakeTts) -> None:
+        self.server, self.asr, self.tts = server, asr, tts
+        self.uri = f"tcp://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    asr, tts = FakeAsr(delay=0.05), FakeTts(delay=0.01)
+    endpoint = Endpoint(
+        [
+            Role("asr", ASR_EVENTS, lambda c: AsrHandler(asr, c), asr.program),
+            Role("tts", TTS_EVENTS, lambda c: TtsHandler(tts, TTS_CONFIG, c), tts.program),
+        ]
+    )
+    limits = Limits(max_data_bytes=4096, max_payload_bytes=65536)
+    async with WyomingServer(endpoint, "127.0.0.1", 0, limits=limits) as server:
+        yield Hub(server, asr, tts)
+
+
+async def collect(client: WyomingClient, until: str, timeout: float = 10.0) -> list[Event]:
+    events = []
+    while True:
+        event = await client.read(timeout)
+        assert event is not None, f"closed before {until}: {[e.type for e in events]}"
+        events.append(event)
+        if event.type == until:
+            return events
+
+
+async def test_describe_offers_asr_and_tts_from_one_port(hub: Hub) -> None:
+    async with WyomingClient(hub.uri) as client:
+        await client.send(Describe().event())
+        info = Info.from_event(await client.expect("info", 5))
+    assert [p.name for p in info.asr] == ["fake-asr"]
+    assert [p.name for p in info.tts] == ["fake-tts"]
+    assert info.tts[0].supports_synthesize_streaming
+
+
+async def test_streaming_tts_as_home_assistant_does_it(hub: Hub) -> None:
+    async with WyomingClient(hub.uri) as client:
+        await client.send(SynthesizeStart().event())
+        for piece in ["Hello ", "there. How", " are", " you?"]:
+            await client.send(SynthesizeChunk(text=piece).event())
+        # Home Assistant's compatibility synthesize inside the stream: must not be spoken.
+        await client.send(Synthesize(text="Hello there. How are you?").event())
+        await client.send(SynthesizeStop().event())
+        events = await collect(client, "synthesize-stopped")
+    assert hub.tts.spoken == ["Hello there.", "How are you?"]
+    types = [e.type for e in events]
+    assert types[-1] == "synthesize-stopped"
+    assert types.count("audio-start") == 2
+    assert types.count("audio-stop") == 2
+    audio = sum(len(e.payload or b"") for e in events if e.type == "audio-chunk")
+    assert audio == 2 * 100 * len("Hello there. How are you?".replace(" ", "")) + 2 * 100 * 5
+
+
+async def test_plain_synthesize(hub: Hub) -> None:
+    async with WyomingClient(hub.uri) as client:
+        await client.send(Synthesize(text="One. Two.").event())
+        events = await collect(client, "audio-stop")
+    types = [e.type for e in events]
+    assert types[0] == "audio-start" and types.count("audio-start") == 1
+    assert set(types[1:-1]) == {"audio-chunk"}
+    assert hub.tts.spoken == ["One.", "Two."]
+
+
+async def transcribe(uri: str, audio: bytes, rate: int = 16000) -> str:
+    async with WyomingClient(uri) as client:
+        await client.send(Transcribe(language="en").event())
+        await client.send(AudioStart(rate=rate, width=2, channels=1).event())
+        for i in range(0, len(audio), 3200):
+            await client.send(
+                AudioChunk(rate=rate, width=2, channels=1, audio=audio[i : i + 3200]).event()
+            )
+        await client.send(AudioStop().event())
+        return str((await client.expect("transcript", 10)).data["text"])
+
+
+async def test_four_clients_at_once(hub: Hub) -> None:
+    sizes = [3200 * n for n in (1, 2, 3, 4)]
+    results = await asyncio.gather(*(transcribe(hub.uri, b"\x00" * n) for n in sizes))
+    assert results == [f"{n} bytes at 16000" for n in sizes]
+    assert hub.asr.open_sessions == 0
+
+
+async def raw_connection(hub: Hub) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", hub.server.port)
+
+
+async def expect_error_then_close(reader: asyncio.StreamReader) -> dict[str, str]:
+    header = json.loads(await asyncio.wait_for(reader.readline(), 5))
+    assert header["type"] == "error"
+    data = json.loads(await reader.readexactly(header["data_length"]))
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # then the server closes
+    return data
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"{not json\n", "protocol-error"),
+        (
+            json.dumps({"type": "audio-chunk", "payload_length": 1 << 20}).encode() + b"\n",
+            "protocol-error",
+        ),
+        (
+            json.dumps({"type": "synthesize", "data_length": 1 << 16}).encode() + b"\n",
+            "protocol-error",
+        ),
+    ],
+    ids=["malformed", "oversize-payload", "oversize-data"],
+)
+async def test_bad_frame_closes_only_that_connection(hub: Hub, frame: bytes, code: str) -> None:
+    hub.tts.delay = 0.05
+    async with WyomingClient(hub.uri) as good:
+        await good.send(SynthesizeStart().event())
+        await good.send(SynthesizeChunk(text="A fairly long first sentence here. ").event())
+        reader, writer = await raw_connection(hub)
+        writer.write(frame)
+        await writer.drain()
+        error = await expect_error_then_close(reader)
+        writer.close()
+        assert error["code"] == code
+        await good.send(SynthesizeChunk(text="And a second one.").event())
+        await good.send(SynthesizeStop().event())
+        events = await collect(good, "synthesize-stopped")
+    assert [e.type for e in events].count("audio-stop") == 2
+
+
+async def test_peer_leaving_mid_stream_leaks_nothing(hub: Hub) -> None:
+    hub.tts.delay = 0.2
+    client = WyomingClient(hub.uri)
+    await client.__aenter__()
+    await client.send(SynthesizeStart().event())
+    await client.send(SynthesizeChunk(text="one two three four five six seven. eight").event())
+    await client.expect("audio-start", 5)
+    asr_client = WyomingClient(hub.uri)
+    await asr_client.__aenter__()
+    await asr_client.send(AudioStart(rate=16000, width=2, channels=1).event())
+    await asr_client.send(AudioChunk(rate=16000, width=2, channels=1, audio=b"\0" * 320).event())
+    await asyncio.sleep(0.1)
+    assert hub.tts.open_streams == 1
+    assert hub.asr.open_sessions == 1
+    await client.aclose()
+    await asr_client.aclose()
+    async with asyncio.timeout(5):
+        while hub.server.connection_count or hub.tts.open_streams or hub.asr.open_sessions:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    # and the server still serves
+    assert await transcribe(hub.uri, b"\0" * 640) == "640 bytes at 16000"
+
+
+async def test_allow_list_refuses_other_networks() -> None:
+    endpoint = Endpoint([])
+    async with WyomingServer(endpoint, "127.0.0.1", 0, allow=["10.0.0.0/8"]) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    async with WyomingServer(endpoint, "127.0.0.1", 0, allow=["127.0.0.0/8"]) as server:
+        client = WyomingClient(f"tcp://127.0.0.1:{server.port}")
+        async with client:
+            await client.send(Describe().event())
+            assert (await client.expect("info", 5)).type == "info"
+
+
+async def test_ping_is_answered(hub: Hub) -> None:
+    async with WyomingClient(hub.uri) as client:
+        await client.send(Event(type="ping", data={"text": "hi"}))
+        assert (await client.expect("pong", 5)).data == {"text": "hi"}

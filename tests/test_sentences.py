@@ -1,0 +1,79 @@
+"""Sentence cutting for streaming TTS (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.tts.sentences import SentenceSplitter, clean_for_speech
+
+
+def split_all(text: str, first_clause_chars: int = 0, step: int = 0) -> list[str]:
+    splitter = SentenceSplitter(first_clause_chars)
+    out: list[str] = []
+    if step:
+        for i in range(0, len(text), step):
+            out += splitter.feed(text[i : i + step])
+    else:
+        out += splitter.feed(text)
+    return out + splitter.flush()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello there. How are you?", ["Hello there.", "How are you?"]),
+        ("Wait! Really?! Yes.", ["Wait!", "Really?!", "Yes."]),
+        ("Dr. Smith met Mr. Jones at 5.30 today.", ["Dr. Smith met Mr. Jones at 5.30 today."]),
+        ("It costs 3.50 euros. Fine.", ["It costs 3.50 euros.", "Fine."]),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+        ("J. R. R. Tolkien wrote it. Yes.", ["J. R. R. Tolkien wrote it.", "Yes."]),
+        ("First line\n\nSecond paragraph", ["First line", "Second paragraph"]),
+        ("**Bold** and `code` here.", ["Bold and code here."]),
+        ("   ", []),
+        ("...", []),
+        ("今日は晴れです。明日は雨です。", ["今日は晴れです。", "明日は雨です。"]),
+        ("No ending punctuation", ["No ending punctuation"]),
+    ],
+)
+def test_sentences(text: str, expected: list[str]) -> None:
+    assert split_all(text) == expected
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7])
+def test_streaming_in_small_pieces_gives_the_same_sentences(step: int) -> None:
+    text = "Hello there. Dr. Who is here! Is it 3.5 or 4? Fine then."
+    assert split_all(text, step=step) == split_all(text)
+
+
+def test_sentence_waits_for_following_whitespace() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("Hello there.") == []
+    assert splitter.feed(" How") == ["Hello there."]
+    assert splitter.flush() == ["How"]
+
+
+def test_long_first_sentence_is_cut_at_a_clause() -> None:
+    text = (
+        "Well, my dear, the birthday dinner for Tom is on Saturday at eight, "
+        "at the Italian place near the station. Bring a cake."
+    )
+    assert split_all(text, first_clause_chars=40) == [
+        "Well, my dear, the birthday dinner for Tom is on Saturday at eight,",
+        "at the Italian place near the station.",
+        "Bring a cake.",
+    ]
+    # Without the option the sentence stays whole; short first sentences are never cut.
+    assert split_all(text)[0].endswith("station.")
+    assert split_all("Yes, dear. Bye.", first_clause_chars=40) == ["Yes, dear.", "Bye."]
+
+
+def test_first_clause_cut_while_streaming() -> None:
+    splitter = SentenceSplitter(first_clause_chars=30)
+    assert splitter.feed("The dinner for Tom is on Saturday evening, ") == [
+        "The dinner for Tom is on Saturday evening,"
+    ]
+    assert splitter.feed("at eight, I think. Later, maybe, more.") == ["at eight, I think."]
+
+
+def test_clean_for_speech() -> None:
+    assert clean_for_speech("- item one\n- item *two*") == "item one item two"

@@ -1,0 +1,162 @@
+"""End to end: the real hub process with the packaged Whisper and Piper models."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from wyoming.asr import Transcribe
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+from familiar.audio import PcmFormat, convert_pcm
+from familiar.client import WyomingClient
+from tests.helpers import hub_process, speak, words
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def hub_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with hub_process(tmp_path_factory.mktemp("hub"), {}) as (uri, _proc):
+        yield uri
+
+
+SPEECH = PcmFormat()
+
+
+async def transcribe(uri: str, audio: bytes, fmt: PcmFormat = SPEECH) -> str:
+    async with WyomingClient(uri) as client:
+        await client.send(Transcribe(language="en").event())
+        await client.send(AudioStart(rate=fmt.rate, width=fmt.width, channels=fmt.channels).event())
+        step = fmt.bytes_per_second // 10
+        for i in range(0, len(audio), step):
+            await client.send(
+                AudioChunk(
+                    rate=fmt.rate, width=fmt.width, channels=fmt.channels, audio=audio[i : i + step]
+                ).event()
+            )
+        await client.send(AudioStop().event())
+        return str((await client.expect("transcript", 60)).data["text"])
+
+
+async def collect(client: WyomingClient, until: str) -> list[Event]:
+    events = []
+    while True:
+        event = await client.read(60)
+        assert event is not None
+        events.append(event)
+        if event.type == until:
+            return events
+
+
+def audio_of(events: list[Event]) -> tuple[bytes, PcmFormat]:
+    start = next(e for e in events if e.type == "audio-start")
+    fmt = PcmFormat(start.data["rate"], start.data["width"], start.data["channels"])
+    return b"".join(e.payload or b"" for e in events if e.type == "audio-chunk"), fmt
+
+
+async def test_describe(hub_uri: str) -> None:
+    async with WyomingClient(hub_uri) as client:
+        await client.send(Describe().event())
+        info = Info.from_event(await client.expect("info", 10))
+    assert info.asr[0].models[0].name == "whisper-base"
+    assert info.tts[0].voices[0].name == "en_US-joe-medium"
+    assert info.tts[0].supports_synthesize_streaming
+
+
+COMMANDS = [
+    "Turn on the kitchen light.",
+    "Set a timer for ten minutes.",
+    "What is the weather tomorrow?",
+    "Turn off the bedroom fan.",
+]
+
+
+async def test_transcribes_piper_speech(hub_uri: str) -> None:
+    text = COMMANDS[0]
+    assert words(await transcribe(hub_uri, speak(text))) == words(text)
+
+
+async def test_any_input_format_is_converted(hub_uri: str) -> None:
+    text = COMMANDS[1]
+    mono22 = speak(text, rate=22050)
+    stereo44 = convert_pcm(mono22, PcmFormat(22050), PcmFormat(44100, 2, 2))
+    assert words(await transcribe(hub_uri, mono22, PcmFormat(22050))) == words(text)
+    assert words(await transcribe(hub_uri, stereo44, PcmFormat(44100, 2, 2))) == words(text)
+
+
+async def test_four_clients_at_once(hub_uri: str) -> None:
+    speech = [speak(text) for text in COMMANDS]
+    results = await asyncio.gather(*(transcribe(hub_uri, s) for s in speech))
+    assert [words(r) for r in results] == [words(t) for t in COMMANDS]
+
+
+async def test_plain_synthesize_speaks_the_text(hub_uri: str) -> None:
+    text = "The birthday dinner is on Saturday at eight."
+    async with WyomingClient(hub_uri) as client:
+        await client.send(Synthesize(text=text).event())
+        events = await collect(client, "audio-stop")
+    audio, fmt = audio_of(events)
+    assert fmt == PcmFormat(22050, 2, 1)
+    assert [e.type for e in events].count("audio-start") == 1
+    assert words(await transcribe(hub_uri, audio, fmt)) == words(text)
+
+
+async def test_streaming_as_home_assistant_speaks_once(hub_uri: str) -> None:
+    text = "Turn on the kitchen light. Then open the front door."
+    async with WyomingClient(hub_uri) as client:
+        await client.send(SynthesizeStart().event())
+        for token in text.split(" "):
+            await client.send(SynthesizeChunk(text=token + " ").event())
+        await client.send(Synthesize(text=text).event())  # HA's compatibility event
+        await client.send(SynthesizeStop().event())
+        events = await collect(client, "synthesize-stopped")
+    types = [e.type for e in events]
+    assert types[-1] == "synthesize-stopped"
+    assert types.count("audio-start") == types.count("audio-stop") == 2
+    audio, fmt = audio_of(events)
+    seconds = len(audio) / fmt.bytes_per_second
+    assert 2.0 < seconds < 6.0  # spoken once (twice would be ~8 s)
+    assert words(await transcribe(hub_uri, audio, fmt)) == words(text)
+
+
+async def test_bad_frame_does_not_disturb_other_clients(hub_uri: str) -> None:
+    host, port = hub_uri.removeprefix("tcp://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(json.dumps({"type": "audio-chunk", "payload_length": 1 << 30}).encode() + b"\n")
+    await writer.drain()
+    header = json.loads(await asyncio.wait_for(reader.readline(), 10))
+    assert header["type"] == "error"
+    writer.close()
+    text = COMMANDS[3]
+    assert words(await transcribe(hub_uri, speak(text))) == words(text)
+
+
+def test_remote_roles_proxy_to_another_wyoming_server(hub_uri: str, tmp_path: Path) -> None:
+    """A second hub that uses the first as its ASR and TTS servers."""
+    remote = {"asr": {"uri": hub_uri}, "tts": {"uri": hub_uri}}
+    with hub_process(tmp_path, remote, timeout=30) as (proxy_uri, _):
+
+        async def check() -> None:
+            async with WyomingClient(proxy_uri) as client:
+                await client.send(Describe().event())
+                info = Info.from_event(await client.expect("info", 10))
+            assert info.asr[0].name == "familiar-faster-whisper"
+            assert info.tts[0].voices[0].name == "en_US-joe-medium"
+            text = "Open the front door."
+            async with WyomingClient(proxy_uri) as client:
+                await client.send(SynthesizeStart().event())
+                await client.send(SynthesizeChunk(text=text).event())
+                await client.send(SynthesizeStop().event())
+                audio, fmt = audio_of(await collect(client, "synthesize-stopped"))
+            assert np.frombuffer(audio, dtype="<i2").std() > 100
+            assert words(await transcribe(proxy_uri, audio, fmt)) == words(text)
+
+        asyncio.run(check())
