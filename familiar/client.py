@@ -32,6 +32,7 @@ class WyomingClient:
         self._limits = limits
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._write_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         try:
@@ -62,7 +63,8 @@ class WyomingClient:
         if self._writer is None:
             raise RemoteUnavailable(f"not connected to {self.uri}")
         try:
-            await write_event(self._writer, event, self._write_timeout)
+            async with self._write_lock:  # frames from concurrent tasks never interleave
+                await write_event(self._writer, event, self._write_timeout)
         except (OSError, TimeoutError) as err:
             raise RemoteUnavailable(f"{self.uri}: write failed: {err!r}") from err
 

@@ -119,6 +119,7 @@ class Browser:
         self._zc: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
         self.services: dict[str, str] = {}
+        self.properties: dict[str, dict[str, str]] = {}
         self.changed = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -152,6 +153,7 @@ class Browser:
         state_change: ServiceStateChange,
     ) -> None:
         if state_change is ServiceStateChange.Removed:
+            self.properties.pop(name, None)
             if self.services.pop(name, None) is not None:
                 self.changed.set()
             return
@@ -167,6 +169,10 @@ class Browser:
         addresses = info.parsed_addresses(IPVersion.V4Only)
         if not addresses or info.port is None:
             return
+        self.properties[name] = {
+            key.decode(errors="replace"): (value or b"").decode(errors="replace")
+            for key, value in info.properties.items()
+        }
         self.services[name] = f"tcp://{addresses[0]}:{info.port}"
         self.changed.set()
 

@@ -96,6 +96,43 @@ class TtsConfig(Section):
         return self
 
 
+class SatelliteEntry(Section):
+    """A satellite the conductor drives whatever it advertises."""
+
+    uri: str
+    """``tcp://host:port`` of the satellite's Wyoming server."""
+
+    name: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        parse_tcp_uri(value)
+        return value
+
+
+class ConductorConfig(Section):
+    """The conductor drives satellites through the hub's ASR, brain and TTS."""
+
+    enabled: bool = True
+    discover: bool = True
+    """Drive satellites found by zeroconf that advertise ``controller=hub``."""
+
+    satellites: list[SatelliteEntry] = Field(default_factory=list)
+    """Satellites to drive in any case (e.g. on another subnet)."""
+
+    language: str = "en"
+    voice: str | None = None
+    """TTS voice name; null uses the TTS default (the persona's voice when configured)."""
+
+    max_utterance_seconds: float = Field(default=15.0, gt=0, le=120)
+    audio_timeout: float = Field(default=3.0, gt=0)
+    """No audio from the satellite for this long ends the utterance."""
+
+    conversation_seconds: float = Field(default=300.0, ge=0)
+    """A new request within this time of the last answer continues the same conversation."""
+
+
 class HubConfig(Section):
     """``config/hub.yaml``."""
 
@@ -106,4 +143,5 @@ class HubConfig(Section):
     zeroconf: ZeroconfConfig = ZeroconfConfig()
     asr: AsrConfig = AsrConfig()
     tts: TtsConfig = TtsConfig()
+    conductor: ConductorConfig = ConductorConfig()
     logging: LoggingConfig = LoggingConfig()

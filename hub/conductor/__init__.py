@@ -1,0 +1,1 @@
+"""The conductor: finds satellites and drives them through ASR, the brain and TTS."""

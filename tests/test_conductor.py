@@ -1,0 +1,160 @@
+"""The conductor against a satellite-shaped Wyoming server on 127.0.0.1 (fake backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import pytest
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.info import Attribution, Info, Satellite
+from wyoming.pipeline import PipelineStage, RunPipeline
+from wyoming.snd import Played
+
+from familiar.server import Connection, WyomingServer
+from hub.conductor.conductor import Conductor
+from hub.conductor.link import Services
+from hub.conductor.responder import asks_back
+from hub.config import ConductorConfig, SatelliteEntry
+from tests.fakes import FakeAsr, FakeTts
+from tests.helpers import free_port
+
+
+class FakeSatellite:
+    """Records what the controller sends; the test drives it like a user would."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.conn: Connection | None = None
+        self.running = asyncio.Event()
+        self.audio_stopped = asyncio.Event()
+
+    def __call__(self, conn: Connection) -> FakeSatellite:
+        self.conn = conn
+        self.running.clear()
+        return self
+
+    async def handle_event(self, event: Event) -> bool:
+        assert self.conn is not None
+        self.events.append(event)
+        if event.type == "describe":
+            satellite = Satellite(
+                name="kitchen",
+                attribution=Attribution(name="t", url=""),
+                installed=True,
+                description=None,
+                version=None,
+            )
+            await self.conn.send(Info(satellite=satellite).event())
+        elif event.type == "run-satellite":
+            self.running.set()
+        elif event.type == "ping":
+            await self.conn.send(Event(type="pong"))
+        elif event.type == "audio-stop":
+            self.audio_stopped.set()
+            await self.conn.send(Played().event())
+        return True
+
+    async def disconnected(self) -> None:
+        self.running.clear()
+
+    async def ask(self, nbytes: int) -> None:
+        assert self.conn is not None
+        self.audio_stopped.clear()
+        await self.conn.send(
+            RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
+        )
+        await self.conn.send(AudioStart(rate=16000, width=2, channels=1).event())
+        for _ in range(nbytes // 320):
+            await self.conn.send(
+                AudioChunk(rate=16000, width=2, channels=1, audio=b"\0" * 320).event()
+            )
+        await self.conn.send(AudioStop().event())
+
+
+class EchoResponder:
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str]] = []
+
+    async def respond(self, text: str, conversation_id: str) -> AsyncGenerator[str, None]:
+        self.heard.append((text, conversation_id))
+        yield f"You said {text}."
+        yield "Anything else?"
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[FakeSatellite, Conductor, EchoResponder, int]]:
+    port = free_port()
+    satellite = FakeSatellite()
+    responder = EchoResponder()
+    config = ConductorConfig(
+        discover=False, satellites=[SatelliteEntry(uri=f"tcp://127.0.0.1:{port}", name="kitchen")]
+    )
+    services = Services(asr=FakeAsr(), tts=FakeTts(), responder=responder, config=config)
+    async with WyomingServer(satellite, "127.0.0.1", port), Conductor(services) as conductor:
+        yield satellite, conductor, responder, port
+
+
+async def test_drives_a_pipeline_end_to_end(
+    setup: tuple[FakeSatellite, Conductor, EchoResponder, int],
+) -> None:
+    satellite, conductor, responder, _ = setup
+    await asyncio.wait_for(satellite.running.wait(), 5)
+    await satellite.ask(3200)
+    await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    types = [e.type for e in satellite.events]
+    assert types[:2] == ["describe", "run-satellite"]
+    sent = types[types.index("transcribe") :]
+    assert sent[:2] == ["transcribe", "transcript"]
+    assert sent[2:4] == ["synthesize", "audio-start"]
+    assert sent[-1] == "audio-stop"
+    transcript = next(e for e in satellite.events if e.type == "transcript")
+    assert transcript.data["text"] == "3200 bytes at 16000"
+    assert responder.heard[0][0] == "3200 bytes at 16000"
+    audio = sum(len(e.payload or b"") for e in satellite.events if e.type == "audio-chunk")
+    assert audio > 0
+    assert conductor.links["kitchen"].status.runs == 1
+
+
+async def test_keeps_pinging(setup: tuple[FakeSatellite, Conductor, EchoResponder, int]) -> None:
+    satellite, *_ = setup
+    await asyncio.wait_for(satellite.running.wait(), 5)
+    await asyncio.sleep(4.5)
+    assert sum(e.type == "ping" for e in satellite.events) >= 2
+
+
+async def test_same_conversation_continues(
+    setup: tuple[FakeSatellite, Conductor, EchoResponder, int],
+) -> None:
+    satellite, _, responder, _ = setup
+    await asyncio.wait_for(satellite.running.wait(), 5)
+    for n in (320, 640):
+        await satellite.ask(n)
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert responder.heard[0][1] == responder.heard[1][1]
+
+
+async def test_reconnects_within_3_s_after_satellite_restarts() -> None:
+    port = free_port()
+    satellite = FakeSatellite()
+    config = ConductorConfig(
+        discover=False, satellites=[SatelliteEntry(uri=f"tcp://127.0.0.1:{port}")]
+    )
+    services = Services(asr=FakeAsr(), tts=FakeTts(), responder=EchoResponder(), config=config)
+    async with Conductor(services) as conductor:
+        link = next(iter(conductor.links.values()))
+        for attempt in range(10):
+            async with WyomingServer(satellite, "127.0.0.1", port):
+                async with asyncio.timeout(3):
+                    await satellite.running.wait()
+                    while not link.status.connected:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+            assert link.status.connects == attempt + 1
+
+
+def test_asks_back() -> None:
+    assert asks_back("Shall I turn it off?")
+    assert asks_back('He asked "really?"')
+    assert not asks_back("Done.")
+    assert not asks_back("")
