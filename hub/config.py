@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
 from familiar.models import check_model
+from familiar.mqtt import MqttConfig
 
 
 def _check_remote(value: str | None) -> str | None:
@@ -107,3 +108,5 @@ class HubConfig(Section):
     asr: AsrConfig = AsrConfig()
     tts: TtsConfig = TtsConfig()
     logging: LoggingConfig = LoggingConfig()
+    mqtt: MqttConfig | None = None
+    """MQTT broker for Home Assistant discovery, state and commands (docs/mqtt.md); null = off."""
