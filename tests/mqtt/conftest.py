@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,9 @@ class Mosquitto:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"{self.extra or 'allow_anonymous true'}\n"
+            # Run as ourselves: as root, mosquitto would switch to its own user and lose
+            # access to the test's temp files.
+            f"user {getpass.getuser()}\n"
             "persistence false\n"
             f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
