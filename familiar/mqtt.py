@@ -948,6 +948,9 @@ class MqttLink:
                 )
             except MqttError as err:  # our own config problem (password file): retry too
                 _LOGGER.error("%s: %s", self.topics.device, err)
+            except Exception:
+                # A bug must not silently end MQTT for the life of the process.
+                _LOGGER.exception("%s: MQTT session failed", self.topics.device)
             finally:
                 self._client = None
                 self.connected.clear()

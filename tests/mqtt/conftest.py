@@ -224,6 +224,10 @@ class FakeVoiceDevice:
     def emit(self, update: DeviceUpdate) -> None:
         self._updates.put_nowait(update)
 
+    def drained(self) -> bool:
+        """Every emitted update has been taken by the subscriber."""
+        return self._updates.empty()
+
     def _record(self, name: str, value: object) -> None:
         self.calls.append((name, value))
         self.changed.set()

@@ -384,3 +384,61 @@ def test_mqtt_section_in_hub_config() -> None:
     )
     assert isinstance(config.mqtt, MqttConfig)
     assert config.mqtt.host == "broker.lan"
+
+
+async def test_running_hub_publishes_its_device(broker: Mosquitto) -> None:
+    from familiar.config import load_config
+    from hub.app import running_hub
+    from hub.config import HubConfig
+
+    config = load_config(
+        HubConfig,
+        None,
+        {
+            "endpoint": {"uri": "tcp://127.0.0.1:0"},
+            "zeroconf": {"enabled": False},
+            "asr": {"uri": "tcp://127.0.0.1:9"},
+            "tts": {"uri": "tcp://127.0.0.1:9"},
+            "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        },
+    )
+    hub_topics = Topics("familiar", "hub")
+    async with running_hub(config, roles=()) as hub:
+        assert hub.mqtt is not None
+        await hub.mqtt.link.wait_connected(WAIT)
+        async with Watcher(broker) as watch:
+            health = json.loads((await watch.wait_for(hub_topics.health)).payload)
+            await watch.wait_for(hub_topics.discovery)
+    assert health["asr"] == "off" and health["satellites"] == 0
+    found = await read_retained(broker.config(), [hub_topics.availability])
+    assert found[hub_topics.availability] == b"offline"  # clean stop
+
+
+async def test_starts_while_the_broker_is_down_and_keeps_the_latest_state(
+    tmp_path: Path, device: FakeVoiceDevice
+) -> None:
+    from tests.mqtt.conftest import MOSQUITTO, free_port
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed")
+    broker = Mosquitto(tmp_path, free_port())
+    config = broker.config(queue_size=4)
+    try:
+        async with SatelliteMqtt(config, "Kitchen", device) as sat:
+            for n in range(10):
+                device.emit(WakeDetected(f"w{n}"))
+            device.emit(StateChanged("error"))
+            async with asyncio.timeout(WAIT):  # until the pump has queued the last update
+                # Nothing to wait on but the pump task: poll, bounded.
+                while not device.drained() or not sat.link.outbox.items()[-1:]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0)  # let the pump render the last update it took
+            assert len(sat.link.outbox) == 4  # bounded while the broker is away
+            assert sat.link.outbox.dropped > 0
+            await asyncio.to_thread(broker.start)
+            await sat.link.wait_connected(WAIT)
+            found = await read_retained(config, [KITCHEN.state, KITCHEN.discovery])
+            assert found[KITCHEN.state] == b"error"
+            assert KITCHEN.discovery in found
+    finally:
+        broker.stop()
