@@ -992,8 +992,12 @@ class MqttLink:
         if self._discovery is not None:
             await client.publish(self.topics.discovery, _json(self._discovery), qos=1, retain=True)
             self.announcements += 1
-        for message in list(self._snapshot.values()):
-            await client.publish(message.topic, message.payload, qos=message.qos, retain=True)
+        for topic in list(self._snapshot):
+            # Read each value just before publishing it: aiomqtt hands the message to paho
+            # before its first await, so a newer value sent meanwhile is never overtaken.
+            message = self._snapshot.get(topic)
+            if message is not None:
+                await client.publish(topic, message.payload, qos=message.qos, retain=True)
 
     async def _send_loop(self, client: aiomqtt.Client) -> None:
         while True:

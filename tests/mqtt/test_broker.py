@@ -442,3 +442,94 @@ async def test_starts_while_the_broker_is_down_and_keeps_the_latest_state(
             assert KITCHEN.discovery in found
     finally:
         broker.stop()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _make_certificates(folder: Path) -> None:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it."""
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=familiar-test-ca",
+        cwd=folder,
+    )
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, cn in (("server", "127.0.0.1"), ("client", "familiar")):
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={cn}",
+            cwd=folder,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            f"{name}.pem",
+            "-extfile",
+            "san.ext",
+            cwd=folder,
+        )
+    for key in folder.glob("*.key"):
+        key.chmod(0o600)
+
+
+async def test_tls_with_a_client_certificate(
+    make_broker: Callable[[str], Mosquitto], tmp_path: Path, device: FakeVoiceDevice
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    await asyncio.to_thread(_make_certificates, certs)
+    broker = make_broker(
+        "allow_anonymous true\n"
+        f"cafile {certs / 'ca.pem'}\ncertfile {certs / 'server.pem'}\n"
+        f"keyfile {certs / 'server.key'}\nrequire_certificate true"
+    )
+    tls = {
+        "ca": str(certs / "ca.pem"),
+        "cert": str(certs / "client.pem"),
+        "key": str(certs / "client.key"),
+    }
+    config = broker.config(tls=tls)
+    async with SatelliteMqtt(config, "Kitchen", device) as sat:
+        await sat.link.wait_connected(WAIT)
+        found = await read_retained(config, [KITCHEN.state])
+        assert found[KITCHEN.state] == b"idle"
+    # Refusals: a short timeout, since a broker may just wait on a failed handshake.
+    without_cert = broker.config(tls={"ca": str(certs / "ca.pem")}, timeout=1.0)
+    with pytest.raises(MqttError):
+        await read_retained(without_cert, [KITCHEN.state])
+    plain = broker.config(timeout=1.0)
+    with pytest.raises((MqttError, TimeoutError)):
+        await read_retained(plain, [KITCHEN.state], timeout=2.0)
