@@ -875,8 +875,10 @@ class MqttLink:
         self._client: aiomqtt.Client | None = None
         self._runner: asyncio.Task[None] | None = None
         self._reannounce: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def __aenter__(self) -> Self:
+        self._closing = False
         self._runner = asyncio.create_task(self._run(), name=f"mqtt[{self.topics.device}]")
         return self
 
@@ -886,6 +888,7 @@ class MqttLink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._closing = True
         client = self._client
         if client is not None and self.connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
@@ -955,6 +958,10 @@ class MqttLink:
                 self._client = None
                 self.connected.clear()
                 await self._cancel_reannounce()
+            if self._closing:
+                # A disconnect error raised while being cancelled may have replaced the
+                # CancelledError: never loop on after the owner asked us to stop.
+                return
             delay = backoff.next_delay()
             _LOGGER.debug("%s: reconnecting in %.2f s", self.topics.device, delay)
             await asyncio.sleep(delay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import os
 import shutil
 import socket
 import subprocess
@@ -102,6 +103,8 @@ class Mosquitto:
 
 def _require_mosquitto() -> None:
     if MOSQUITTO is None:
+        if os.environ.get("FAMILIAR_REQUIRE_MOSQUITTO"):
+            pytest.fail("FAMILIAR_REQUIRE_MOSQUITTO is set but mosquitto is not installed")
         pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
 
 
