@@ -9,11 +9,14 @@ import importlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from familiar.config import load_config
 from familiar.errors import ConfigError, FamiliarError
 from familiar.logs import setup_logging
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forget_hub_mqtt(config: Any) -> int:
+def _forget_hub_mqtt(config: HubConfig) -> int:
     from hub.mqtt import forget_hub
 
     if config.mqtt is None:
