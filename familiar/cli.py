@@ -9,11 +9,14 @@ import importlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from familiar.config import load_config
 from familiar.errors import ConfigError, FamiliarError
 from familiar.logs import setup_logging
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,8 +61,21 @@ def cmd_hub(args: argparse.Namespace) -> int:
     path = args.config or default_config("hub")
     config = load_config(HubConfig, path)
     setup_logging(args.log_level or config.logging.level)
+    if args.forget_mqtt:
+        return _forget_hub_mqtt(config)
     roles = [args.role] if args.role else list(ALL_ROLES)
     asyncio.run(run_hub(config, roles))
+    return 0
+
+
+def _forget_hub_mqtt(config: HubConfig) -> int:
+    from hub.mqtt import forget_hub
+
+    if config.mqtt is None:
+        print("no mqtt: section in the hub configuration; nothing to forget", file=sys.stderr)
+        return 2
+    topics = asyncio.run(forget_hub(config.mqtt))
+    print(f"removed the hub from Home Assistant ({topics[0]} cleared)")
     return 0
 
 
@@ -89,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     hub = sub.add_parser("hub", help="run the hub (all roles, or one)")
     hub.add_argument("role", nargs="?", choices=["asr", "tts"], help="run only this role")
     hub.add_argument("-c", "--config", type=Path, help="hub YAML (default: config/hub.yaml)")
+    hub.add_argument(
+        "--forget-mqtt",
+        action="store_true",
+        help="remove the hub's device from Home Assistant (empty retained discovery) and exit",
+    )
     hub.set_defaults(func=cmd_hub)
 
     config = sub.add_parser("config", help="configuration tools")

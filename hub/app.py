@@ -17,6 +17,7 @@ from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
 from hub.asr.handler import AsrHandler
 from hub.config import HubConfig
 from hub.endpoint import Endpoint, Role
+from hub.mqtt import HubHealth, HubMqtt
 from hub.tts import backends as tts_backends
 from hub.tts.handler import EVENT_TYPES as TTS_EVENTS
 from hub.tts.handler import TtsHandler
@@ -32,6 +33,7 @@ class RunningHub:
     endpoint: Endpoint
     server: WyomingServer
     advertisement: Advertisement | None
+    mqtt: HubMqtt | None = None
 
     @property
     def uri(self) -> str:
@@ -88,7 +90,30 @@ async def running_hub(
             advertisement = await stack.enter_async_context(
                 Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
             )
-        yield RunningHub(config, endpoint, server, advertisement)
+        mqtt = None
+        if config.mqtt is not None:
+            mqtt = await stack.enter_async_context(
+                HubMqtt(config.mqtt, config.name, lambda: _health(config, endpoint))
+            )
+        yield RunningHub(config, endpoint, server, advertisement, mqtt)
+
+
+def _health(config: HubConfig, endpoint: Endpoint) -> HubHealth:
+    """What the MQTT health sensors show (brain, store and conductor report once wired)."""
+    loaded = {role.name for role in endpoint.roles}
+
+    def status(role: str, uri: str | None) -> str:
+        if role not in loaded:
+            return "off"
+        return "remote" if uri else "ok"
+
+    return HubHealth(
+        asr=status("asr", config.asr.uri),
+        tts=status("tts", config.tts.uri),
+        brain="off",
+        persona_chunks=None,
+        satellites=0,
+    )
 
 
 async def wait_for_stop() -> None:

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
 from familiar.models import check_model
+from familiar.mqtt import MqttConfig
 
 
 def _check_remote(value: str | None) -> str | None:
@@ -145,3 +146,5 @@ class HubConfig(Section):
     tts: TtsConfig = TtsConfig()
     conductor: ConductorConfig = ConductorConfig()
     logging: LoggingConfig = LoggingConfig()
+    mqtt: MqttConfig | None = None
+    """MQTT broker for Home Assistant discovery, state and commands (docs/mqtt.md); null = off."""
