@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 
 
-@dataclass
 class Backoff:
-    first: float = 0.25
-    """Delay after the first failure, in seconds."""
-    cap: float = 2.0
-    """Longest delay."""
-    factor: float = 2.0
-    jitter: float = 0.2
-    """Each delay is scaled by a random factor in ``[1 - jitter, 1 + jitter]``."""
-    rng: random.Random = field(default_factory=random.Random)
-    _failures: int = 0
+    """Capped exponential backoff with jitter: the n-th delay is uniform in [d/2, d],
+    d = min(maximum, minimum * 2**n)."""
 
-    def next(self) -> float:
-        base = min(self.cap, self.first * self.factor**self._failures)
-        self._failures += 1
-        return min(self.cap, base * self.rng.uniform(1 - self.jitter, 1 + self.jitter))
+    def __init__(self, minimum: float, maximum: float, rng: random.Random | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        exponent = min(self.failures, 32)
+        cap = min(self.maximum, self.minimum * (2**exponent))
+        self.failures += 1
+        return self._rng.uniform(cap / 2, cap)
 
     def reset(self) -> None:
-        self._failures = 0
+        self.failures = 0

@@ -39,6 +39,7 @@ import aiomqtt
 from pydantic import Field, field_validator, model_validator
 
 from familiar import __version__
+from familiar.backoff import Backoff
 from familiar.config import Section
 from familiar.errors import FamiliarError
 
@@ -708,26 +709,6 @@ def forget_messages(topics: Topics) -> list[Outgoing]:
 
 
 # --------------------------------------------------------------------------- backoff, outbox
-
-
-class Backoff:
-    """Capped exponential backoff with jitter: the n-th delay is uniform in [d/2, d],
-    d = min(maximum, minimum * 2**n)."""
-
-    def __init__(self, minimum: float, maximum: float, rng: random.Random | None = None) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-        self.failures = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        exponent = min(self.failures, 32)
-        cap = min(self.maximum, self.minimum * (2**exponent))
-        self.failures += 1
-        return self._rng.uniform(cap / 2, cap)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Outbox:

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Self
 
+from familiar.backoff import Backoff
 from familiar.mqtt import (
     HUB_DEVICE_ID,
-    Backoff,
     DeviceInfo,
     MqttConfig,
     MqttError,

@@ -86,7 +86,7 @@ class SatelliteLink:
 
     async def run(self) -> None:
         """Forever: connect, serve, and reconnect after any failure."""
-        backoff = Backoff(first=0.2, cap=2.0)
+        backoff = Backoff(0.2, 2.0)
         while True:
             try:
                 async with WyomingClient(self.uri, connect_timeout=2.0) as client:
@@ -102,7 +102,7 @@ class SatelliteLink:
                     _LOGGER.info("satellite %s disconnected", self.name)
                 self.status.connected = False
                 self.status.connected_event.clear()
-            await asyncio.sleep(backoff.next())
+            await asyncio.sleep(backoff.next_delay())
 
     async def _serve(self, client: WyomingClient, backoff: Backoff) -> None:
         await client.send(Describe().event())

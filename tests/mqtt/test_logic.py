@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from familiar.backoff import Backoff
 from familiar.errors import FamiliarError
 from familiar.mqtt import (
     HA_MAX_STATE_CHARS,
@@ -17,7 +18,6 @@ from familiar.mqtt import (
     Announce,
     AnswerSpoken,
     Ask,
-    Backoff,
     CommandRejected,
     DeviceInfo,
     MqttConfig,
