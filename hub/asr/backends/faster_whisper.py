@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import math
 import os
+import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -22,6 +25,30 @@ from hub.config import AsrConfig
 
 _LOGGER = logging.getLogger(__name__)
 WHISPER_RATE = 16000
+FRAMES_PER_SECOND = 100
+FULL_WINDOW_SECONDS = 30.0
+TRAILING_SILENCE_SECONDS = 1.0
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+TOKENS_PER_SECOND = 8
+
+
+def window_frames(duration: float, window_seconds: float) -> int | None:
+    """Mel frames to encode for ``duration`` seconds of audio, or None for the full window."""
+    if window_seconds >= FULL_WINDOW_SECONDS:
+        return None
+    needed = duration + TRAILING_SILENCE_SECONDS
+    if needed > FULL_WINDOW_SECONDS - 2:
+        return None
+    seconds = max(window_seconds, math.ceil(needed))
+    return int(seconds * FRAMES_PER_SECOND)
+
+
+def repeats_itself(text: str) -> bool:
+    """Whisper's failure mode on a short window: the same sentence again and again."""
+    sentences = [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    return any(a == b for a, b in itertools.pairwise(sentences))
+
 
 # Whisper's languages; the multilingual models answer any of them, ``.en`` ones English only.
 _LANGUAGES = [
@@ -136,6 +163,48 @@ class FasterWhisperAsr:
     def _run(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
         if self._english_only:
             language = "en"
+        frames = window_frames(audio.size / WHISPER_RATE, self.config.window_seconds)
+        if language is not None and frames is not None:
+            text = self._run_window(model, audio, language, frames)
+            if text is not None:
+                return TranscriptResult(text=text, language=language)
+            _LOGGER.debug("short-window result unreliable; using the full window")
+        return self._run_full(model, audio, language)
+
+    def _run_window(
+        self, model: Any, audio: Float32Array, language: str, frames: int
+    ) -> str | None:
+        """Decode with a short encoder window; None when the result looks unreliable."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+        features = model.feature_extractor(audio, padding=frames * 160)[:, :frames]
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        max_new = 12 + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
+        result = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            [prompt],
+            beam_size=self.config.beam_size,
+            max_length=len(prompt) + max_new,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,))),
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+        if result.no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
+            return ""
+        text = str(tokenizer.decode(tokens)).strip()
+        if len(tokens) >= max_new or avg_logprob < LOG_PROB_THRESHOLD or repeats_itself(text):
+            return None
+        return text
+
+    def _run_full(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
         segments, info = model.transcribe(
             audio,
             language=language,
