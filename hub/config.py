@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -68,11 +69,43 @@ class AsrConfig(Section):
         return "float16" if self.device == "cuda" else "int8"
 
 
+class XttsConfig(Section):
+    """Coqui XTTS v2 with the persona's cloned voice (needs a GPU and the weights)."""
+
+    model_dir: str
+    """Directory holding XTTS v2's ``config.json``, ``model.pth``, ``vocab.json`` (the weights
+    are not shipped: download them once under their licence, CPML)."""
+
+    voice_name: str = "persona"
+    """Name advertised in Home Assistant's voice list."""
+
+    clips_dir: str | None = None
+    """Reference clips of the persona's voice; default: the persona store's enrolled clips."""
+
+    language: str = "en"
+    device: Literal["cuda", "cpu"] = "cuda"
+    temperature: float = Field(default=0.7, gt=0, le=2)
+    stream_chunk_size: int = Field(default=20, ge=5, le=200)
+    """GPT tokens per streamed audio chunk: smaller gives the first audio sooner."""
+
+    @field_validator("model_dir")
+    @classmethod
+    def _dir(cls, value: str) -> str:
+        if not (Path(value).expanduser() / "config.json").is_file():
+            raise ValueError(f"file not found: {Path(value).expanduser() / 'config.json'}")
+        return value
+
+
 class TtsConfig(Section):
-    """Text-to-speech: Piper in process, or a remote Wyoming TTS server."""
+    """Text-to-speech: Piper or XTTS in process, or a remote Wyoming TTS server."""
 
     uri: str | None = None
     """``tcp://host:port`` of an existing Wyoming TTS server (e.g. wyoming-piper)."""
+
+    engine: Literal["piper", "xtts"] = "piper"
+    """``xtts`` speaks in the persona's cloned voice (GPU); ``piper`` is the CPU default."""
+
+    xtts: XttsConfig | None = None
 
     voice: str = "en_US-joe-medium"
     """Packaged voice name or the path of a Piper ``.onnx`` voice (its ``.onnx.json`` beside)."""
@@ -98,8 +131,10 @@ class TtsConfig(Section):
 
     @model_validator(mode="after")
     def _voice_exists(self) -> TtsConfig:
-        if self.uri is None:
+        if self.uri is None and self.engine == "piper":
             check_model(self.voice)
+        if self.uri is None and self.engine == "xtts" and self.xtts is None:
+            raise ValueError("engine xtts needs an xtts section (model_dir ...)")
         return self
 
 

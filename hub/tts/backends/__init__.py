@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 def choose(config: TtsConfig) -> str:
     """Which backend a config asks for (pure, tested on its own)."""
-    return "remote" if config.uri is not None else "piper"
+    if config.uri is not None:
+        return "remote"
+    return config.engine
 
 
 def create(config: TtsConfig) -> AbstractAsyncContextManager[TtsBackend]:
@@ -21,6 +23,10 @@ def create(config: TtsConfig) -> AbstractAsyncContextManager[TtsBackend]:
         from hub.tts.backends.remote import RemoteTts
 
         return RemoteTts(config)
+    if kind == "xtts":
+        from hub.tts.backends.xtts import XttsTts
+
+        return XttsTts(config)
     from hub.tts.backends.piper import PiperTts
 
     return PiperTts(config)
