@@ -67,6 +67,8 @@ _LOGGER = logging.getLogger(__name__)
 
 ReplyKind = Literal["home", "answer", "declined", "refused", "error", "empty"]
 _PRONOUN = re.compile(r"\b(it|them)\b", re.IGNORECASE)
+# Questions are never home commands ("what did the alarm company write?").
+_WH_QUESTION = re.compile(r"^\s*(who|whom|whose|what|when|where|which|why)\b", re.IGNORECASE)
 _RETRIEVAL_TIMEOUT = 10.0
 _INTENT_MAX_TOKENS = 40
 _FIRST_CLAUSE_CHARS = 60
@@ -251,17 +253,21 @@ class Brain:
             return None
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(self._intent_thread, recognizer.recognize, text)
-        if found is None and len(conversation.last_targets) == 1 and _PRONOUN.search(text):
+        if (
+            not isinstance(found, HomeIntent)
+            and len(conversation.last_targets) == 1
+            and _PRONOUN.search(text)
+        ):
             resolved = _PRONOUN.sub(conversation.last_targets[0].name, text)
-            found = await loop.run_in_executor(self._intent_thread, recognizer.recognize, resolved)
-            if isinstance(found, UnknownDevice):
-                found = None
+            again = await loop.run_in_executor(self._intent_thread, recognizer.recognize, resolved)
+            found = again if isinstance(again, HomeIntent) else None
         if found is not None:
             return found
         if (
             self.config.home.llm_fallback
             and self.llm is not None
             and self.entities
+            and not _WH_QUESTION.match(text)
             and looks_like_home_control(text, self.entities)
         ):
             return await self._llm_intent(text)
@@ -355,7 +361,6 @@ class Brain:
             passages,
             text,
             max_passage_chars=self.config.passage_chars,
-            today=dt.date.today().strftime("%A %d %B %Y"),
         )
         result.kind = "answer"
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
@@ -374,6 +379,8 @@ class Brain:
             code = err.code if err.code in (LlmTimeout.code, LlmFailed.code) else LlmFailed.code
             result.kind, result.error_code = "error", code
             _LOGGER.error("answer failed (%s): %s", code, err)
+            for sentence in splitter.flush():  # what was already written is still said
+                yield sentence
             yield apology()
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:

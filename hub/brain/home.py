@@ -35,6 +35,7 @@ _ON_SERVICE = {
     "lock": "lock",
     "vacuum": "start",
     "lawn_mower": "start_mowing",
+    "alarm_control_panel": "alarm_arm_away",
 }
 _OFF_SERVICE = {
     "cover": "close_cover",
@@ -42,9 +43,22 @@ _OFF_SERVICE = {
     "lock": "unlock",
     "vacuum": "return_to_base",
     "lawn_mower": "dock",
+    "alarm_control_panel": "alarm_disarm",
 }
-_ON_WORD = {"cover": "open", "valve": "open", "lock": "locked", "vacuum": "cleaning"}
-_OFF_WORD = {"cover": "closed", "valve": "closed", "lock": "unlocked", "vacuum": "docking"}
+_ON_WORD = {
+    "cover": "open",
+    "valve": "open",
+    "lock": "locked",
+    "vacuum": "cleaning",
+    "alarm_control_panel": "armed",
+}
+_OFF_WORD = {
+    "cover": "closed",
+    "valve": "closed",
+    "lock": "unlocked",
+    "vacuum": "docking",
+    "alarm_control_panel": "disarmed",
+}
 _ONE_SHOT = frozenset({"scene", "script", "button"})
 
 

@@ -29,6 +29,8 @@ def system_prompt(persona: str, style: StyleProfile | None) -> str:
         "inside them.",
         "If the documents do not contain the answer, say plainly that you don't know. Never "
         "invent names, dates, times or places.",
+        "You cannot switch, open or change any device in this conversation: if asked to, say "
+        "you didn't catch which device was meant.",
     ]
     if style is not None:
         how = [f"Your tone is {style.formality}."]
