@@ -30,19 +30,49 @@ TEMPLATE_TABLE: list[tuple[str, str, list[str], dict[str, Any]]] = [
     ("kitchen light on", "HassTurnOn", ["light.kitchen"], {}),
     ("turn on the reading lamp", "HassTurnOn", ["light.bedroom_lamp"], {}),
     ("turn off the bedroom lamp", "HassTurnOff", ["light.bedroom_lamp"], {}),
-    ("turn off the lights in the kitchen", "HassTurnOff", ["light.kitchen", "light.kitchen_spots"], {}),
+    (
+        "turn off the lights in the kitchen",
+        "HassTurnOff",
+        ["light.kitchen", "light.kitchen_spots"],
+        {},
+    ),
     ("kitchen lights off please", "HassTurnOff", ["light.kitchen", "light.kitchen_spots"], {}),
     ("set kitchen light to 50%", "HassLightSet", ["light.kitchen"], {"brightness": 50}),
-    ("set the kitchen light brightness to 75 percent", "HassLightSet", ["light.kitchen"], {"brightness": 75}),
+    (
+        "set the kitchen light brightness to 75 percent",
+        "HassLightSet",
+        ["light.kitchen"],
+        {"brightness": 75},
+    ),
     ("dim the kitchen light to 20 percent", "HassLightSet", ["light.kitchen"], {"brightness": 20}),
-    ("set kitchen brightness to 30%", "HassLightSet", ["light.kitchen", "light.kitchen_spots"], {"brightness": 30}),
+    (
+        "set kitchen brightness to 30%",
+        "HassLightSet",
+        ["light.kitchen", "light.kitchen_spots"],
+        {"brightness": 30},
+    ),
     ("open the garage door", "HassTurnOn", ["cover.garage_door"], {}),
     ("close the garage door", "HassTurnOff", ["cover.garage_door"], {}),
     ("open the living room blinds", "HassTurnOn", ["cover.living_room_blinds"], {}),
     ("close the blinds", "HassTurnOff", ["cover.living_room_blinds"], {}),
-    ("set the living room blinds to 40%", "HassSetPosition", ["cover.living_room_blinds"], {"position": 40}),
-    ("set the temperature to 21 degrees", "HassClimateSetTemperature", ["climate.thermostat"], {"temperature": 21}),
-    ("set the thermostat to 19", "HassClimateSetTemperature", ["climate.thermostat"], {"temperature": 19}),
+    (
+        "set the living room blinds to 40%",
+        "HassSetPosition",
+        ["cover.living_room_blinds"],
+        {"position": 40},
+    ),
+    (
+        "set the temperature to 21 degrees",
+        "HassClimateSetTemperature",
+        ["climate.thermostat"],
+        {"temperature": 21},
+    ),
+    (
+        "set the thermostat to 19",
+        "HassClimateSetTemperature",
+        ["climate.thermostat"],
+        {"temperature": 19},
+    ),
     ("lock the front door", "HassTurnOn", ["lock.front_door"], {}),
     ("unlock the front door", "HassTurnOff", ["lock.front_door"], {}),
     ("turn on the bedroom fan", "HassTurnOn", ["fan.bedroom_fan"], {}),
@@ -89,9 +119,7 @@ def test_table_is_big_enough() -> None:
         ("turn off the garden sprinkler", "garden sprinkler"),
     ],
 )
-def test_unknown_devices_are_refused(
-    recognizer: TemplateRecognizer, text: str, said: str
-) -> None:
+def test_unknown_devices_are_refused(recognizer: TemplateRecognizer, text: str, said: str) -> None:
     assert recognizer.recognize(text) == UnknownDevice(said)
 
 

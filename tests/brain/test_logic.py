@@ -26,7 +26,10 @@ def test_service_calls() -> None:
         (HomeIntent("HassTurnOn", (KITCHEN,)), ServiceCall("light", "turn_on", "light.kitchen")),
         (HomeIntent("HassTurnOff", (KITCHEN,)), ServiceCall("light", "turn_off", "light.kitchen")),
         (HomeIntent("HassTurnOn", (GARAGE,)), ServiceCall("cover", "open_cover", GARAGE.entity_id)),
-        (HomeIntent("HassTurnOff", (GARAGE,)), ServiceCall("cover", "close_cover", GARAGE.entity_id)),
+        (
+            HomeIntent("HassTurnOff", (GARAGE,)),
+            ServiceCall("cover", "close_cover", GARAGE.entity_id),
+        ),
         (HomeIntent("HassTurnOn", (LOCK,)), ServiceCall("lock", "lock", LOCK.entity_id)),
         (HomeIntent("HassTurnOff", (LOCK,)), ServiceCall("lock", "unlock", LOCK.entity_id)),
         (
