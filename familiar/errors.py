@@ -64,3 +64,21 @@ class SttFailed(BackendError):
 
 class TtsFailed(BackendError):
     code = "tts-failed"
+
+
+class LlmTimeout(BackendError):
+    """The LLM did not produce a token in time."""
+
+    code = "llm-timeout"
+
+
+class LlmFailed(BackendError):
+    """The LLM (in process or remote) failed while answering."""
+
+    code = "llm-failed"
+
+
+class HomeControlFailed(BackendError):
+    """A home-control command could not be carried out."""
+
+    code = "home-control-failed"

@@ -24,7 +24,7 @@ from hub.tts.handler import TtsHandler
 
 _LOGGER = logging.getLogger(__name__)
 
-ALL_ROLES = ("asr", "tts")
+ALL_ROLES = ("asr", "tts", "brain")
 
 
 @dataclass
@@ -55,6 +55,17 @@ async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role
     )
 
 
+async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
+    from hub.brain.brain import open_brain
+    from hub.brain.handler import EVENT_TYPES as BRAIN_EVENTS
+    from hub.brain.handler import BrainHandler, program
+
+    brain = await stack.enter_async_context(open_brain(config.brain))
+    return Role(
+        "brain", BRAIN_EVENTS, lambda conn: BrainHandler(brain, conn), lambda: program(brain)
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_hub(
     config: HubConfig,
@@ -64,7 +75,7 @@ async def running_hub(
 ) -> AsyncIterator[RunningHub]:
     """Load the models (in parallel, on worker threads), then serve until the context exits."""
     async with contextlib.AsyncExitStack() as stack:
-        makers = {"asr": _asr_role, "tts": _tts_role}
+        makers = {"asr": _asr_role, "tts": _tts_role, "brain": _brain_role}
         loaded = await asyncio.gather(
             *(makers[name](stack, config) for name in ALL_ROLES if name in roles)
         )

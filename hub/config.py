@@ -175,6 +175,176 @@ class ConductorConfig(Section):
     """A new request within this time of the last answer continues the same conversation."""
 
 
+class EntityConfig(Section):
+    """One device the brain may control (used when Home Assistant is not the source)."""
+
+    entity_id: str
+    """``<domain>.<object_id>``, e.g. ``light.kitchen``."""
+
+    name: str
+    """The name people say (``Kitchen Light``)."""
+
+    area: str | None = None
+    """Room it is in (``Kitchen``); lets "turn off the lights in the kitchen" find it."""
+
+    aliases: list[str] = Field(default_factory=list)
+    """Other names people use for it."""
+
+    @field_validator("entity_id")
+    @classmethod
+    def _entity_id(cls, value: str) -> str:
+        domain, dot, object_id = value.partition(".")
+        if not dot or not domain or not object_id or " " in value:
+            raise ValueError(f"expected <domain>.<object_id>, got {value!r}")
+        return value
+
+
+class HomeAssistantApiConfig(Section):
+    """Home Assistant's REST API: entity list and service calls."""
+
+    url: str
+    """Base URL, e.g. ``http://homeassistant.local:8123``."""
+
+    token: str
+    """A long-lived access token (Profile → Security in Home Assistant)."""
+
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds a request may take."""
+
+    verify_tls: bool = True
+    """Check the server certificate on https URLs."""
+
+
+class MqttCommandConfig(Section):
+    """Standalone homes: commands published to an MQTT broker (``docs/brain.md`` has the topics)."""
+
+    host: str
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    topic_prefix: str = "familiar"
+    """Commands go to ``<prefix>/command/<domain>/<object_id>/<service>``."""
+
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds connecting and publishing may take."""
+
+
+class HomeConfig(Section):
+    """Home control: which devices exist and how commands are carried out."""
+
+    enabled: bool = True
+    """Recognise home-control sentences at all."""
+
+    entities: list[EntityConfig] = Field(default_factory=list)
+    """Known devices, when Home Assistant does not provide them."""
+
+    home_assistant: HomeAssistantApiConfig | None = None
+    """Read entities from ``/api/states`` and call ``/api/services/<domain>/<service>``."""
+
+    mqtt: MqttCommandConfig | None = None
+    """Publish commands to MQTT instead (used when ``home_assistant`` is not set)."""
+
+    area: str | None = None
+    """Area of this hub's own satellite ("set the temperature to 21" acts here)."""
+
+    llm_fallback: bool = True
+    """Sentences the templates miss are tried by the LLM, constrained to known entities."""
+
+    ha_caller_intents: bool = True
+    """When Home Assistant itself asks (Wyoming ``handle``), answer home commands with a Wyoming
+    ``intent`` event so Home Assistant executes them with its own handlers."""
+
+
+class BrainConfig(Section):
+    """Conversation: intents first, then answers grounded in the persona store."""
+
+    backend: Literal["llama-cpp", "openai"] = "llama-cpp"
+    """``llama-cpp`` runs the model in process; ``openai`` talks to an OpenAI-compatible server
+    (llama.cpp server, vLLM, Ollama)."""
+
+    model: str = "qwen2.5-0.5b-instruct"
+    """llama-cpp: packaged model (``qwen2.5-0.5b-instruct``, ``qwen2.5-1.5b-instruct``) or a GGUF
+    path. openai: the model name sent to the server."""
+
+    url: str | None = None
+    """openai: base URL including ``/v1``, e.g. ``http://127.0.0.1:8080/v1``."""
+
+    api_key: str | None = None
+    """openai: bearer token, when the server wants one."""
+
+    json_mode: Literal["json_object", "json_schema"] = "json_object"
+    """openai: how a JSON schema is sent (``json_object`` + ``schema`` for llama.cpp servers,
+    ``json_schema`` for vLLM/Ollama/OpenAI)."""
+
+    n_ctx: int = Field(default=4096, ge=512, le=131072)
+    """llama-cpp: context window in tokens."""
+
+    n_threads: int = Field(default=0, ge=0)
+    """llama-cpp: CPU threads; 0 uses all cores."""
+
+    n_gpu_layers: int = Field(default=0, ge=-1)
+    """llama-cpp: layers offloaded to the GPU (-1 all)."""
+
+    max_tokens: int = Field(default=160, ge=8, le=4096)
+    """Longest answer in tokens."""
+
+    temperature: float = Field(default=0.3, ge=0, le=2)
+
+    first_token_timeout: float = Field(default=20.0, gt=0)
+    """Seconds the LLM may take before its first token (prompt processing included)."""
+
+    token_timeout: float = Field(default=10.0, gt=0)
+    """Seconds the LLM may stall between two tokens."""
+
+    answer_timeout: float = Field(default=90.0, gt=0)
+    """Seconds a whole answer may take."""
+
+    persona_name: str = "Familiar"
+    """Who the assistant speaks as."""
+
+    persona_config: str | None = None
+    """Path of the persona store's ``persona.yaml``; unset or missing: no documents, and
+    questions about the persona's life are declined."""
+
+    retrieval_k: int = Field(default=4, ge=1, le=20)
+    """Passages put into the prompt."""
+
+    min_score: float = 0.0
+    """Passages scoring below this are not used."""
+
+    passage_chars: int = Field(default=700, ge=100)
+    """Each passage is cut to this many characters in the prompt."""
+
+    history_turns: int = Field(default=6, ge=0, le=50)
+    """Turns of a conversation remembered (user + persona = one turn)."""
+
+    max_conversations: int = Field(default=256, ge=1)
+    """Conversations remembered at once; the least recent is forgotten first."""
+
+    conversation_ttl: float = Field(default=900.0, gt=0)
+    """Seconds after which an idle conversation is forgotten."""
+
+    language: str = "en"
+    """Language of the intent templates and answers."""
+
+    home: HomeConfig = HomeConfig()
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _backend(self) -> BrainConfig:
+        if self.backend == "openai" and self.url is None:
+            raise ValueError("backend openai needs url")
+        if self.backend == "llama-cpp":
+            check_model(self.model)
+        return self
+
+
 class HubConfig(Section):
     """``config/hub.yaml``."""
 
@@ -185,6 +355,7 @@ class HubConfig(Section):
     zeroconf: ZeroconfConfig = ZeroconfConfig()
     asr: AsrConfig = AsrConfig()
     tts: TtsConfig = TtsConfig()
+    brain: BrainConfig = BrainConfig()
     conductor: ConductorConfig = ConductorConfig()
     logging: LoggingConfig = LoggingConfig()
     mqtt: MqttConfig | None = None
