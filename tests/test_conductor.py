@@ -15,7 +15,7 @@ from wyoming.snd import Played
 from familiar.server import Connection, WyomingServer
 from hub.conductor.conductor import Conductor
 from hub.conductor.link import Services
-from hub.conductor.responder import asks_back
+from hub.brain.brain import Reply, ReplyResult
 from hub.config import ConductorConfig, SatelliteEntry
 from tests.fakes import FakeAsr, FakeTts
 from tests.helpers import free_port
@@ -74,13 +74,21 @@ class FakeSatellite:
 
 
 class EchoResponder:
-    def __init__(self) -> None:
-        self.heard: list[tuple[str, str]] = []
+    """Says back what it heard and asks something back (so a follow-up is requested)."""
 
-    async def respond(self, text: str, conversation_id: str) -> AsyncGenerator[str, None]:
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str | None]] = []
+
+    def respond(self, text: str, conversation_id: str | None = None) -> Reply:
         self.heard.append((text, conversation_id))
-        yield f"You said {text}."
-        yield "Anything else?"
+        result = ReplyResult(conversation_id or "new")
+
+        async def sentences() -> AsyncGenerator[str, None]:
+            yield f"You said {text}."
+            yield "Anything else?"
+            result.kind, result.continue_conversation = "answer", True
+
+        return Reply(sentences(), result)
 
 
 @pytest.fixture
@@ -103,12 +111,13 @@ async def test_drives_a_pipeline_end_to_end(
     await asyncio.wait_for(satellite.running.wait(), 5)
     await satellite.ask(3200)
     await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    await asyncio.sleep(0.2)
     types = [e.type for e in satellite.events]
     assert types[:2] == ["describe", "run-satellite"]
     sent = types[types.index("transcribe") :]
     assert sent[:2] == ["transcribe", "transcript"]
     assert sent[2:4] == ["synthesize", "audio-start"]
-    assert sent[-1] == "audio-stop"
+    assert sent[-2:] == ["audio-stop", "familiar-listen"]  # the answer asked something back
     transcript = next(e for e in satellite.events if e.type == "transcript")
     assert transcript.data["text"] == "3200 bytes at 16000"
     assert responder.heard[0][0] == "3200 bytes at 16000"
@@ -151,10 +160,3 @@ async def test_reconnects_within_3_s_after_satellite_restarts() -> None:
                     while not link.status.connected:  # noqa: ASYNC110
                         await asyncio.sleep(0.01)
             assert link.status.connects == attempt + 1
-
-
-def test_asks_back() -> None:
-    assert asks_back("Shall I turn it off?")
-    assert asks_back('He asked "really?"')
-    assert not asks_back("Done.")
-    assert not asks_back("")

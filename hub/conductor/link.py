@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from familiar.backoff import Backoff
 from familiar.client import WyomingClient
 from familiar.errors import FamiliarError, ProtocolError, RemoteUnavailable
 from hub.asr.backend import AsrBackend
-from hub.conductor.responder import Responder, asks_back
+from hub.conductor.responder import Responder
 from hub.config import ConductorConfig
 from hub.tts.backend import TtsBackend
 
@@ -42,6 +43,8 @@ EVENT_TIMEOUT = 5.0
 AUDIO_QUEUE = 512
 SAMPLES_PER_CHUNK = 1024
 PLAYED_GRACE = 3.0
+FOLLOW_UP_EVENT = "familiar-listen"
+"""Sent to our satellites to listen again without the wake word (others ignore it)."""
 
 
 @dataclass
@@ -201,10 +204,15 @@ class SatelliteLink:
                     Error(text="No speech was recognised", code="stt-no-text-recognized").event()
                 )
                 return
-            answer = await self.speak(self.services.responder.respond(text, self._conversation()))
+            async with self.services.responder.respond(text, self._conversation()) as reply:
+                await self.speak(reply)
             self._last_answer = time.monotonic()
-            if asks_back(answer):
-                _LOGGER.debug("satellite %s: answer asks back; expecting a follow-up", self.name)
+            if reply.result.error_code:
+                _LOGGER.warning(
+                    "satellite %s: answer ended with %s", self.name, reply.result.error_code
+                )
+            if reply.result.continue_conversation:
+                await self._follow_up(client)
         except asyncio.CancelledError:
             raise
         except FamiliarError as err:
@@ -233,50 +241,57 @@ class SatelliteLink:
             result = await session.finish()
         return result.text
 
-    async def speak(self, sentences: Any) -> str:
+    async def _follow_up(self, client: WyomingClient) -> None:
+        """The persona asked something back: have the satellite listen without a wake word."""
+        _LOGGER.debug("satellite %s: listening for the reply", self.name)
+        await client.send(Event(type=FOLLOW_UP_EVENT))
+
+    async def speak(self, sentences: AsyncIterable[str]) -> str:
         """Synthesize each sentence as it comes and stream it; wait for ``played``."""
         client = self._client
         if client is None:
             raise RemoteUnavailable(f"satellite {self.name} is not connected")
         async with self._speak_lock:
             spoken: list[str] = []
-            fmt: PcmFormat | None = None
+            out: PcmFormat | None = None
             nbytes = 0
             self._played.clear()
-            async with contextlib.aclosing(sentences) as stream:
-                async for sentence in stream:
-                    spoken.append(sentence)
-                    async with contextlib.aclosing(
-                        self.services.tts.synthesize(sentence, self.services.config.voice)
-                    ) as pieces:
-                        async for piece in pieces:
-                            if fmt is None:
-                                fmt = piece.fmt
-                                await client.send(Synthesize(text=sentence).event())
-                                await client.send(
-                                    AudioStart(
-                                        rate=fmt.rate, width=fmt.width, channels=fmt.channels
-                                    ).event()
-                                )
-                            pcm = convert_pcm(piece.pcm, piece.fmt, fmt)
-                            nbytes += len(pcm)
-                            step = SAMPLES_PER_CHUNK * fmt.width * fmt.channels
-                            for offset in range(0, len(pcm), step):
-                                await client.send(
-                                    AudioChunk(
-                                        rate=fmt.rate,
-                                        width=fmt.width,
-                                        channels=fmt.channels,
-                                        audio=pcm[offset : offset + step],
-                                    ).event()
-                                )
+            async for sentence in sentences:
+                spoken.append(sentence)
+                pieces = self.services.tts.synthesize(sentence, self.services.config.voice)
+                async with contextlib.aclosing(pieces):
+                    async for piece in pieces:
+                        if out is None:
+                            out = piece.fmt
+                            await client.send(Synthesize(text=sentence).event())
+                            await client.send(
+                                AudioStart(
+                                    rate=out.rate, width=out.width, channels=out.channels
+                                ).event()
+                            )
+                        nbytes += await self._send_audio(client, piece.pcm, piece.fmt, out)
             answer = " ".join(spoken)
-            if fmt is None:
+            if out is None:
                 return answer
             await client.send(AudioStop().event())
             try:
-                async with asyncio.timeout(fmt.seconds(nbytes) + PLAYED_GRACE):
+                async with asyncio.timeout(out.seconds(nbytes) + PLAYED_GRACE):
                     await self._played.wait()
             except TimeoutError:
                 _LOGGER.debug("satellite %s did not report played", self.name)
             return answer
+
+    @staticmethod
+    async def _send_audio(client: WyomingClient, pcm: bytes, fmt: PcmFormat, out: PcmFormat) -> int:
+        pcm = convert_pcm(pcm, fmt, out)
+        step = SAMPLES_PER_CHUNK * out.width * out.channels
+        for offset in range(0, len(pcm), step):
+            await client.send(
+                AudioChunk(
+                    rate=out.rate,
+                    width=out.width,
+                    channels=out.channels,
+                    audio=pcm[offset : offset + step],
+                ).event()
+            )
+        return len(pcm)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Protocol
+
+from hub.brain.brain import Reply
 
 
 class Responder(Protocol):
-    """Answers a transcript, sentence by sentence, as the sentences are ready."""
+    """Answers a transcript: a :class:`Reply` yields sentences as they are ready, then tells
+    whether the persona asked something back (listen again without the wake word)."""
 
-    def respond(self, text: str, conversation_id: str) -> AsyncGenerator[str, None]: ...
-
-
-def asks_back(answer: str) -> bool:
-    """Whether an answer ends with a question, so the user may reply without the wake word."""
-    return answer.rstrip().rstrip("\"'”’)").endswith("?")
+    def respond(self, text: str, conversation_id: str | None = None) -> Reply: ...
