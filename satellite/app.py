@@ -374,17 +374,22 @@ class Satellite:
         threshold = self.config.vad.threshold
         async for chunk in self.mic.chunks():
             seconds = WAKE_FORMAT.seconds(len(chunk))
-            if self._mic_skip > 0:
-                self._mic_skip -= seconds
-                continue
-            phase = self.state.phase
-            if phase is sm.Phase.STREAMING and self._streaming:
-                await self._send(
-                    AudioChunk(
-                        **_format_kwargs(WAKE_FORMAT), audio=chunk, timestamp=self._stream_ms
-                    ).event()
-                )
-                self._stream_ms += round(seconds * 1000)
+            # Under the lock: the effects of the last input (StartStreaming, the awake
+            # sound's mute) are all performed before the next chunk is looked at.
+            async with self._lock:
+                if self._mic_skip > 0:
+                    self._mic_skip -= seconds
+                    continue
+                streaming = self.state.phase is sm.Phase.STREAMING and self._streaming
+                detecting = self.state.phase in sm.WAKE_PHASES and self.state.active
+                if streaming:
+                    await self._send(
+                        AudioChunk(
+                            **_format_kwargs(WAKE_FORMAT), audio=chunk, timestamp=self._stream_ms
+                        ).event()
+                    )
+                    self._stream_ms += round(seconds * 1000)
+            if streaming:
                 assert self._vad is not None
                 probabilities = await loop.run_in_executor(self._executor, self._vad.process, chunk)
                 for probability in probabilities:
@@ -394,7 +399,7 @@ class Satellite:
                     elif segment is not None:
                         await self.apply(sm.SpeechEnded(segment.value))
                         break
-            elif phase in sm.WAKE_PHASES and self.state.active:
+            elif detecting:
                 assert self._detector is not None
                 found = await loop.run_in_executor(self._executor, self._detector.process, chunk)
                 if found:
