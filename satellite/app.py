@@ -372,40 +372,46 @@ class Satellite:
     async def _mic_loop(self) -> None:
         loop = asyncio.get_running_loop()
         threshold = self.config.vad.threshold
-        async for chunk in self.mic.chunks():
-            seconds = WAKE_FORMAT.seconds(len(chunk))
-            # Under the lock: the effects of the last input (StartStreaming, the awake
-            # sound's mute) are all performed before the next chunk is looked at.
-            async with self._lock:
-                if self._mic_skip > 0:
-                    self._mic_skip -= seconds
-                    continue
-                streaming = self.state.phase is sm.Phase.STREAMING and self._streaming
-                detecting = self.state.phase in sm.WAKE_PHASES and self.state.active
-                if streaming:
-                    await self._send(
-                        AudioChunk(
-                            **_format_kwargs(WAKE_FORMAT), audio=chunk, timestamp=self._stream_ms
-                        ).event()
-                    )
-                    self._stream_ms += round(seconds * 1000)
+        async with contextlib.aclosing(self.mic.chunks()) as chunks:
+            async for chunk in chunks:
+                await self._on_mic_chunk(chunk, loop, threshold)
+
+    async def _on_mic_chunk(
+        self, chunk: bytes, loop: asyncio.AbstractEventLoop, threshold: float
+    ) -> None:
+        seconds = WAKE_FORMAT.seconds(len(chunk))
+        # Under the lock: the effects of the last input (StartStreaming, the awake
+        # sound's mute) are all performed before the next chunk is looked at.
+        async with self._lock:
+            if self._mic_skip > 0:
+                self._mic_skip -= seconds
+                return
+            streaming = self.state.phase is sm.Phase.STREAMING and self._streaming
+            detecting = self.state.phase in sm.WAKE_PHASES and self.state.active
             if streaming:
-                assert self._vad is not None
-                probabilities = await loop.run_in_executor(self._executor, self._vad.process, chunk)
-                for probability in probabilities:
-                    segment = self.segmenter.process(FRAME_SECONDS, probability >= threshold)
-                    if segment is Segment.STARTED:
-                        await self.apply(sm.SpeechStarted())
-                    elif segment is not None:
-                        await self.apply(sm.SpeechEnded(segment.value))
-                        break
-            elif detecting:
-                assert self._detector is not None
-                found = await loop.run_in_executor(self._executor, self._detector.process, chunk)
-                if found:
-                    self.last_wake_word = found[0]
-                    _LOGGER.info("wake word %s", found[0])
-                    await self.apply(sm.WakeDetected(found[0]))
+                await self._send(
+                    AudioChunk(
+                        **_format_kwargs(WAKE_FORMAT), audio=chunk, timestamp=self._stream_ms
+                    ).event()
+                )
+                self._stream_ms += round(seconds * 1000)
+        if streaming:
+            assert self._vad is not None
+            probabilities = await loop.run_in_executor(self._executor, self._vad.process, chunk)
+            for probability in probabilities:
+                segment = self.segmenter.process(FRAME_SECONDS, probability >= threshold)
+                if segment is Segment.STARTED:
+                    await self.apply(sm.SpeechStarted())
+                elif segment is not None:
+                    await self.apply(sm.SpeechEnded(segment.value))
+                    break
+        elif detecting:
+            assert self._detector is not None
+            found = await loop.run_in_executor(self._executor, self._detector.process, chunk)
+            if found:
+                self.last_wake_word = found[0]
+                _LOGGER.info("wake word %s", found[0])
+                await self.apply(sm.WakeDetected(found[0]))
 
     # --- controller ---
 

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,8 +62,10 @@ class MicCommand:
         self.chunk_bytes = max(frame, round(config.chunk_seconds * self.fmt.rate) * frame)
         self.starts = 0
         self.pid: int | None = None
+        self.seconds_read = 0.0
+        """Audio delivered so far (diagnostics, tests)."""
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         backoff = Backoff(self.config.restart_seconds, self.config.restart_max_seconds)
         while True:
             try:
@@ -116,6 +118,7 @@ class MicCommand:
     def _convert(self, data: bytes) -> bytes:
         frame = self.fmt.width * self.fmt.channels
         data = data[: len(data) - len(data) % frame]
+        self.seconds_read += self.fmt.seconds(len(data))
         return convert_pcm(data, self.fmt, WAKE_FORMAT)
 
 

@@ -63,7 +63,7 @@ class MicConfig(Section):
     format: AudioFormatConfig = AudioFormatConfig()
     """What the command writes; converted to 16 kHz 16-bit mono inside."""
 
-    chunk_seconds: float = Field(default=0.04, gt=0, le=0.5)
+    chunk_seconds: float = Field(default=0.08, gt=0, le=0.5)
     """Audio read from the command at a time (and sent to the controller per chunk)."""
 
     restart_seconds: float = Field(default=1.0, gt=0)

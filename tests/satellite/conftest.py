@@ -56,8 +56,8 @@ def speech() -> Speech:
     return Speech()
 
 
-def pad(audio: bytes, chunk_bytes: int = 1280) -> bytes:
-    """Pad with silence to whole microphone chunks (40 ms at 16 kHz)."""
+def pad(audio: bytes, chunk_bytes: int = 2560) -> bytes:
+    """Pad with silence to whole microphone chunks (80 ms at 16 kHz)."""
     return audio + bytes(-len(audio) % chunk_bytes)
 
 
@@ -70,7 +70,7 @@ async def wait_until(predicate: object, timeout: float = 10.0, interval: float =
     """Poll ``predicate()`` until true; fails the test past ``timeout``."""
     assert callable(predicate)
     async with asyncio.timeout(timeout):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - polls files and processes too
             await asyncio.sleep(interval)
 
 

@@ -255,7 +255,7 @@ async def test_mic_command_is_restarted(workdir: Path) -> None:
         os.kill(first, signal.SIGKILL)
         await wait_until(lambda: len(pids.read_text().split()) == 2)
         assert int(pids.read_text().split()[1]) != first
-        assert running.satellite.mic.starts == 2
+        await wait_until(lambda: running.satellite.mic.starts == 2)
 
 
 async def test_feedback_sounds_timers_and_announcements(workdir: Path, speech: Speech) -> None:
@@ -294,8 +294,10 @@ async def test_hooks_mute_volume_listen_and_subscribe(workdir: Path, speech: Spe
             await wait_until(lambda: sat.status.state == "idle")
             await sat.set_muted(True)
             assert sat.status.state == "muted"
-            speak(workdir, silence(0.3) + speech.say("Hey Jarvis.") + silence(1.0))
-            await asyncio.sleep(1.0)
+            said = pad(silence(0.3) + speech.say("Hey Jarvis.") + silence(1.0))
+            heard = sat.mic.seconds_read
+            speak(workdir, said)
+            await wait_until(lambda: sat.mic.seconds_read >= heard + len(said) / 32000)
             assert "detection" not in ha.types()
             await sat.set_muted(False)
             sat.set_volume(0.5)
