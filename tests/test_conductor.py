@@ -13,9 +13,9 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.snd import Played
 
 from familiar.server import Connection, WyomingServer
+from hub.brain.brain import Reply, ReplyResult
 from hub.conductor.conductor import Conductor
 from hub.conductor.link import Services
-from hub.brain.brain import Reply, ReplyResult
 from hub.config import ConductorConfig, SatelliteEntry
 from tests.fakes import FakeAsr, FakeTts
 from tests.helpers import free_port

@@ -1,0 +1,1 @@
+"""Engines: the only modules that import wake word and VAD libraries (lazily, on demand)."""

@@ -1,0 +1,33 @@
+"""``familiar satellite``: run a satellite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+
+def cmd_satellite(args: argparse.Namespace) -> int:
+    from familiar.config import load_config
+    from familiar.logs import setup_logging
+    from satellite.app import run_satellite
+    from satellite.config import SatelliteConfig
+
+    path = args.config
+    if path is None and Path("config/satellite.yaml").exists():
+        path = Path("config/satellite.yaml")
+    config = load_config(SatelliteConfig, path)
+    setup_logging(args.log_level or config.logging.level)
+    asyncio.run(run_satellite(config))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "satellite", help="run a satellite (Wyoming satellite server with local wake word)"
+    )
+    parser.add_argument(
+        "-c", "--config", type=Path, help="satellite YAML (default: config/satellite.yaml)"
+    )
+    parser.set_defaults(func=cmd_satellite)
