@@ -8,19 +8,27 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from familiar.discovery import Advertisement, advertised_address
 from familiar.server import WyomingServer
 from familiar.wire import Limits
 from hub.asr import backends as asr_backends
+from hub.asr.backend import AsrBackend
 from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
 from hub.asr.handler import AsrHandler
+from hub.conductor.conductor import Conductor
+from hub.conductor.link import Services
 from hub.config import HubConfig
 from hub.endpoint import Endpoint, Role
 from hub.mqtt import HubHealth, HubMqtt
 from hub.tts import backends as tts_backends
+from hub.tts.backend import TtsBackend
 from hub.tts.handler import EVENT_TYPES as TTS_EVENTS
 from hub.tts.handler import TtsHandler
+
+if TYPE_CHECKING:
+    from hub.brain.brain import Brain
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +42,7 @@ class RunningHub:
     server: WyomingServer
     advertisement: Advertisement | None
     mqtt: HubMqtt | None = None
+    conductor: Conductor | None = None
 
     @property
     def uri(self) -> str:
@@ -43,24 +52,33 @@ class RunningHub:
         return f"tcp://{host}:{self.server.port}"
 
 
-async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
-    backend = await stack.enter_async_context(asr_backends.create(config.asr))
+@dataclass
+class Loaded:
+    """The backends this process loaded, each owned by the hub's exit stack."""
+
+    asr: AsrBackend | None = None
+    tts: TtsBackend | None = None
+    brain: Brain | None = None
+
+
+async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+    backend = loaded.asr = await stack.enter_async_context(asr_backends.create(config.asr))
     return Role("asr", ASR_EVENTS, lambda conn: AsrHandler(backend, conn), backend.program)
 
 
-async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
-    backend = await stack.enter_async_context(tts_backends.create(config.tts))
+async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+    backend = loaded.tts = await stack.enter_async_context(tts_backends.create(config.tts))
     return Role(
         "tts", TTS_EVENTS, lambda conn: TtsHandler(backend, config.tts, conn), backend.program
     )
 
 
-async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig) -> Role:
+async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
     from hub.brain.brain import open_brain
     from hub.brain.handler import EVENT_TYPES as BRAIN_EVENTS
     from hub.brain.handler import BrainHandler, program
 
-    brain = await stack.enter_async_context(open_brain(config.brain))
+    brain = loaded.brain = await stack.enter_async_context(open_brain(config.brain))
     return Role(
         "brain", BRAIN_EVENTS, lambda conn: BrainHandler(brain, conn), lambda: program(brain)
     )
@@ -76,10 +94,11 @@ async def running_hub(
     """Load the models (in parallel, on worker threads), then serve until the context exits."""
     async with contextlib.AsyncExitStack() as stack:
         makers = {"asr": _asr_role, "tts": _tts_role, "brain": _brain_role}
-        loaded = await asyncio.gather(
-            *(makers[name](stack, config) for name in ALL_ROLES if name in roles)
+        loaded = Loaded()
+        roles_loaded = await asyncio.gather(
+            *(makers[name](stack, config, loaded) for name in ALL_ROLES if name in roles)
         )
-        endpoint = Endpoint(list(loaded))
+        endpoint = Endpoint(list(roles_loaded))
         listen = config.endpoint
         server = await stack.enter_async_context(
             WyomingServer(
@@ -101,29 +120,45 @@ async def running_hub(
             advertisement = await stack.enter_async_context(
                 Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
             )
-        mqtt = None
-        if config.mqtt is not None:
-            mqtt = await stack.enter_async_context(
-                HubMqtt(config.mqtt, config.name, lambda: _health(config, endpoint))
+        conductor = None
+        if (
+            config.conductor.enabled
+            and loaded.asr is not None
+            and loaded.tts is not None
+            and loaded.brain is not None
+        ):
+            services = Services(loaded.asr, loaded.tts, loaded.brain, config.conductor)
+            conductor = await stack.enter_async_context(
+                Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
             )
-        yield RunningHub(config, endpoint, server, advertisement, mqtt)
+        running = RunningHub(config, endpoint, server, advertisement, None, conductor)
+        if config.mqtt is not None:
+            running.mqtt = await stack.enter_async_context(
+                HubMqtt(
+                    config.mqtt,
+                    config.name,
+                    lambda: _health(running, loaded),
+                    satellites=[s.name or s.uri for s in config.conductor.satellites],
+                )
+            )
+        yield running
 
 
-def _health(config: HubConfig, endpoint: Endpoint) -> HubHealth:
-    """What the MQTT health sensors show (brain, store and conductor report once wired)."""
-    loaded = {role.name for role in endpoint.roles}
+def _health(hub: RunningHub, loaded: Loaded) -> HubHealth:
+    """What the MQTT health sensors show."""
+    config = hub.config
 
-    def status(role: str, uri: str | None) -> str:
-        if role not in loaded:
+    def status(backend: object, uri: str | None) -> str:
+        if backend is None:
             return "off"
         return "remote" if uri else "ok"
 
     return HubHealth(
-        asr=status("asr", config.asr.uri),
-        tts=status("tts", config.tts.uri),
-        brain="off",
+        asr=status(loaded.asr, config.asr.uri),
+        tts=status(loaded.tts, config.tts.uri),
+        brain=status(loaded.brain, None),
         persona_chunks=None,
-        satellites=0,
+        satellites=len(hub.conductor.connected) if hub.conductor is not None else 0,
     )
 
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +43,8 @@ EVENT_TIMEOUT = 5.0
 AUDIO_QUEUE = 512
 SAMPLES_PER_CHUNK = 1024
 PLAYED_GRACE = 3.0
-FOLLOW_UP_EVENT = "familiar-listen"
-"""Sent to our satellites to listen again without the wake word (others ignore it)."""
+FOLLOW_UP_KEY = "continue_conversation"
+"""In ``audio-stop``'s data: our satellites then listen again without the wake word."""
 
 
 @dataclass
@@ -205,14 +205,12 @@ class SatelliteLink:
                 )
                 return
             async with self.services.responder.respond(text, self._conversation()) as reply:
-                await self.speak(reply)
+                await self.speak(reply, lambda: reply.result.continue_conversation)
             self._last_answer = time.monotonic()
             if reply.result.error_code:
                 _LOGGER.warning(
                     "satellite %s: answer ended with %s", self.name, reply.result.error_code
                 )
-            if reply.result.continue_conversation:
-                await self._follow_up(client)
         except asyncio.CancelledError:
             raise
         except FamiliarError as err:
@@ -241,13 +239,14 @@ class SatelliteLink:
             result = await session.finish()
         return result.text
 
-    async def _follow_up(self, client: WyomingClient) -> None:
-        """The persona asked something back: have the satellite listen without a wake word."""
-        _LOGGER.debug("satellite %s: listening for the reply", self.name)
-        await client.send(Event(type=FOLLOW_UP_EVENT))
+    async def speak(
+        self, sentences: AsyncIterable[str], follow_up: Callable[[], bool] | None = None
+    ) -> str:
+        """Synthesize each sentence as it comes and stream it; wait for ``played``.
 
-    async def speak(self, sentences: AsyncIterable[str]) -> str:
-        """Synthesize each sentence as it comes and stream it; wait for ``played``."""
+        ``follow_up`` (asked once the sentences are spent) says whether the persona asked
+        something back: then ``audio-stop`` carries ``continue_conversation`` and the satellite
+        listens again without the wake word after playing."""
         client = self._client
         if client is None:
             raise RemoteUnavailable(f"satellite {self.name} is not connected")
@@ -273,7 +272,10 @@ class SatelliteLink:
             answer = " ".join(spoken)
             if out is None:
                 return answer
-            await client.send(AudioStop().event())
+            stop = AudioStop().event()
+            if follow_up is not None and follow_up():
+                stop.data[FOLLOW_UP_KEY] = True
+            await client.send(stop)
             try:
                 async with asyncio.timeout(out.seconds(nbytes) + PLAYED_GRACE):
                     await self._played.wait()
