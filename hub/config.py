@@ -42,11 +42,12 @@ class AsrConfig(Section):
     workers: int = Field(default=2, ge=1, le=16)
     """Transcriptions that may run at the same time on the one loaded model."""
 
-    window_seconds: float = Field(default=15.0, ge=1.0, le=30.0)
-    """Encoder window for short utterances. Whisper always looks at 30 s; a voice command is
-    a few seconds, so the audio (plus 1 s of silence) is encoded in a window of at least this
-    many seconds instead, which is several times faster. A result that looks unreliable
-    (repetition, low confidence) is redone with the full 30 s window. 30 disables it."""
+    window_seconds: float = Field(default=30.0, ge=1.0, le=30.0)
+    """Encoder window for short utterances. Whisper always looks at 30 s; a voice command is a
+    few seconds, so a smaller value (e.g. 10) encodes the audio in a window of at least that
+    many seconds instead: about 3 times faster on a CPU, but measurably less accurate (see
+    docs/benchmarks.md). A result that looks unreliable (repetition, low confidence) is redone
+    with the full window. 30, the default, keeps Whisper's own window."""
 
     max_seconds: float = Field(default=30.0, gt=0, le=300)
     """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""

@@ -11,7 +11,8 @@ def test_window_frames() -> None:
     assert window_frames(2.5, 15) == 1500  # a command: the minimum window
     assert window_frames(16.2, 15) == 1800  # longer speech: audio + 1 s, rounded up
     assert window_frames(27.5, 15) is None  # close to 30 s: the classic full window
-    assert window_frames(2.5, 30) is None  # disabled
+    assert window_frames(2.5, 30) is None  # the default: disabled
+    assert AsrConfig().window_seconds == 30
 
 
 def test_repetition_is_detected() -> None:

@@ -182,7 +182,8 @@ class FasterWhisperAsr:
         tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
         )
-        features = model.feature_extractor(audio, padding=frames * 160)[:, :frames]
+        features = model.feature_extractor(audio)[:, :frames]  # as faster-whisper does:
+        features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))  # zero mel pad
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         max_new = 12 + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
         result = model.model.generate(
