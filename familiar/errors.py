@@ -64,3 +64,15 @@ class SttFailed(BackendError):
 
 class TtsFailed(BackendError):
     code = "tts-failed"
+
+
+class PersonaStoreError(FamiliarError):
+    """The persona store could not be opened or written."""
+
+    code = "persona-store-failed"
+
+
+class PersonaStoreMismatch(PersonaStoreError):
+    """The store was built with another embedding model; its vectors cannot be mixed."""
+
+    code = "persona-store-mismatch"
