@@ -34,8 +34,9 @@ class EmbedderConfig(Section):
     device: str = "cpu"
     """Torch device (``cpu``, ``cuda``)."""
 
-    max_tokens: int = Field(default=512, ge=16, le=512)
-    """Word pieces of a chunk the model reads (MiniLM was trained on 256; it accepts 512)."""
+    max_tokens: int = Field(default=256, ge=16, le=512)
+    """Word pieces of a chunk the embedding sees (MiniLM was trained on 256 and accepts up to
+    512, at about 1.3x the cost); the rest of a longer chunk is still found by keywords."""
 
     @field_validator("model")
     @classmethod

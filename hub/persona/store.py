@@ -28,7 +28,7 @@ import numpy as np
 from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from hub.persona.api import Passage, StyleProfile
 from hub.persona.backend import Vectors
-from hub.persona.style import OwnText
+from hub.persona.style import STOPWORDS, OwnText
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,6 +130,8 @@ def make_private_dir(path: Path) -> None:
 def _fts_query(text: str) -> str | None:
     """Free text -> an FTS5 query OR-ing its words (quoted, so no syntax leaks through)."""
     words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
+    content = [w for w in words if w not in STOPWORDS]
+    words = content or words  # a question of only stopwords still searches them
     if not words:
         return None
     unique = list(dict.fromkeys(words))[:32]
