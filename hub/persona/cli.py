@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from familiar.config import load_config
@@ -127,9 +127,7 @@ async def _search(config: PersonaConfig, query: str, k: int, mine: bool, kind: s
     from hub.persona.retriever import open_retriever
 
     async with open_retriever(config) as retriever:
-        passages = await retriever.search(
-            query, k, by_persona=True if mine else None, kind=kind
-        )
+        passages = await retriever.search(query, k, by_persona=True if mine else None, kind=kind)
     if not passages:
         print("nothing found")
         return 1
@@ -172,14 +170,15 @@ async def _style(config: PersonaConfig) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    return asyncio.run(_forget(_config(args), args.source))
+    source: Path = args.source
+    target = str(source.expanduser().resolve()) if source.exists() else str(source)
+    return asyncio.run(_forget(_config(args), source, target))
 
 
-async def _forget(config: PersonaConfig, source: Path) -> int:
+async def _forget(config: PersonaConfig, source: Path, target: str) -> int:
     from hub.persona.ingest import refresh_style
     from hub.persona.store import PersonaStore
 
-    target = str(source.expanduser().resolve()) if source.exists() else str(source)
     async with PersonaStore(config.store_path) as store:
         result = await store.forget(target)
         if result.files == 0 and target != str(source):

@@ -129,8 +129,8 @@ class PersonaConfig(Section):
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         out = []
-        for address in value:
-            address = address.strip().lower()
+        for given in value:
+            address = given.strip().lower()
             if "@" not in address:
                 raise ValueError(f"not an email address: {address!r}")
             out.append(address)

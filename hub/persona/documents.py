@@ -66,6 +66,9 @@ class Piece:
 def read_file(path: Path) -> Iterator[Piece]:
     """Every piece in ``path``; raises :class:`UnreadableFile` with the reason."""
     suffix = path.suffix.lower()
+    kind = SUFFIX_KINDS.get(suffix)
+    if kind is None:
+        raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
     try:
         if suffix == ".eml":
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -77,9 +80,6 @@ def read_file(path: Path) -> Iterator[Piece]:
         elif suffix == ".msg":
             yield from _outlook(path)
         else:
-            kind = SUFFIX_KINDS.get(suffix)
-            if kind is None:
-                raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
             yield from document_pieces(path.read_bytes(), kind, str(path), path.name)
     except UnreadableFile:
         raise
@@ -163,14 +163,13 @@ def _sender(message: EmailMessage) -> tuple[str | None, str | None]:
     return raw, None
 
 
-def mail_pieces(message: EmailMessage, path: str, fallback_id: str | None = None) -> Iterator[Piece]:
+def mail_pieces(
+    message: EmailMessage, path: str, fallback_id: str | None = None
+) -> Iterator[Piece]:
     """The body of ``message`` and its readable attachments."""
     author, address = _sender(message)
     message_id = _header(message, "Message-ID")
-    if message_id:
-        message_id = message_id.strip("<>")
-    else:
-        message_id = fallback_id
+    message_id = message_id.strip("<>") if message_id else fallback_id
     date = _iso_date(_header(message, "Date"))
     subject = _header(message, "Subject")
     source = f"{path}#{message_id}" if message_id else path
@@ -362,7 +361,7 @@ def _pdf_date(value: Any) -> str | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.isoformat()
+        return str(value.isoformat())
     return None
 
 
@@ -412,8 +411,8 @@ def _docx(data: bytes, source: str) -> Piece:
                 blocks.append(text)
     blocks.append(_docx_blocks(document))
     for section in document.sections:
-        for part in (section.footer, section.first_page_footer):
-            text = _docx_blocks(part)
+        for footer in (section.footer, section.first_page_footer):
+            text = _docx_blocks(footer)
             if text and text not in seen_edges:
                 seen_edges.add(text)
                 blocks.append(text)

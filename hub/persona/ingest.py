@@ -102,9 +102,7 @@ def prepare_pieces(
                 own.append(OwnText(body[:_OWN_TEXT_CHARS]))
         if not body:
             continue
-        for text in chunk_text(
-            body, config.chunking.target_tokens, config.chunking.overlap_tokens
-        ):
+        for text in chunk_text(body, config.chunking.target_tokens, config.chunking.overlap_tokens):
             chunks.append(
                 Chunk(
                     text=text,
@@ -126,8 +124,8 @@ def walk(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files to ingest under ``paths`` (sorted, hidden ones left out) and those skipped."""
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
-    for root in paths:
-        root = root.expanduser()
+    for given in paths:
+        root = given.expanduser()
         if root.is_dir():
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
@@ -148,7 +146,10 @@ def walk(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     return unique, skipped
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def _sha256(path: Path, limit: float | None = None) -> tuple[str, int] | None:
+    """``(hex digest, size)``, or None when the file is larger than ``limit`` bytes."""
+    if limit is not None and path.stat().st_size > limit:
+        return None
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as file:
@@ -180,17 +181,14 @@ class Ingestor:
     async def ingest_file(self, path: Path) -> FileOutcome:
         loop = asyncio.get_running_loop()
         name = str(path)
+        limit = None if path.suffix.lower() == ".mbox" else self.config.max_file_mb * (1 << 20)
         try:
-            size = path.stat().st_size
+            hashed = await loop.run_in_executor(self._executor, _sha256, path, limit)
         except OSError as err:
             return FileOutcome(name, "skipped", f"cannot read: {err.strerror or err}")
-        limit = self.config.max_file_mb * (1 << 20)
-        if size > limit and path.suffix.lower() != ".mbox":
+        if hashed is None:
             return FileOutcome(name, "skipped", f"larger than {self.config.max_file_mb:g} MB")
-        try:
-            sha, size = await loop.run_in_executor(self._executor, _sha256, path)
-        except OSError as err:
-            return FileOutcome(name, "skipped", f"cannot read: {err.strerror or err}")
+        sha, size = hashed
         state = await self.store.file_state(name)
         if state is not None and state.sha256 == sha:
             return FileOutcome(name, "unchanged", unchanged=state.chunks)
@@ -211,22 +209,23 @@ class Ingestor:
             matrix = await self.embedder.embed([c.text for c in fresh.values()])
             vectors = dict(zip(fresh, matrix, strict=True))
         result = await self.store.commit_file(
-            name,
-            SUFFIX_KINDS[path.suffix.lower()],
-            sha,
-            size,
-            prepared.chunks,
-            vectors,
-            prepared.own,
+            path=name,
+            kind=SUFFIX_KINDS[path.suffix.lower()],
+            sha256=sha,
+            size=size,
+            chunks=prepared.chunks,
+            vectors=vectors,
+            own=prepared.own,
         )
         _LOGGER.debug("%s: +%d -%d =%d", name, result.added, result.removed, result.unchanged)
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
 
     async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        files, skipped = walk(paths)
+        loop = asyncio.get_running_loop()
+        files, skipped = await loop.run_in_executor(self._executor, walk, paths)
         report = IngestReport()
-        for path, reason in skipped:
-            report.record(FileOutcome(path, "skipped", reason))
+        for name, reason in skipped:
+            report.record(FileOutcome(name, "skipped", reason))
         for index, path in enumerate(files, start=1):
             outcome = await self.ingest_file(path)
             report.record(outcome)

@@ -49,9 +49,10 @@ class PersonaRetriever:
 @asynccontextmanager
 async def open_retriever(config: PersonaConfig) -> AsyncIterator[PersonaRetriever]:
     """Load the embedder and open the store (both released on exit)."""
-    async with make_embedder(config.embedder) as embedder, PersonaStore(
-        config.store_path, embedder.dim, embedder.name
-    ) as store:
+    async with (
+        make_embedder(config.embedder) as embedder,
+        PersonaStore(config.store_path, embedder.dim, embedder.name) as store,
+    ):
         yield PersonaRetriever(store, embedder)
 
 

@@ -296,6 +296,17 @@ class PersonaStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def _check_embedder(self, dim: int, embedder: str | None) -> None:
+        if self._dim is not None and dim != self._dim:
+            raise PersonaStoreMismatch(
+                f"{self.path} holds {dim}-d vectors, the embedder makes {self._dim}-d"
+            )
+        if self._embedder and embedder and embedder != self._embedder:
+            raise PersonaStoreMismatch(
+                f"{self.path} was built with {embedder}, not {self._embedder}; "
+                "use another store file or re-ingest into a new one"
+            )
+
     def _schema(self) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -304,15 +315,7 @@ class PersonaStore:
             stored_dim = self._meta("dim")
             stored_embedder = self._meta("embedder")
             if stored_dim is not None:
-                if self._dim is not None and int(stored_dim) != self._dim:
-                    raise PersonaStoreMismatch(
-                        f"{self.path} holds {stored_dim}-d vectors, the embedder makes {self._dim}-d"
-                    )
-                if self._embedder and stored_embedder and stored_embedder != self._embedder:
-                    raise PersonaStoreMismatch(
-                        f"{self.path} was built with {stored_embedder}, not {self._embedder}; "
-                        "use another store file or re-ingest into a new one"
-                    )
+                self._check_embedder(int(stored_dim), stored_embedder)
                 self._dim = int(stored_dim)
             else:
                 if self._dim is None:
@@ -355,6 +358,7 @@ class PersonaStore:
 
     async def commit_file(
         self,
+        *,
         path: str,
         kind: str,
         sha256: str,
@@ -366,9 +370,11 @@ class PersonaStore:
         """Make the stored content of ``path`` exactly ``chunks``, in one transaction.
 
         ``vectors`` maps the hash of every chunk not stored yet to its embedding."""
-        return await self._run(self._commit_file, path, kind, sha256, size, chunks, vectors, own)
+        return await self._run(
+            lambda: self._commit_file(path, kind, sha256, size, chunks, vectors, own)
+        )
 
-    def _commit_file(
+    def _commit_file(  # noqa: PLR0917
         self,
         path: str,
         kind: str,
@@ -407,9 +413,7 @@ class PersonaStore:
             for digest, chunk in wanted.items():
                 if digest in existing:
                     continue
-                vector = vectors.get(digest)
-                if vector is None:
-                    raise PersonaStoreError(f"no vector for a new chunk of {path}")
+                vector = vectors[digest]  # KeyError: the caller skipped a new chunk
                 cursor = db.execute(
                     "INSERT INTO chunks(file_id, hash, citation, kind, message_id, author, "
                     "address, by_persona, date, subject, seq, text) "
@@ -550,7 +554,7 @@ class PersonaStore:
             candidates or max(4 * k, 40),
         )
 
-    def _search(
+    def _search(  # noqa: PLR0917
         self,
         vector: Vectors | None,
         text: str,
@@ -684,6 +688,7 @@ class PersonaStore:
 
     async def add_voice_clip(
         self,
+        *,
         name: str,
         path: str,
         sha256: str,
@@ -691,9 +696,11 @@ class PersonaStore:
         score: float,
         report: dict[str, Any],
     ) -> VoiceClipRecord:
-        return await self._run(self._add_voice_clip, name, path, sha256, seconds, score, report)
+        return await self._run(
+            lambda: self._add_voice_clip(name, path, sha256, seconds, score, report)
+        )
 
-    def _add_voice_clip(
+    def _add_voice_clip(  # noqa: PLR0917
         self,
         name: str,
         path: str,

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from familiar.audio import float_to_pcm16, pcm_to_float, resample
 from familiar.errors import BackendError
-from hub.persona.backend import ClipAudio, SpeakerEncoder
+from hub.persona.backend import ClipAudio, SpeakerEncoder, Vectors
 from hub.persona.config import VoiceCheckConfig
 from hub.persona.store import PersonaStore, VoiceClipRecord, make_private_dir
 
@@ -118,7 +118,8 @@ def frame_levels(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.
         return np.array([_db(float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0)])
     frames = samples[: count * size].astype(np.float64).reshape(count, size)
     rms = np.sqrt(np.mean(frames**2, axis=1))
-    return 20.0 * np.log10(np.maximum(rms, 1e-5))
+    levels: npt.NDArray[np.float64] = 20.0 * np.log10(np.maximum(rms, 1e-5))
+    return levels
 
 
 def speech_threshold(levels: npt.NDArray[np.float64]) -> float:
@@ -130,9 +131,7 @@ def measure(samples: npt.NDArray[np.float32], rate: int, channels: int) -> ClipM
     levels = frame_levels(samples, rate)
     threshold = max(speech_threshold(levels), -60.0)
     speech = levels[levels >= threshold]
-    loud = (
-        _db(float(np.sqrt(np.mean(np.power(10.0, speech / 10.0))))) if speech.size else -100.0
-    )
+    loud = _db(float(np.sqrt(np.mean(np.power(10.0, speech / 10.0))))) if speech.size else -100.0
     noise = float(np.percentile(levels, 10))
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     return ClipMeasures(
@@ -161,7 +160,9 @@ def judge(name: str, m: ClipMeasures, limits: VoiceCheckConfig) -> ClipCheck:
     if m.loudness_dbfs < limits.min_loudness_dbfs:
         check.problems.append(f"too quiet: speech at {m.loudness_dbfs:.0f} dBFS")
     if m.snr_db < limits.min_snr_db:
-        check.problems.append(f"noisy: SNR about {m.snr_db:.0f} dB (at least {limits.min_snr_db:g})")
+        check.problems.append(
+            f"noisy: SNR about {m.snr_db:.0f} dB (at least {limits.min_snr_db:g})"
+        )
     if m.silence_ratio > limits.max_silence_ratio:
         check.problems.append(f"mostly silence: {m.silence_ratio:.0%} of the clip")
     if limits.min_seconds <= m.seconds < 10:
@@ -246,8 +247,10 @@ def readiness(records: Sequence[VoiceClipRecord], limits: VoiceCheckConfig) -> R
     notes = []
     if seconds < limits.recommended_total_seconds:
         missing = limits.recommended_total_seconds - seconds
-        notes.append(f"add about {missing:.0f} s more speech ({limits.recommended_total_seconds:g} s"
-                     " recommended)")
+        notes.append(
+            f"add about {missing:.0f} s more speech ({limits.recommended_total_seconds:g} s"
+            " recommended)"
+        )
     if len(records) < 5:
         notes.append(f"add {5 - len(records)} more clip(s): 5-10 clips of 10-30 s work best")
     if len(records) > 10:
@@ -283,8 +286,10 @@ class VoiceLibrary:
     def _load(self, path: Path) -> tuple[str, ClipAudio, ClipMeasures]:
         data = path.read_bytes()
         samples, rate, channels = read_clip(data)
-        return hashlib.sha256(data).hexdigest(), ClipAudio(samples, rate), measure(
-            samples, rate, channels
+        return (
+            hashlib.sha256(data).hexdigest(),
+            ClipAudio(samples, rate),
+            measure(samples, rate, channels),
         )
 
     def _load_stored(self, record: VoiceClipRecord) -> ClipAudio:
@@ -323,12 +328,12 @@ class VoiceLibrary:
             normalised = normalise_clip(clip.samples, clip.rate, self.limits.store_rate)
             await self._io(write_private_wav, target, normalised, self.limits.store_rate)
             check.stored = await self.store.add_voice_clip(
-                name,
-                str(target),
-                digests[index],
-                round(normalised.size / self.limits.store_rate, 2),
-                check.score,
-                check.report(),
+                name=name,
+                path=str(target),
+                sha256=digests[index],
+                seconds=round(normalised.size / self.limits.store_rate, 2),
+                score=check.score,
+                report=check.report(),
             )
             known.add(digests[index])
         return checks
@@ -344,7 +349,7 @@ class VoiceLibrary:
                 checks[index].notes.append("speaker check skipped (no speaker encoder)")
             return
         stored = [await self._io(self._load_stored, r) for r in existing]
-        vectors = []
+        vectors: list[Vectors | None] = []
         order = list(audio)
         for index in order:
             try:
@@ -377,7 +382,7 @@ class VoiceLibrary:
         """Remove a clip by id or name: its file and its row."""
         for record in await self.store.voice_clips():
             if key in (str(record.id), record.name, Path(record.path).name):
-                Path(record.path).unlink(missing_ok=True)
+                await self._io(Path(record.path).unlink, True)
                 await self.store.remove_voice_clip(record.id)
                 return record
         return None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 import mailbox
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import UTC, datetime
 from pathlib import Path
 
 PERSONA = "priya@example.org"
@@ -70,7 +70,7 @@ FORWARDEDBODY campfires are banned this season.
 """
 
 
-def mail(
+def mail(  # noqa: PLR0917
     sender: str,
     to: str,
     subject: str,
@@ -186,7 +186,7 @@ def write_corpus(root: Path) -> dict[str, Path]:
     paths["reply"].write_bytes(reply.as_bytes())
 
     incoming = mail(
-        f"Meena Iyer <meena@example.net>",
+        "Meena Iyer <meena@example.net>",
         PERSONA,
         "Budget review",
         MAIL_TO_PERSONA,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hub.persona.chunking import chunk_text, count_tokens, split_sentences
 from hub.persona.cleaning import clean_document, clean_mail, normalise
 from hub.persona.style import OwnText, learn_style
@@ -58,14 +60,16 @@ def test_body_lines_that_look_like_greetings_or_sign_offs_are_kept() -> None:
 
 
 def test_mobile_signature_and_sign_off_with_name_on_same_line() -> None:
-    cleaned = clean_mail("Hello,\n\nRunning ten minutes late.\n\nBest, Priya\n\nSent from my iPhone")
+    cleaned = clean_mail(
+        "Hello,\n\nRunning ten minutes late.\n\nBest, Priya\n\nSent from my iPhone"
+    )
     assert cleaned.body == "Running ten minutes late."
     assert (cleaned.greeting, cleaned.sign_off) == ("Hello", "Best")
 
 
 def test_normalise_quotes_spaces_and_keeps_tamil_joiners() -> None:
     text = "\u201cQuoted\u201d  it\u2019s\u00a0here\u200b\r\n\n\n\nநன்றி\u200d"
-    assert normalise(text) == "\"Quoted\" it's here\n\nநன்றி\u200d"
+    assert normalise(text) == '"Quoted" it\'s here\n\nநன்றி\u200d'
 
 
 def test_document_footer_boilerplate_is_dropped() -> None:
@@ -89,7 +93,7 @@ def test_chunks_are_bounded_overlap_and_cover_everything() -> None:
     assert all(count_tokens(c) <= 120 for c in chunks)
     for sentence in sentences:
         assert any(sentence in c for c in chunks)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         first = split_sentences(after)[0]
         assert first in before  # each chunk starts with the end of the previous one
 
@@ -103,7 +107,9 @@ def test_style_profile_from_own_writing() -> None:
     own = [
         OwnText("Seri, let's meet at the station. Sounds like a plan, machan!", "Hi", "Cheers"),
         OwnText("Sounds like a plan. I'll bring the romba nalla murukku.", "Hi", "Cheers"),
-        OwnText("Can't make it today, sorry. Sounds like a plan for Sunday though!", "Hey", "Thanks"),
+        OwnText(
+            "Can't make it today, sorry. Sounds like a plan for Sunday though!", "Hey", "Thanks"
+        ),
     ]
     profile = learn_style(own)
     assert profile is not None

@@ -39,8 +39,14 @@ def write_many(root: Path, count: int) -> None:
             for line in range(3)
         )
         sender = f"Priya <{PERSONA}>" if index % 2 else f"Arun <{FRIEND}>"
-        message = mail(sender, "x@example.com", f"{topic} {index}", f"Hi,\n\n{sentences}\n\nCheers,\nP\n",
-                       f"m{index}@example.org", datetime(2020 + index % 5, 1, 1, tzinfo=UTC))
+        message = mail(
+            sender,
+            "x@example.com",
+            f"{topic} {index}",
+            f"Hi,\n\n{sentences}\n\nCheers,\nP\n",
+            f"m{index}@example.org",
+            datetime(2020 + index % 5, 1, 1, tzinfo=UTC),
+        )
         (root / f"{index:03d}.eml").write_bytes(message.as_bytes())
 
 
@@ -97,25 +103,32 @@ def committed_files(path: Path) -> int:
         return 0
 
 
-async def test_kill_during_ingest_then_rerun_equals_clean_run(
-    tmp_path: Path, minilm: Embedder
-) -> None:
+def test_kill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path, minilm: Embedder) -> None:
     corpus = tmp_path / "many"
     write_many(corpus, 40)
     killed = make_config(tmp_path / "killed")
     config_file = tmp_path / "persona.yaml"
     config_file.write_text(yaml.safe_dump(json.loads(killed.model_dump_json())))
-    command = [sys.executable, "-m", "familiar", "persona", "-c", str(config_file), "ingest",
-               str(corpus)]
+    command = [
+        sys.executable,
+        "-m",
+        "familiar",
+        "persona",
+        "-c",
+        str(config_file),
+        "ingest",
+        str(corpus),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 240
         while committed_files(killed.store_path) < 5 and process.poll() is None:
             assert time.monotonic() < deadline, "ingest made no progress"
-            await asyncio.sleep(0.05)
+            time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
     finally:
         returncode = process.wait(timeout=60)
@@ -123,14 +136,22 @@ async def test_kill_during_ingest_then_rerun_equals_clean_run(
     partial = committed_files(killed.store_path)
     assert 5 <= partial < 40
 
-    rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    rerun = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400, check=False
+    )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "files read: 40" in rerun.stdout
 
     clean = make_config(tmp_path / "clean")
-    async with PersonaStore(clean.store_path, minilm.dim, minilm.name) as store:
-        async with Ingestor(clean, store, minilm) as ingestor:
+
+    async def clean_run() -> None:
+        async with (
+            PersonaStore(clean.store_path, minilm.dim, minilm.name) as store,
+            Ingestor(clean, store, minilm) as ingestor,
+        ):
             await ingestor.ingest([corpus])
+
+    asyncio.run(clean_run())
 
     after_kill, reference = snapshot(killed.store_path), snapshot(clean.store_path)
     assert after_kill["files"] == reference["files"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hub.persona.backends.hashing import HashingEmbedder
 from hub.persona.config import PersonaConfig
-from hub.persona.ingest import IngestReport, Ingestor, refresh_style
+from hub.persona.ingest import Ingestor, IngestReport, refresh_style
 from hub.persona.retriever import PersonaRetriever
 from hub.persona.store import PersonaStore
 
@@ -79,7 +79,9 @@ async def test_forget_leaves_no_trace(config: PersonaConfig, corpus: dict[str, P
         await refresh_style(store)
         assert result.files == 1 and result.chunks == 2
         assert (await store.stats()).chunks == before.chunks - 2
-        assert await store.execute("SELECT * FROM chunks WHERE citation LIKE '%archive.mbox%'") == []
+        assert (
+            await store.execute("SELECT * FROM chunks WHERE citation LIKE '%archive.mbox%'") == []
+        )
         vocabulary = "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, 'chunks_fts', 'row')"
         await store.execute(vocabulary)
         terms = {r[0] for r in await store.execute("SELECT term FROM temp.vocab")}

@@ -19,7 +19,7 @@ from familiar import models
 from familiar.audio import float_to_pcm16
 from hub.persona.backend import SpeakerEncoder
 from hub.persona.config import VoiceCheckConfig
-from hub.persona.store import PersonaStore
+from hub.persona.store import PersonaStore, VoiceClipRecord
 from hub.persona.voice import VoiceLibrary, judge, measure, read_clip, readiness
 
 RATE = 22050
@@ -121,6 +121,18 @@ def speaker_encoder() -> Iterator[SpeakerEncoder]:
     asyncio.run(encoder.__aexit__(None, None, None))
 
 
+def check_stored(records: list[VoiceClipRecord], voice_dir: Path) -> None:
+    """Stored clips: private, 24 kHz mono 16-bit, normalised loudness."""
+    for record in records:
+        path = Path(record.path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        with wave.open(str(path)) as wav:
+            assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (24000, 1, 2)
+        samples, _, _ = read_clip(path.read_bytes())
+        assert abs(measure(samples, 24000, 1).loudness_dbfs - (-20)) < 1.5
+    assert stat.S_IMODE(voice_dir.stat().st_mode) == 0o700
+
+
 @pytest.mark.models
 async def test_enrol_checks_and_stores_clips(
     tmp_path: Path, speech: dict[str, Path], speaker_encoder: SpeakerEncoder
@@ -131,8 +143,9 @@ async def test_enrol_checks_and_stores_clips(
         PersonaStore(tmp_path / "data" / "persona.db") as store,
         VoiceLibrary(store, voice_dir, limits, speaker_encoder) as library,
     ):
-        checks = await library.add([speech["joe0"], speech["joe1"], speech["short"],
-                                    speech["clipped"]])
+        checks = await library.add(
+            [speech["joe0"], speech["joe1"], speech["short"], speech["clipped"]]
+        )
         verdicts = {c.name: c for c in checks}
         assert verdicts["joe0.wav"].passed and verdicts["joe1.wav"].passed
         assert verdicts["joe0.wav"].speaker_similarity is not None
@@ -148,17 +161,11 @@ async def test_enrol_checks_and_stores_clips(
 
         records = await library.list()
         assert sorted(Path(r.path).name.split("-")[0] for r in records) == ["joe0", "joe1", "joe2"]
-        for record in records:
-            path = Path(record.path)
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            with wave.open(str(path)) as wav:
-                assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (24000, 1, 2)
-            samples, _, _ = read_clip(path.read_bytes())
-            assert abs(measure(samples, 24000, 1).loudness_dbfs - (-20)) < 1.5
-        assert stat.S_IMODE(voice_dir.stat().st_mode) == 0o700
+        check_stored(records, voice_dir)
         ready = readiness(records, limits)
         assert 0 < ready.score < 100 and any("more speech" in n for n in ready.notes)
 
         removed = await library.remove(records[0].name)
-        assert removed is not None and not Path(removed.path).exists()
+        assert removed is not None
+        assert not await asyncio.to_thread(Path(removed.path).exists)
         assert len(await library.list()) == 2

@@ -57,7 +57,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         path = models.resolve(self.config.model)
         _LOGGER.info("loading embedder %s", path)
@@ -66,9 +66,11 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as err:
             raise BackendError(f"cannot load embedder {path}: {err}") from err
         model.max_seq_length = self.config.max_tokens
-        dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        # sentence-transformers >= 6 renamed get_sentence_embedding_dimension
+        getter = getattr(model, "get_embedding_dimension", None)
+        dim = getter() if getter is not None else model.get_sentence_embedding_dimension()
         if dim is None:
-            dim = model.get_sentence_embedding_dimension()
+            raise BackendError(f"{path}: the model does not say its embedding size")
         self._dim = int(dim)
         self._model = model
 
