@@ -15,7 +15,7 @@ from tests.persona.corpus import make_pdf
 
 @dataclass
 class Attachment:
-    longFilename: str  # noqa: N815 - extract-msg's attribute name
+    longFilename: str
     data: bytes
 
 
@@ -27,7 +27,7 @@ class OutlookMessage:
     date: datetime | None
     subject: str | None
     body: str
-    messageId: str | None  # noqa: N815
+    messageId: str | None
     attachments: list[Attachment] = field(default_factory=list)
 
 
