@@ -184,6 +184,8 @@ async def scale(tmp: Path, total: int, queries: int) -> dict[str, float]:
         insert_s = time.perf_counter() - start
         latencies = []
         filtered = []
+        vector_only = []
+        keyword_only = []
         for q in range(queries):
             vector = centres[q % 256] + 0.6 * rng.standard_normal(dim).astype(np.float32)
             vector /= np.linalg.norm(vector)
@@ -195,6 +197,12 @@ async def scale(tmp: Path, total: int, queries: int) -> dict[str, float]:
             t = time.perf_counter()
             await store.search(vector, text, 5, by_persona=True, year_from=2020)
             filtered.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            await store.search(vector, "", 5)
+            vector_only.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            await store.search(None, text, 5)
+            keyword_only.append(time.perf_counter() - t)
     latencies.sort()
     filtered.sort()
     return {
@@ -203,6 +211,8 @@ async def scale(tmp: Path, total: int, queries: int) -> dict[str, float]:
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
         "filtered_p50_ms": filtered[len(filtered) // 2] * 1000,
+        "vector_p50_ms": statistics.median(vector_only) * 1000,
+        "keyword_p50_ms": statistics.median(keyword_only) * 1000,
         "db_mb": path.stat().st_size / 1e6,
     }
 
@@ -233,6 +243,12 @@ def report(ingest: dict[str, float], big: dict[str, float]) -> str:
             "p50 <= 30 ms",
         ),
         ("Same, filtered (own writing, year >= 2020)", f"p50 {big['filtered_p50_ms']:.1f} ms", "-"),
+        ("Vector half alone (vec0 brute force, k=40)", f"p50 {big['vector_p50_ms']:.1f} ms", "-"),
+        (
+            "Keyword half alone (FTS5 BM25, 3 of the most frequent words OR-ed)",
+            f"p50 {big['keyword_p50_ms']:.1f} ms",
+            "-",
+        ),
     ]
     table = "\n".join("| " + " | ".join(row) + " |" for row in rows)
     return f"""## Persona store
