@@ -24,6 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 CONFIG_KINDS = {
     "hub": "hub.config:HubConfig",
     "satellite": "satellite.config:SatelliteConfig",
+    "persona": "hub.persona.config:PersonaConfig",
 }
 
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
 
     importlib.import_module("satellite.cli").register(sub)
+    importlib.import_module("hub.persona.cli").register(sub)
     return parser
 
 

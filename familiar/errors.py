@@ -82,3 +82,15 @@ class HomeControlFailed(BackendError):
     """A home-control command could not be carried out."""
 
     code = "home-control-failed"
+
+
+class PersonaStoreError(FamiliarError):
+    """The persona store could not be opened or written."""
+
+    code = "persona-store-failed"
+
+
+class PersonaStoreMismatch(PersonaStoreError):
+    """The store was built with another embedding model; its vectors cannot be mixed."""
+
+    code = "persona-store-mismatch"

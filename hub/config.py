@@ -312,6 +312,9 @@ class BrainConfig(Section):
 
     min_score: float = 0.0
     """Passages scoring below this are not used."""
+    min_similarity: float = Field(default=0.4, ge=-1, le=1)
+    """Passages whose cosine similarity to the question is below this are not relevant (when
+    nothing relevant is left, the persona says they don't know instead of guessing)."""
 
     passage_chars: int = Field(default=700, ge=100)
     """Each passage is cut to this many characters in the prompt."""

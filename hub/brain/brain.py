@@ -338,7 +338,13 @@ class Brain:
         except Exception:
             _LOGGER.exception("retrieval failed; answering without documents")
             return []
-        return [p for p in passages if p.score >= self.config.min_score]
+        return [p for p in passages if self._relevant(p)]
+
+    def _relevant(self, passage: Passage) -> bool:
+        """Fused ranks always look like a match; the vector similarity says whether it is."""
+        if passage.score < self.config.min_score:
+            return False
+        return passage.similarity is None or passage.similarity >= self.config.min_similarity
 
     async def _answer(
         self, text: str, conversation: Conversation, result: ReplyResult

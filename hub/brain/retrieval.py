@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,11 +30,8 @@ def _existing(value: str) -> Path | None:
 
 @contextlib.asynccontextmanager
 async def open_retriever(persona_config: str | None) -> AsyncIterator[Retriever]:
-    """The persona store's retriever for ``persona.yaml``; an empty one when there is none.
-
-    The persona store (``hub.persona``) provides ``open_retriever(path)``, an async context
-    manager yielding a ``Retriever``; the hub must still start without it.
-    """
+    """The persona store's retriever for ``persona.yaml``; an empty one when there is none
+    (the hub still starts, and questions about the persona are declined)."""
     if persona_config is None:
         _LOGGER.info("no persona store configured: answers will say they don't know")
         yield EmptyRetriever()
@@ -45,13 +41,10 @@ async def open_retriever(persona_config: str | None) -> AsyncIterator[Retriever]
         _LOGGER.warning("persona config %s does not exist: no documents", persona_config)
         yield EmptyRetriever()
         return
-    persona = importlib.import_module("hub.persona")
-    opener = getattr(persona, "open_retriever", None)
-    if opener is None:
-        _LOGGER.warning(
-            "this build has no persona store (hub.persona.open_retriever): no documents"
-        )
-        yield EmptyRetriever()
-        return
-    async with opener(path) as retriever:
+    from familiar.config import load_config
+    from hub.persona.config import PersonaConfig
+    from hub.persona.retriever import open_retriever as open_persona
+
+    config = await asyncio.to_thread(load_config, PersonaConfig, path)
+    async with open_persona(config) as retriever:
         yield retriever

@@ -23,6 +23,11 @@ class Passage:
     """Fused relevance (higher is better)."""
     by_persona: bool
     """Written by the persona (style evidence) rather than to them."""
+    similarity: float | None = None
+    """Cosine similarity of the passage to the query when the vector half found it (0..1 for
+    related text); None for a keyword-only hit. Lets the brain say "I don't know"."""
+    keyword_hit: bool = False
+    """The keyword half (FTS5) found it too."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,17 @@ class StyleProfile:
     """Languages they mix, most used first (e.g. ``["en", "ta"]``)."""
     examples: list[str] = field(default_factory=list)
     """A handful of their real sentences."""
+    mixed_words: list[str] = field(default_factory=list)
+    """Words of their other language they drop into English (e.g. romanised Tamil ``seri``)."""
+    evidence_texts: int = 0
+    """How many of their own texts the profile was learned from."""
 
 
 class Retriever(Protocol):
     """Hybrid search over the persona store."""
 
-    async def search(self, query: str, k: int = 5) -> list[Passage]: ...
+    async def search(self, query: str, k: int = 5) -> list[Passage]:
+        """The ``k`` best passages for ``query``, best first (keyword and vector ranks fused)."""
+        ...
 
     async def style(self) -> StyleProfile | None: ...

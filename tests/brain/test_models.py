@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from familiar import models
 from hub.brain.backends.openai import OpenAiCompatibleLlm
 from hub.brain.brain import Brain
+from hub.brain.retrieval import open_retriever
 from hub.config import BrainConfig
-from tests.brain.corpus import EmailRetriever
+from hub.persona.api import Retriever
+from tests.brain.corpus import EMAILS
 
 pytestmark = pytest.mark.models
 
@@ -33,8 +36,37 @@ CONFIG = BrainConfig(
 
 
 @pytest.fixture(scope="module")
-def retriever() -> EmailRetriever:
-    return EmailRetriever()
+def persona_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test corpus as .eml files, ingested into a real persona store by the real CLI."""
+    root = tmp_path_factory.mktemp("persona")
+    mail = root / "mail"
+    mail.mkdir()
+    for index, email in enumerate(EMAILS):
+        message = EmailMessage()
+        message["From"] = email.sender
+        message["To"] = "tom@example.com" if email.by_persona else "anna@example.com"
+        message["Date"] = f"{email.date}T09:00:00+00:00"
+        message["Subject"] = email.subject
+        message["Message-ID"] = f"<m{index}@example.com>"
+        message.set_content(email.body)
+        (mail / f"{index:02d}.eml").write_bytes(bytes(message))
+    config = root / "persona.yaml"
+    config.write_text(f"name: Anna\naddresses: [anna@example.com]\nstore: {root / 'persona.db'}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "familiar", "persona", "-c", str(config), "ingest", str(mail)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return config
+
+
+@pytest.fixture
+async def retriever(persona_yaml: Path) -> AsyncIterator[Retriever]:
+    async with open_retriever(str(persona_yaml)) as opened:
+        yield opened
 
 
 ANSWERABLE = [
@@ -44,7 +76,7 @@ ANSWERABLE = [
 UNANSWERABLE = ["When does my passport expire?", "What is my brother's phone number?"]
 
 
-async def test_grounded_answers_and_declines(qwen: object, retriever: EmailRetriever) -> None:
+async def test_grounded_answers_and_declines(qwen: object, retriever: Retriever) -> None:
     async with Brain(CONFIG, qwen, retriever) as brain:  # type: ignore[arg-type]
         stats = []
         for question, facts in ANSWERABLE:
@@ -121,7 +153,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 async def test_openai_compatible_backend_against_real_server(
-    llama_server: str, retriever: EmailRetriever
+    llama_server: str, retriever: Retriever
 ) -> None:
     config = CONFIG.model_copy(update={"backend": "openai", "url": llama_server, "model": "qwen"})
     async with (

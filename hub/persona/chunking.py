@@ -1,0 +1,104 @@
+"""Cutting clean text into overlapping passages on sentence boundaries. Pure functions."""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at . ! ? (or the Devanagari danda) followed by space, or at a blank line.
+_SENTENCE_END = re.compile(r"(?<=[.!?\u0964])[\"')\]]*\s+|\n\s*\n")
+_ABBREVIATIONS = {
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "prof.",
+    "st.",
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "vs.",
+    "no.",
+    "approx.",
+    "inc.",
+    "ltd.",
+    "jr.",
+    "sr.",
+}
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def count_tokens(text: str) -> int:
+    """A cheap estimate of model tokens: words and punctuation, words past 6 letters twice."""
+    return sum(2 if len(t) > 6 else 1 for t in _TOKEN.findall(text))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences (and paragraph-ending fragments) of ``text``, whitespace collapsed."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[start : match.start()].strip()
+        last_word = candidate.rsplit(None, 1)[-1].lower() if candidate else ""
+        if last_word in _ABBREVIATIONS and "\n" not in match.group(0):
+            continue  # "Dr. Rao" is one sentence
+        if candidate:
+            pieces.append(" ".join(candidate.split()))
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        pieces.append(" ".join(tail.split()))
+    return pieces
+
+
+def _split_long(sentence: str, limit: int) -> list[str]:
+    """A sentence longer than ``limit`` tokens (a table, a run-on line) is cut by words."""
+    words = sentence.split()
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for word in words:
+        cost = count_tokens(word)
+        if current and size + cost > limit:
+            out.append(" ".join(current))
+            current, size = [], 0
+        current.append(word)
+        size += cost
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def chunk_text(text: str, target_tokens: int = 500, overlap_tokens: int = 60) -> list[str]:
+    """Passages of about ``target_tokens``, cut between sentences, each starting with the last
+    sentences (about ``overlap_tokens``) of the one before."""
+    sentences: list[str] = []
+    for sentence in split_sentences(text):
+        if count_tokens(sentence) > target_tokens:
+            sentences += _split_long(sentence, target_tokens)
+        else:
+            sentences.append(sentence)
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    fresh = 0  # sentences in ``current`` not carried over from the previous chunk
+    for sentence in sentences:
+        cost = count_tokens(sentence)
+        if current and size + cost > target_tokens and fresh:
+            chunks.append(" ".join(current))
+            carried: list[str] = []
+            carried_size = 0
+            for previous in reversed(current):
+                previous_cost = count_tokens(previous)
+                if carried_size + previous_cost > overlap_tokens:
+                    break
+                carried.insert(0, previous)
+                carried_size += previous_cost
+            if carried_size + cost > target_tokens:
+                carried, carried_size = [], 0
+            current, size, fresh = carried, carried_size, 0
+        current.append(sentence)
+        size += cost
+        fresh += 1
+    if current and fresh:
+        chunks.append(" ".join(current))
+    return chunks

@@ -1,0 +1,327 @@
+"""Cleaning text before it is stored: the part that decides the quality of the persona.
+
+Pure functions. Mail bodies lose quoted replies (``On ... wrote:``, ``>`` lines, forwarded and
+Outlook header blocks), signatures, legal disclaimers and footers, and their greeting and
+sign-off lines -- which are returned separately, as style evidence. Every text is normalised:
+typographic quotes and dashes, odd spaces, zero-width characters, line endings, blank runs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u200a": " ",
+        "\u3000": " ",
+        "\u200b": None,
+        "\u2060": None,
+        "\ufeff": None,
+        "\u00ad": None,
+        "\r": None,
+        "\t": " ",
+    }
+)
+# ZWJ/ZWNJ (U+200C/U+200D) are kept: Indic scripts such as Tamil need them.
+
+
+def normalise(text: str) -> str:
+    """Unicode NFC, straight quotes, plain spaces, ``\\n`` line ends, at most one blank line."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_TRANSLATE)
+    lines = [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+@dataclass(frozen=True)
+class CleanMail:
+    """A mail body after cleaning, and what was taken out of it."""
+
+    body: str
+    greeting: str | None = None
+    """The greeting word(s) the writer opened with (``Hi``, ``Dear``, ``Vanakkam``)."""
+    sign_off: str | None = None
+    """The closing phrase (``Thanks``, ``Best regards``), without the name under it."""
+    removed: list[str] = field(default_factory=list)
+    """What was stripped: ``quote``, ``forward``, ``signature``, ``disclaimer`` ..."""
+
+
+# A line that starts the quoted previous message; everything from it on is someone else's.
+_REPLY_HEADERS = [
+    re.compile(r"^On\b.{0,300}\bwrote:?$", re.I),  # Gmail / Apple Mail (joined when wrapped)
+    re.compile(r"^Le\b.{0,300}\ba écrit\s?:$", re.I),
+    re.compile(r"^Am\b.{0,300}\bschrieb.{0,80}:$", re.I),
+    re.compile(r"^-{2,}\s*Original Message\s*-{2,}$", re.I),
+    re.compile(r"^-{2,}\s*Reply message\s*-{2,}$", re.I),
+    re.compile(r"^_{10,}$"),  # Outlook's rule above the quoted header block
+    re.compile(r"^From:\s.+\s(Sent|Date):\s", re.I),  # Outlook header block on one line
+]
+_FORWARD_HEADERS = [
+    re.compile(r"^-{2,}\s*Forwarded message\s*-{2,}$", re.I),
+    re.compile(r"^Begin forwarded message:?$", re.I),
+    re.compile(r"^-{2,}\s*Forwarded by\b.*$", re.I),
+]
+_OUTLOOK_BLOCK = re.compile(r"^(From|Sent|Date|To|Cc|Subject):\s", re.I)
+
+_SIG_DELIMITER = re.compile(r"^--\s?$")
+_MOBILE_SIG = re.compile(
+    r"^(Sent from my \w[\w ]{0,30}|Sent from (Outlook|Mail|Yahoo Mail)\b.*|"
+    r"Get Outlook for (iOS|Android).*|Sent via .{1,40})$",
+    re.I,
+)
+
+_DISCLAIMER = re.compile(
+    r"(\b(this|the) (e-?mail|message|communication)\b.{0,80}\b(confidential|privileged)|"
+    r"\bintended (solely |only )?for the (use of the )?(individual|addressee|named recipient|"
+    r"person|recipient)|"
+    r"\bif you (have )?received this (e-?mail|message|communication) in error|"
+    r"\bunauthori[sz]ed (use|review|disclosure|copying|distribution)|"
+    r"^\s*(legal )?disclaimer\b|"
+    r"\bplease consider the environment before printing|"
+    r"\bto unsubscribe\b|\bunsubscribe from (this|these|our)\b|"
+    r"\bview (this|it) in your browser\b|"
+    r"\bemails? (are|is) not (guaranteed to be )?(secure|error[- ]free)|"
+    r"\bregistered (office|in england)\b)",
+    re.I,
+)
+
+GREETING_WORDS = (
+    "hi there",
+    "hello there",
+    "hi all",
+    "hi everyone",
+    "hello all",
+    "hey all",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "greetings",
+    "dearest",
+    "dear",
+    "hiya",
+    "hello",
+    "hey",
+    "hi",
+    "yo",
+    "vanakkam",
+    "namaste",
+    "hai",
+)
+_GREETING = re.compile(
+    r"^(?P<word>" + "|".join(re.escape(w) for w in GREETING_WORDS) + r")\b(?P<rest>.{0,40})$",
+    re.I,
+)
+
+SIGN_OFF_WORDS = (
+    "best regards",
+    "kind regards",
+    "warm regards",
+    "warmest regards",
+    "many thanks",
+    "thanks a lot",
+    "thanks again",
+    "thanks so much",
+    "thank you so much",
+    "thank you",
+    "thanks",
+    "thx",
+    "cheers",
+    "regards",
+    "best wishes",
+    "all the best",
+    "best",
+    "sincerely",
+    "yours sincerely",
+    "yours faithfully",
+    "yours truly",
+    "yours",
+    "love",
+    "lots of love",
+    "take care",
+    "talk soon",
+    "speak soon",
+    "see you",
+    "ttyl",
+    "nandri",
+    "rgds",
+    "br",
+)
+_SIGN_OFF = re.compile(
+    r"^(?P<phrase>" + "|".join(re.escape(w) for w in SIGN_OFF_WORDS) + r")\b[\s,.!-]*"
+    r"(?P<rest>.{0,30})$",
+    re.I,
+)
+_SIG_LINE = re.compile(
+    r"(^[\w .,'&|()/-]{1,60}$|@|https?://|www\.|\+?\d[\d ()./-]{6,}|\b(tel|phone|mobile|cell|fax|"
+    r"office|direct)\b)",
+    re.I,
+)
+_MAX_SIG_LINES = 7
+
+
+def _join_wrapped_reply_header(lines: list[str], index: int) -> str:
+    """Gmail wraps a long ``On <date>, <name> <addr>`` line: look at up to 3 lines."""
+    return " ".join(line.strip() for line in lines[index : index + 3])
+
+
+def _reply_start(lines: list[str]) -> tuple[int, str] | None:
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if any(p.match(stripped) for p in _FORWARD_HEADERS):
+            return index, "forward"
+        if any(p.match(stripped) for p in _REPLY_HEADERS):
+            return index, "quote"
+        if stripped.lower().startswith("on ") and re.search(
+            r"\bwrote:?$", _join_wrapped_reply_header(lines, index), re.I
+        ):
+            joined = _join_wrapped_reply_header(lines, index)
+            if len(joined) <= 320:
+                return index, "quote"
+        # An Outlook header block: From:, then Sent:/Date: and To:/Subject: right below.
+        if _OUTLOOK_BLOCK.match(stripped) and stripped.lower().startswith("from:"):
+            following = [x.strip() for x in lines[index + 1 : index + 5] if x.strip()]
+            if sum(1 for x in following if _OUTLOOK_BLOCK.match(x)) >= 2:
+                return index, "quote"
+    return None
+
+
+def _strip_disclaimers(paragraphs: list[str], removed: list[str]) -> list[str]:
+    kept = []
+    for paragraph in paragraphs:
+        if _DISCLAIMER.search(paragraph):
+            removed.append("disclaimer")
+            continue
+        kept.append(paragraph)
+    return kept
+
+
+def clean_mail(body: str) -> CleanMail:
+    """Strip quotes, forwards, signatures, disclaimers, greeting and sign-off from a mail body."""
+    removed: list[str] = []
+    lines = normalise(body).split("\n")
+
+    start = _reply_start(lines)
+    if start is not None:
+        lines = lines[: start[0]]
+        removed.append(start[1])
+
+    without_quotes = [line for line in lines if not line.lstrip().startswith(">")]
+    if len(without_quotes) != len(lines):
+        removed.append("quote")
+    lines = without_quotes
+
+    for index, line in enumerate(lines):
+        if _SIG_DELIMITER.match(line):
+            lines = lines[:index]
+            removed.append("signature")
+            break
+    kept = [line for line in lines if not _MOBILE_SIG.match(line.strip())]
+    if len(kept) != len(lines):
+        removed.append("signature")
+    lines = kept
+
+    paragraphs = _strip_disclaimers(_paragraphs(lines), removed)
+    lines = "\n\n".join(paragraphs).split("\n") if paragraphs else []
+
+    greeting = None
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if lines:
+        match = _GREETING.match(lines[0].strip())
+        if match and _looks_like_greeting(match.group("rest")):
+            greeting = _title(match.group("word"))
+            lines.pop(0)
+            removed.append("greeting")
+
+    sign_off, lines = _strip_sign_off(lines)
+    if sign_off:
+        removed.append("sign-off")
+    return CleanMail(normalise("\n".join(lines)), greeting, sign_off, removed)
+
+
+def _looks_like_greeting(rest: str) -> bool:
+    """``Hi Priya,`` is a greeting; ``Hi-fi systems are ...`` is not."""
+    rest = rest.strip()
+    if not rest:
+        return True
+    if rest[-1] in ",!:" or rest.endswith("..."):
+        return len(rest.split()) <= 5
+    return len(rest.split()) <= 3 and not rest.endswith(".")
+
+
+def _title(phrase: str) -> str:
+    phrase = " ".join(phrase.split())
+    return phrase[:1].upper() + phrase[1:].lower()
+
+
+def _strip_sign_off(lines: list[str]) -> tuple[str | None, list[str]]:
+    """Find a sign-off near the end with only name/contact lines under it; cut from there."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    for index in reversed(content[-(_MAX_SIG_LINES + 1) :]):
+        line = lines[index].strip()
+        match = _SIGN_OFF.match(line)
+        if match is None:
+            continue
+        rest = match.group("rest").strip()
+        below = [x.strip() for x in lines[index + 1 :] if x.strip()]
+        if len(below) > _MAX_SIG_LINES or not all(_SIG_LINE.search(x) for x in below):
+            continue
+        if rest and not _is_name(rest):  # "Thanks for the update" is a sentence
+            continue
+        phrase = _title(match.group("phrase"))
+        return phrase, lines[:index]
+    return None, lines
+
+
+def _is_name(text: str) -> bool:
+    words = text.rstrip(".!").split()
+    return 0 < len(words) <= 3 and all(w[:1].isupper() for w in words)
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if line.strip():
+            current.append(line)
+        elif current:
+            out.append("\n".join(current))
+            current = []
+    if current:
+        out.append("\n".join(current))
+    return out
+
+
+def clean_document(text: str) -> str:
+    """Documents keep everything but boilerplate footers, after normalising."""
+    paragraphs = _paragraphs(normalise(text).split("\n"))
+    kept = [p for p in paragraphs if not _DISCLAIMER.search(p) or len(p) > 600]
+    return "\n\n".join(kept)

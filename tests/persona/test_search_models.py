@@ -1,0 +1,40 @@
+"""Hybrid search with the real all-MiniLM-L6-v2: a rare keyword and a paraphrase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.persona.backend import Embedder
+from hub.persona.config import PersonaConfig
+from hub.persona.ingest import Ingestor
+from hub.persona.retriever import PersonaRetriever
+from hub.persona.store import PersonaStore
+
+pytestmark = pytest.mark.models
+
+
+async def test_keyword_and_paraphrase(
+    minilm: Embedder, config: PersonaConfig, corpus: dict[str, Path]
+) -> None:
+    async with PersonaStore(config.store_path, minilm.dim, minilm.name) as store:
+        async with Ingestor(config, store, minilm) as ingestor:
+            await ingestor.ingest([corpus["root"]])
+        retriever = PersonaRetriever(store, minilm)
+
+        rare = await retriever.search("glimmerwick", k=3)
+        assert "glimmerwick" in rare[0].text and rare[0].keyword_hit
+        assert rare[0].source.endswith("reply.eml#reply-1@example.org/itinerary.pdf")
+
+        # no shared content words with "photovoltaic array ... eleven kilowatts at peak"
+        paraphrase = await retriever.search("How much electricity do the sun collectors give?", k=3)
+        assert paraphrase[0].source.endswith("solar.pdf")
+        assert paraphrase[0].similarity is not None and paraphrase[0].similarity > 0.3
+
+        cycling = await retriever.search("who mended my bike and what did it cost?", k=3)
+        assert cycling[0].source.endswith("archive.mbox#bike-1@example.com")
+        assert cycling[0].author == "Arun Kumar" and not cycling[0].by_persona
+
+        unrelated = await retriever.search("quantum chromodynamics lattice gauge theory", k=3)
+        assert all(p.similarity is None or p.similarity < 0.3 for p in unrelated)
