@@ -7,6 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
+
+# System tools: Mosquitto (MQTT broker, tests start their own), espeak-ng (a second speaker
+# for voice-clip tests), ALSA utilities (arecord/aplay for satellites).
+missing=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v arecord >/dev/null || missing+=(alsa-utils)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing ${missing[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "setup: please install ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
+    fi
+fi
 EXTRAS=${FAMILIAR_EXTRAS:-hub,satellite,dev}
 
 if [ ! -x .venv/bin/python ]; then
