@@ -49,6 +49,10 @@ class AsrConfig(Section):
     docs/benchmarks.md). A result that looks unreliable (repetition, low confidence) is redone
     with the full window. 30, the default, keeps Whisper's own window."""
 
+    early_start_seconds: float = Field(default=0.3, ge=0, le=5)
+    """Start transcribing once the speaker has paused this long (the end-of-speech detector
+    waits longer); if only silence follows, the transcript is ready early. 0 disables."""
+
     max_seconds: float = Field(default=30.0, gt=0, le=300)
     """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
 

@@ -21,6 +21,7 @@ from familiar import models
 from familiar.audio import Float32Array, PcmFormat, pcm_to_float, resample
 from familiar.errors import SttFailed
 from hub.asr.backend import TranscriptResult
+from hub.asr.pause import PauseTracker
 from hub.config import AsrConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -229,11 +230,18 @@ class FasterWhisperAsr:
 
     @contextlib.asynccontextmanager
     async def session(self, language: str | None) -> AsyncIterator[WhisperSession]:
-        yield WhisperSession(self, language)
+        session = WhisperSession(self, language)
+        try:
+            yield session
+        finally:
+            session.discard_early()
 
 
 class WhisperSession:
-    """Keeps one utterance in memory as 16 kHz float32, converted as it arrives."""
+    """Keeps one utterance in memory as 16 kHz float32, converted as it arrives.
+
+    When the speaker pauses, transcription starts on what has arrived; if nothing but silence
+    follows before the end, that result is the answer, ready early (see ``hub.asr.pause``)."""
 
     def __init__(self, backend: FasterWhisperAsr, language: str | None) -> None:
         self._backend = backend
@@ -242,6 +250,12 @@ class WhisperSession:
         self._samples = 0
         self._max_samples = int(backend.config.max_seconds * WHISPER_RATE)
         self._truncated = False
+        self._pause = PauseTracker()
+        self._early: asyncio.Future[TranscriptResult] | None = None
+        self._early_end: int | None = None
+        self._early_after = int(backend.config.early_start_seconds * WHISPER_RATE)
+        self.used_early = False
+        """Whether the transcript came from the early start (for tests and benchmarks)."""
 
     async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
         if self._samples >= self._max_samples:
@@ -256,10 +270,40 @@ class WhisperSession:
         samples = samples[: self._max_samples - self._samples]
         self._pieces.append(samples)
         self._samples += samples.size
+        self._pause.feed(samples)
+        self._maybe_start_early()
+
+    def _maybe_start_early(self) -> None:
+        pause = self._pause
+        if (
+            self._early_after <= 0
+            or pause.speech_end is None
+            or pause.speech_end == self._early_end
+            or pause.silent_samples < self._early_after
+        ):
+            return
+        self.discard_early()
+        self._early_end = pause.speech_end
+        audio = np.concatenate(self._pieces)
+        self._early = asyncio.ensure_future(self._backend.transcribe(audio, self._language))
+        # A failure of an early start that is never used must not go unnoticed either.
+        self._early.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def discard_early(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
+            self._early = None
 
     async def finish(self) -> TranscriptResult:
         if not self._pieces:
             return TranscriptResult(text="", language=self._language)
+        early, self._early = self._early, None
+        if early is not None and self._early_end == self._pause.speech_end:
+            _LOGGER.debug("using the transcript started at the pause")
+            self.used_early = True
+            return await early
+        if early is not None:
+            early.cancel()  # the speaker went on after the pause
         audio = np.concatenate(self._pieces)
         self._pieces = []
         return await self._backend.transcribe(audio, self._language)

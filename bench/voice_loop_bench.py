@@ -1,0 +1,229 @@
+"""End of speech -> first byte of answer audio at the satellite, through the real hub.
+
+Runs the hub in process with its default models (Whisper base, Qwen2.5 0.5B, Piper) and a
+persona store built from the brain tests' 20-email corpus, and plays a satellite: a Wyoming
+satellite server the conductor connects to, which sends ``run-pipeline``, the spoken request
+(made by Piper) and ``audio-stop`` exactly as ``familiar satellite`` does after its VAD. The
+clock starts at ``audio-stop`` and stops at the first ``audio-chunk`` of the answer (and at its
+``audio-stop``). The request is streamed in real time, followed by the 0.8 s of silence the satellite's VAD
+waits for (``vad.silence_seconds``) before it sends ``audio-stop``. Replaces ``## Voice loop`` in docs/benchmarks.md.
+
+    python bench/voice_loop_bench.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
+from wyoming.event import Event  # noqa: E402
+from wyoming.info import Attribution, Info, Satellite  # noqa: E402
+from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
+from wyoming.snd import Played  # noqa: E402
+
+from familiar.config import load_config  # noqa: E402
+from familiar.server import Connection, WyomingServer  # noqa: E402
+from hub.app import running_hub  # noqa: E402
+from hub.config import HubConfig  # noqa: E402
+from tests.brain.corpus import EMAILS  # noqa: E402
+from tests.helpers import free_port, speak  # noqa: E402
+
+VAD_SILENCE = 0.8
+"""``vad.silence_seconds``: the satellite sends this much silence before ``audio-stop``."""
+
+SCENARIOS = {
+    "home command": "Turn on the kitchen light.",
+    "RAG question": "When is Tom's birthday dinner?",
+}
+
+
+class BenchSatellite:
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.ready = asyncio.Event()
+        self.first_audio = asyncio.Event()
+        self.done = asyncio.Event()
+
+    def __call__(self, conn: Connection) -> BenchSatellite:
+        self.conn = conn
+        return self
+
+    async def handle_event(self, event: Event) -> bool:
+        assert self.conn is not None
+        if event.type == "describe":
+            await self.conn.send(
+                Info(
+                    satellite=Satellite(
+                        name="bench",
+                        attribution=Attribution(name="bench", url=""),
+                        installed=True,
+                        description=None,
+                        version=None,
+                    )
+                ).event()
+            )
+        elif event.type == "run-satellite":
+            self.ready.set()
+        elif event.type == "ping":
+            await self.conn.send(Event(type="pong"))
+        elif event.type == "audio-chunk":
+            self.first_audio.set()
+        elif event.type == "audio-stop":
+            self.done.set()
+            await self.conn.send(Played().event())
+        return True
+
+    async def disconnected(self) -> None:
+        self.ready.clear()
+
+    async def ask(self, audio: bytes) -> tuple[float, float]:
+        assert self.conn is not None
+        self.first_audio.clear()
+        self.done.clear()
+        await self.conn.send(
+            RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
+        )
+        await self.conn.send(AudioStart(rate=16000, width=2, channels=1).event())
+        for i in range(0, len(audio), 2560):  # 80 ms chunks, as the satellite sends them
+            await self.conn.send(
+                AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + 2560]).event()
+            )
+        start = time.perf_counter()
+        await self.conn.send(AudioStop().event())
+        await asyncio.wait_for(self.first_audio.wait(), 120)
+        first = time.perf_counter() - start
+        await asyncio.wait_for(self.done.wait(), 120)
+        return first, time.perf_counter() - start
+
+
+def build_persona(root: Path) -> Path:
+    mail = root / "mail"
+    mail.mkdir()
+    for index, email in enumerate(EMAILS):
+        message = EmailMessage()
+        message["From"] = email.sender
+        message["To"] = "tom@example.com" if email.by_persona else "anna@example.com"
+        message["Date"] = f"{email.date}T09:00:00+00:00"
+        message["Subject"] = email.subject
+        message["Message-ID"] = f"<m{index}@example.com>"
+        message.set_content(email.body)
+        (mail / f"{index:02d}.eml").write_bytes(bytes(message))
+    config = root / "persona.yaml"
+    config.write_text(f"name: Anna\naddresses: [anna@example.com]\nstore: {root / 'p.db'}\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "familiar",
+            "--log-level",
+            "WARNING",
+            "persona",
+            "-c",
+            str(config),
+            "ingest",
+            str(mail),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    return config
+
+
+async def main(runs: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        persona = build_persona(Path(tmp))
+        satellite = BenchSatellite()
+        port = free_port()
+        config = load_config(
+            HubConfig,
+            None,
+            {
+                "endpoint": {"uri": "tcp://127.0.0.1:0"},
+                "zeroconf": {"enabled": False},
+                "brain": {
+                    "persona_name": "Anna",
+                    "persona_config": str(persona),
+                    "home": {
+                        "entities": [
+                            {
+                                "entity_id": "light.kitchen",
+                                "name": "Kitchen Light",
+                                "area": "Kitchen",
+                            }
+                        ]
+                    },
+                },
+                "conductor": {
+                    "discover": False,
+                    "satellites": [{"uri": f"tcp://127.0.0.1:{port}"}],
+                },
+            },
+        )
+        rows = []
+        async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config):
+            await asyncio.wait_for(satellite.ready.wait(), 30)
+            for name, text in SCENARIOS.items():
+                audio = speak(text)
+                await satellite.ask(audio)  # warm-up
+                firsts, ends = [], []
+                for _ in range(runs):
+                    first, end = await satellite.ask(audio)
+                    firsts.append(first)
+                    ends.append(end)
+                rows.append(
+                    f"| {name} | {statistics.median(firsts):.2f} | {max(firsts):.2f} "
+                    f"| {statistics.median(ends):.2f} |"
+                )
+                print(rows[-1], flush=True)
+        return rows
+
+
+def write(rows: list[str], runs: int) -> None:
+    load = os.getloadavg()[0]
+    section = "\n".join(
+        [
+            "## Voice loop",
+            "",
+            "`python bench/voice_loop_bench.py` — the hub in process with its defaults (Whisper base, "
+            "Qwen2.5 0.5B, Piper) and a 20-email persona store; a satellite-shaped client sends the "
+            "spoken request and `audio-stop` as `familiar satellite` does after its VAD. Seconds from "
+            f"`audio-stop` to the answer's first audio byte at the satellite (median and worst of "
+            f"{runs}, after one warm-up), and to its last. Load average {load:.1f} on "
+            f"{os.cpu_count()} cores. A real satellite adds its VAD silence time (0.8 s) before "
+            "`audio-stop`. Aim: ≤ 1.0 s for a home command.",
+            "",
+            "| request | first audio (median) | first audio (worst) | all audio (median) |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find("## Voice loop")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    write(asyncio.run(main(args.runs)), args.runs)

@@ -1,0 +1,79 @@
+"""Early transcription at a pause: the pure tracker, and the real model's session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from familiar.audio import PcmFormat
+from hub.asr.backends.faster_whisper import FasterWhisperAsr, WhisperSession
+from hub.asr.pause import PauseTracker
+from hub.config import AsrConfig
+from tests.helpers import speak, words
+
+
+def tone(seconds: float, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (level * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def quiet(seconds: float, level: float = 0.002) -> np.ndarray:
+    return (np.random.default_rng(1).normal(0, level, int(seconds * 16000))).astype(np.float32)
+
+
+@pytest.mark.parametrize("chunk", [1, 160, 333, 1280])
+def test_tracker_finds_where_speech_ended(chunk: int) -> None:
+    audio = np.concatenate([quiet(0.5), tone(1.0), quiet(0.7)])
+    tracker = PauseTracker()
+    assert tracker.silent_samples == 0
+    for i in range(0, audio.size, chunk):
+        tracker.feed(audio[i : i + chunk])
+    assert tracker.speech_end is not None
+    assert abs(tracker.speech_end - 1.5 * 16000) <= 160
+    assert abs(tracker.silent_samples - 0.7 * 16000) <= 160
+
+
+def test_quiet_after_loud_speech_is_silence_and_no_speech_is_no_pause() -> None:
+    tracker = PauseTracker()
+    tracker.feed(quiet(2.0))
+    assert tracker.speech_end is None and tracker.silent_samples == 0
+    tracker.feed(tone(0.5, 0.5))
+    tracker.feed(tone(0.5, 0.05))  # 10 % of the peak: background, not speech
+    assert tracker.silent_samples == 8000
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def asr() -> AsyncIterator[FasterWhisperAsr]:
+    async with FasterWhisperAsr(AsrConfig(workers=2)) as backend:
+        yield backend
+
+
+async def feed(session: WhisperSession, pcm: bytes) -> None:
+    for i in range(0, len(pcm), 2560):
+        await session.feed(pcm[i : i + 2560], PcmFormat())
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_transcript_started_at_the_pause_is_used(asr: FasterWhisperAsr) -> None:
+    text = "Turn on the kitchen light."
+    async with asr.session("en") as session:
+        assert isinstance(session, WhisperSession)
+        await feed(session, speak(text) + bytes(16000))  # speech, then 0.5 s of silence
+        result = await session.finish()
+    assert session.used_early
+    assert words(result.text) == words(text)
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_speaking_again_after_a_pause_is_transcribed_whole(asr: FasterWhisperAsr) -> None:
+    async with asr.session("en") as session:
+        assert isinstance(session, WhisperSession)
+        await feed(session, speak("Turn on") + bytes(16000) + speak("the kitchen light."))
+        result = await session.finish()
+    assert not session.used_early
+    assert words(result.text) == words("Turn on the kitchen light.")
