@@ -871,7 +871,9 @@ class MqttLink:
     ) -> None:
         self._closing = True
         client = self._client
-        if client is not None and self.connected.is_set():
+        # Whenever the broker accepted us, even mid-announce (``online`` may be out already):
+        # a clean disconnect drops the last will, so ``offline`` must be said here.
+        if client is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(min(2.0, self.config.timeout)):
                     await client.publish(self.topics.availability, b"offline", qos=1, retain=True)
