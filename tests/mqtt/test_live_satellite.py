@@ -25,6 +25,7 @@ from wyoming.tts import Synthesize
 from familiar.config import load_config
 from familiar.mqtt import Topics, read_retained
 from satellite.app import RunningSatellite, SatelliteStatus, running_satellite
+from satellite.config import SatelliteConfig
 from satellite.device import STATE_OF_PHASE, voice_state
 from tests.helpers import hub_process
 from tests.mqtt.conftest import WAIT, Mosquitto, Watcher, free_port
@@ -111,6 +112,7 @@ async def test_discovery_and_states_during_a_real_turn(
     answer = speech.piper(answer_text)
     sink = {"command": [PYTHON, REALTIME_SINK, str(tmp_path / "out.raw")]}
     async with mqtt_satellite(tmp_path, broker, snd=sink) as running:
+        assert running.mqtt is not None
         discovery = await watcher.wait_for(SAT.discovery)
         payload = json.loads(discovery.payload)
         assert check_device_discovery(discovery.topic, payload) == []
@@ -145,13 +147,13 @@ async def test_discovery_and_states_during_a_real_turn(
             assert answer in played_audio(tmp_path)
 
             # Home Assistant's birth message: everything is announced again
-            before = running.mqtt.link.announcements if running.mqtt else 0
+            before = running.mqtt.link.announcements
             mark = watcher.mark()
             await watcher.publish("homeassistant/status", "online")
             again = await watcher.wait_for(SAT.discovery, after=mark)
             assert check_device_discovery(again.topic, json.loads(again.payload)) == []
             await watcher.wait_for(SAT.state, b"idle", after=mark)
-            assert running.mqtt is not None and running.mqtt.link.announcements == before + 1
+            assert running.mqtt.link.announcements == before + 1
         await watcher.wait_for(SAT.state, b"error", after=mark)  # controller gone
     await watcher.wait_for(SAT.availability, b"offline")
 
@@ -285,7 +287,7 @@ async def test_satellite_process_and_forget_mqtt(tmp_path: Path, broker: Mosquit
         ),
         encoding="utf-8",
     )
-    load_config(_satellite_model(), config)  # the file is valid
+    load_config(SatelliteConfig, config)  # the file is valid
     attic = Topics("familiar", "attic_pi")
     async with Watcher(broker) as watch:
         proc = await asyncio.create_subprocess_exec(
@@ -318,12 +320,6 @@ async def test_satellite_process_and_forget_mqtt(tmp_path: Path, broker: Mosquit
     assert forget.returncode == 0
     assert attic.discovery in out.decode()
     assert await read_retained(broker.config(), attic.retained()) == {}
-
-
-def _satellite_model() -> Any:
-    from satellite.config import SatelliteConfig
-
-    return SatelliteConfig
 
 
 # --------------------------------------------------------------------------- the hub
