@@ -74,6 +74,8 @@ class WyomingClient:
             raise RemoteUnavailable(f"not connected to {self.uri}")
         try:
             return await asyncio.wait_for(read_event(self._reader, self._limits), timeout)
+        except TimeoutError:
+            raise  # an OSError subclass, but the caller's timeout, not a broken connection
         except OSError as err:
             raise RemoteUnavailable(f"{self.uri}: read failed: {err!r}") from err
 

@@ -42,6 +42,7 @@ from familiar import __version__
 from familiar.backoff import Backoff
 from familiar.config import Section
 from familiar.errors import FamiliarError
+from familiar.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -871,14 +872,14 @@ class MqttLink:
     ) -> None:
         self._closing = True
         client = self._client
-        if client is not None and self.connected.is_set():
+        # Whenever the broker accepted us, even mid-announce (``online`` may be out already):
+        # a clean disconnect drops the last will, so ``offline`` must be said here.
+        if client is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(min(2.0, self.config.timeout)):
                     await client.publish(self.topics.availability, b"offline", qos=1, retain=True)
         if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            await cancel_and_wait([self._runner])
             self._runner = None
 
     # -- what adapters call
@@ -965,9 +966,7 @@ class MqttLink:
         try:
             done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, receiver):
-                task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+            await cancel_and_wait([sender, receiver])
         for task in done:
             err = task.exception()
             if err is not None:
@@ -1034,9 +1033,7 @@ class MqttLink:
     async def _cancel_reannounce(self) -> None:
         task, self._reannounce = self._reannounce, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
 
 
 def _json(payload: dict[str, Any]) -> bytes:

@@ -133,7 +133,7 @@ async def running_hub(
             )
         running = RunningHub(config, endpoint, server, advertisement, None, conductor)
         if config.mqtt is not None:
-            running.mqtt = await stack.enter_async_context(
+            mqtt = running.mqtt = await stack.enter_async_context(
                 HubMqtt(
                     config.mqtt,
                     config.name,
@@ -141,6 +141,9 @@ async def running_hub(
                     satellites=[s.name or s.uri for s in config.conductor.satellites],
                 )
             )
+            if conductor is not None:
+                # "Satellites connected" follows each link at once, not at the next tick.
+                conductor.on_link_change = lambda _name, _connected: mqtt.refresh()
         yield running
 
 

@@ -32,6 +32,7 @@ from familiar.mqtt import (
     read_retained,
     satellite_device_id,
 )
+from familiar.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -110,9 +111,7 @@ class HubMqtt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await self.link.__aexit__(exc_type, exc, tb)
 

@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -30,6 +30,7 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.satellite import PauseSatellite, RunSatellite
 from wyoming.snd import Played
 from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted, TimerUpdated
+from wyoming.tts import Synthesize
 from wyoming.vad import VoiceStarted, VoiceStopped
 from wyoming.wake import Detection
 
@@ -45,6 +46,9 @@ from satellite.config import SatelliteConfig
 from satellite.segmenter import Segment, SpeechSegmenter
 from satellite.vad import FRAME_SECONDS, VoiceDetector, create_vad
 from satellite.wake import WakeDetector, create_detector
+
+if TYPE_CHECKING:
+    from satellite.mqtt import SatelliteMqtt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,23 +94,80 @@ class SatelliteStatus:
     timers: int
     """Timers running on the controller for this satellite."""
 
+    announcing: bool = False
+    """A local announcement (:meth:`Satellite.announce`) is playing."""
+
+
+@dataclass(frozen=True)
+class WakeWordDetected:
+    """The wake word was heard and a request starts."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Transcribed:
+    """The controller sent the transcript of the request."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The answer of a turn has finished playing; ``text`` is what the controller said it
+    synthesized (every ``synthesize`` of the turn, joined)."""
+
+    text: str
+
+
+Activity = WakeWordDetected | Transcribed | Answered
+Observation = SatelliteStatus | Activity
+
+#: Observations kept per :meth:`StatusBoard.observe` subscriber; the oldest go first.
+FEED_SIZE = 64
+#: Most characters of answer text kept per turn.
+MAX_ANSWER_CHARS = 4000
+
+
+def _offer(queue: asyncio.Queue[Any], item: Any) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
+
 
 class StatusBoard:
     """The latest status and its subscribers; a slow subscriber only misses intermediate
-    values (each keeps one slot, always the newest)."""
+    values (each keeps one slot, always the newest). :meth:`observe` subscribers get every
+    status and activity in order instead (bounded, oldest dropped)."""
 
     def __init__(self, initial: SatelliteStatus) -> None:
         self.current = initial
         self._slots: set[asyncio.Queue[SatelliteStatus]] = set()
+        self._feeds: set[asyncio.Queue[Observation]] = set()
 
     def publish(self, status: SatelliteStatus) -> None:
         if status == self.current:
             return
         self.current = status
         for slot in self._slots:
-            if slot.full():
-                slot.get_nowait()
-            slot.put_nowait(status)
+            _offer(slot, status)
+        for feed in self._feeds:
+            _offer(feed, status)
+
+    def report(self, activity: Activity) -> None:
+        for feed in self._feeds:
+            _offer(feed, activity)
+
+    async def observe(self) -> AsyncGenerator[Observation, None]:
+        """The current status, then every status change and activity, in order."""
+        feed: asyncio.Queue[Observation] = asyncio.Queue(maxsize=FEED_SIZE)
+        self._feeds.add(feed)
+        try:
+            yield self.current
+            while True:
+                yield await feed.get()
+        finally:
+            self._feeds.discard(feed)
 
     async def subscribe(self) -> AsyncIterator[SatelliteStatus]:
         """The current status, then every change until the caller stops iterating."""
@@ -138,8 +199,8 @@ def _load_sounds(config: SatelliteConfig) -> dict[sm.Sound, tuple[bytes, PcmForm
 
 class Satellite:
     """One satellite; an async context manager. Hooks for MQTT: :attr:`status`,
-    :meth:`subscribe`, :meth:`announce`, :meth:`start_listening`, :meth:`set_muted`,
-    :meth:`set_volume`."""
+    :meth:`subscribe`, :meth:`observe`, :meth:`announce`, :meth:`start_listening`,
+    :meth:`set_muted`, :meth:`set_volume`."""
 
     def __init__(
         self,
@@ -174,6 +235,8 @@ class Satellite:
         self._response_timer: asyncio.Task[None] | None = None
         self._timers: dict[str, dict[str, Any]] = {}
         self.last_wake_word: str | None = None
+        self._answer_texts: list[str] = []
+        self._announcing = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.board = StatusBoard(self._status())
 
@@ -240,6 +303,7 @@ class Satellite:
             volume=self.speaker.volume,
             last_wake_word=self.last_wake_word,
             timers=len(self._timers),
+            announcing=self._announcing > 0,
         )
 
     @property
@@ -248,6 +312,10 @@ class Satellite:
 
     def subscribe(self) -> AsyncIterator[SatelliteStatus]:
         return self.board.subscribe()
+
+    def observe(self) -> AsyncGenerator[Observation, None]:
+        """Every status change and activity (wake word, transcript, answer), in order."""
+        return self.board.observe()
 
     async def start_listening(self) -> None:
         await self.apply(sm.ListenRequested())
@@ -263,8 +331,14 @@ class Satellite:
         """Play audio now (after anything already queued); True once it has played."""
         playback = self.speaker.play(audio, fmt, "announcement")
         limit = timeout if timeout is not None else fmt.seconds(len(audio)) + 30.0
-        async with asyncio.timeout(limit):
-            await playback.finished.wait()
+        self._announcing += 1
+        self.board.publish(self._status())
+        try:
+            async with asyncio.timeout(limit):
+                await playback.finished.wait()
+        finally:
+            self._announcing -= 1
+            self.board.publish(self._status())
         return not (playback.aborted or playback.failed)
 
     # --- the machine ---
@@ -300,6 +374,7 @@ class Satellite:
                 }
                 await self._send(event)
             case sm.StartStreaming():
+                self._answer_texts = []
                 self.segmenter.reset()
                 await asyncio.get_running_loop().run_in_executor(self._executor, self._reset_models)
                 self._stream_ms = 0
@@ -328,6 +403,9 @@ class Satellite:
                 self._answer = None
             case sm.SendPlayed():
                 await self._send(Played().event())
+                if self._answer_texts:
+                    self.board.report(Answered(" ".join(self._answer_texts)))
+                    self._answer_texts = []
             case sm.StartResponseTimer():
                 self._cancel_response_timer()
                 self._response_timer = self._spawn(self._response_timeout(), "response-timer")
@@ -411,6 +489,7 @@ class Satellite:
             if found:
                 self.last_wake_word = found[0]
                 _LOGGER.info("wake word %s", found[0])
+                self.board.report(WakeWordDetected(found[0]))
                 await self.apply(sm.WakeDetected(found[0]))
 
     # --- controller ---
@@ -462,8 +541,13 @@ class Satellite:
         elif AudioStop.is_type(kind):
             await self.apply(sm.AnswerAudioStopped())
         elif Transcript.is_type(kind):
-            _LOGGER.debug("transcript: %s", event.data.get("text"))
+            text = Transcript.from_event(event).text or ""
+            _LOGGER.debug("transcript: %s", text)
+            if text.strip():
+                self.board.report(Transcribed(text))
             await self.apply(sm.TranscriptReceived(flag))
+        elif Synthesize.is_type(kind):
+            self._remember_answer(Synthesize.from_event(event).text or "")
         elif kind == PIPELINE_ENDED:
             await self.apply(sm.PipelineEnded(bool(flag)))
         elif PauseSatellite.is_type(kind):
@@ -488,6 +572,15 @@ class Satellite:
             # synthesize, handled, transcribe, detect, voice-started/stopped, detection:
             # informational for a satellite (their text is logged at DEBUG only).
             _LOGGER.debug("controller event %s", kind)
+
+    def _remember_answer(self, text: str) -> None:
+        """Keep what the controller synthesizes (the answer's text, maybe sentence by
+        sentence), bounded; reported once the answer has played."""
+        text = text.strip()
+        _LOGGER.debug("synthesize: %s", text)
+        used = sum(len(t) + 1 for t in self._answer_texts)
+        if text and used < MAX_ANSWER_CHARS:
+            self._answer_texts.append(text[: MAX_ANSWER_CHARS - used])
 
     # --- describe ---
 
@@ -610,6 +703,8 @@ class RunningSatellite:
     satellite: Satellite
     server: WyomingServer
     advertisement: Advertisement | None
+    mqtt: SatelliteMqtt | None = None
+    """The satellite's MQTT device (with an ``mqtt:`` section)."""
 
     @property
     def uri(self) -> str:
@@ -657,7 +752,16 @@ async def running_satellite(
                     interfaces=zeroconf_interfaces,
                 )
             )
-        yield RunningSatellite(satellite, server, advertisement)
+        running = RunningSatellite(satellite, server, advertisement)
+        if config.mqtt is not None:
+            from satellite.device import SatelliteDevice
+            from satellite.mqtt import SatelliteMqtt
+
+            device = SatelliteDevice(satellite, config.speech_uri)
+            running.mqtt = await stack.enter_async_context(
+                SatelliteMqtt(config.mqtt, config.name, device)
+            )
+        yield running
 
 
 async def wait_for_stop() -> None:

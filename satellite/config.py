@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from familiar.audio import PcmFormat
-from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig
+from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
+from familiar.errors import FamiliarError
+from familiar.mqtt import MqttConfig, satellite_device_id
 
 SOUNDS_DIR = Path(__file__).parent / "sounds"
 
@@ -280,3 +282,28 @@ class SatelliteConfig(Section):
     vad: VadConfig = VadConfig()
     sounds: SoundsConfig = SoundsConfig()
     logging: LoggingConfig = LoggingConfig()
+
+    mqtt: MqttConfig | None = None
+    """MQTT broker: this satellite becomes a Home Assistant device with state, events and
+    commands (docs/mqtt.md); null = off."""
+
+    speech_uri: str | None = None
+    """``tcp://host:port`` of a Wyoming text-to-speech server (usually the hub's endpoint)
+    that speaks the MQTT ``announce`` and ``ask`` texts; null: those commands are ignored
+    (with an error in the log)."""
+
+    @field_validator("speech_uri")
+    @classmethod
+    def _speech_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_tcp_uri(value)
+        return value
+
+    @model_validator(mode="after")
+    def _mqtt_id(self) -> SatelliteConfig:
+        if self.mqtt is not None:
+            try:
+                satellite_device_id(self.name)
+            except FamiliarError as err:
+                raise ValueError(f"name: {err}") from None
+        return self

@@ -38,6 +38,7 @@ from familiar.mqtt import (
     satellite_device_id,
     satellite_discovery,
 )
+from familiar.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,9 +98,7 @@ class SatelliteMqtt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await self.link.__aexit__(exc_type, exc, tb)
 

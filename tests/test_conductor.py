@@ -117,6 +117,9 @@ async def test_drives_a_pipeline_end_to_end(
     sent = types[types.index("transcribe") :]
     assert sent[:2] == ["transcribe", "transcript"]
     assert sent[2:4] == ["synthesize", "audio-start"]
+    # each sentence's text goes before its audio (the satellite's "answer" on MQTT)
+    texts = [e.data["text"] for e in satellite.events if e.type == "synthesize"]
+    assert texts == ["You said 3200 bytes at 16000.", "Anything else?"]
     assert sent[-1] == "audio-stop"
     # the answer asked something back: listen again without the wake word
     stop = next(e for e in satellite.events if e.type == "audio-stop")

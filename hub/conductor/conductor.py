@@ -11,7 +11,7 @@ from typing import Self
 
 from familiar.discovery import Browser
 from familiar.errors import RemoteUnavailable
-from hub.conductor.link import SatelliteLink, Services
+from hub.conductor.link import LinkChanged, SatelliteLink, Services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,8 +28,11 @@ class Conductor:
         *,
         own_uris: set[str] | None = None,
         zeroconf_interfaces: list[str] | None = None,
+        on_link_change: LinkChanged | None = None,
     ) -> None:
         self.services = services
+        self.on_link_change = on_link_change
+        """Told ``(name, connected)`` when a satellite connects or disconnects."""
         self.links: dict[str, SatelliteLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._own_uris = own_uris or set()
@@ -61,11 +64,15 @@ class Conductor:
     def add(self, name: str, uri: str) -> SatelliteLink:
         if name in self.links:
             return self.links[name]
-        link = SatelliteLink(name, uri, self.services)
+        link = SatelliteLink(name, uri, self.services, self._link_changed)
         self.links[name] = link
         self._tasks[name] = asyncio.create_task(link.run(), name=f"satellite[{name}]")
         _LOGGER.info("conductor: satellite %s at %s", name, uri)
         return link
+
+    def _link_changed(self, name: str, connected: bool) -> None:
+        if self.on_link_change is not None:
+            self.on_link_change(name, connected)
 
     async def remove(self, name: str) -> None:
         task = self._tasks.pop(name, None)

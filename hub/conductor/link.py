@@ -69,14 +69,20 @@ class LinkStatus:
 
 _END = None
 
+#: Told ``(satellite name, connected)`` whenever a link comes up or goes down.
+LinkChanged = Callable[[str, bool], None]
+
 
 class SatelliteLink:
     """Keeps one satellite connected and serves its pipeline runs."""
 
-    def __init__(self, name: str, uri: str, services: Services) -> None:
+    def __init__(
+        self, name: str, uri: str, services: Services, on_change: LinkChanged | None = None
+    ) -> None:
         self.name = name
         self.uri = uri
         self.services = services
+        self.on_change = on_change
         self.status = LinkStatus()
         self._client: WyomingClient | None = None
         self._audio: asyncio.Queue[tuple[bytes, PcmFormat] | None] | None = None
@@ -101,10 +107,12 @@ class SatelliteLink:
             finally:
                 self._client = None
                 await self._stop_pipeline()
-                if self.status.connected:
-                    _LOGGER.info("satellite %s disconnected", self.name)
+                was_connected = self.status.connected
                 self.status.connected = False
                 self.status.connected_event.clear()
+                if was_connected:
+                    _LOGGER.info("satellite %s disconnected", self.name)
+                    self._changed(False)
             await asyncio.sleep(backoff.next_delay())
 
     async def _serve(self, client: WyomingClient, backoff: Backoff) -> None:
@@ -119,6 +127,7 @@ class SatelliteLink:
         self.status.connected_event.set()
         backoff.reset()
         _LOGGER.info("driving satellite %s at %s", self.name, self.uri)
+        self._changed(True)
         pinger = asyncio.create_task(self._ping(client), name=f"ping[{self.name}]")
         try:
             while True:
@@ -130,6 +139,14 @@ class SatelliteLink:
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
+
+    def _changed(self, connected: bool) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(self.name, connected)
+        except Exception:
+            _LOGGER.exception("satellite %s: link change callback failed", self.name)
 
     async def _ping(self, client: WyomingClient) -> None:
         while True:
@@ -258,11 +275,16 @@ class SatelliteLink:
             async for sentence in sentences:
                 spoken.append(sentence)
                 pieces = self.services.tts.synthesize(sentence, self.services.config.voice)
+                announced = False
                 async with contextlib.aclosing(pieces):
                     async for piece in pieces:
+                        if not announced:
+                            # Each sentence's text before its audio: the satellite keeps
+                            # them as the answer's text (MQTT "answer").
+                            announced = True
+                            await client.send(Synthesize(text=sentence).event())
                         if out is None:
                             out = piece.fmt
-                            await client.send(Synthesize(text=sentence).event())
                             await client.send(
                                 AudioStart(
                                     rate=out.rate, width=out.width, channels=out.channels
