@@ -120,7 +120,7 @@ class TtsConfig(Section):
     noise_scale: float | None = Field(default=None, ge=0)
     noise_w_scale: float | None = Field(default=None, ge=0)
 
-    first_clause_chars: int = Field(default=60, ge=0)
+    first_clause_chars: int = Field(default=25, ge=0)
     """A first sentence longer than this is cut at a clause boundary so audio starts sooner
     (0 disables)."""
 

@@ -71,7 +71,7 @@ _PRONOUN = re.compile(r"\b(it|them)\b", re.IGNORECASE)
 _WH_QUESTION = re.compile(r"^\s*(who|whom|whose|what|when|where|which|why)\b", re.IGNORECASE)
 _RETRIEVAL_TIMEOUT = 10.0
 _INTENT_MAX_TOKENS = 40
-_FIRST_CLAUSE_CHARS = 60
+_FIRST_CLAUSE_CHARS = 25
 
 
 @dataclass

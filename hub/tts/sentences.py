@@ -54,7 +54,8 @@ _END = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)|([。！？]+)|(\n\s*\n)"""
 _CLAUSE = re.compile(r"[,;:—–](?=\s)")
 _MARKUP = re.compile(r"[*_`#]+|^\s*[-•]\s+", re.MULTILINE)
 _SPACES = re.compile(r"\s+")
-_MIN_CLAUSE_CHARS = 20
+_MIN_CLAUSE_CHARS = 4
+"""A first piece may be as short as "Okay,": it is spoken while the rest is synthesized."""
 
 
 def clean_for_speech(text: str) -> str:
