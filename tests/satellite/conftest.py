@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from familiar.audio import PcmFormat, convert_pcm
+from tests.helpers import speak
 
 RATE = 16000
 PIPER_RATE = 22050
@@ -28,26 +28,18 @@ def noise(seconds: float, level: float = 0.02, seed: int = 0) -> bytes:
 
 
 class Speech:
-    """Piper (en_US-joe-medium), deterministic, resampled to 16 kHz."""
+    """Piper (en_US-joe-medium), deterministic; ``say`` is resampled to 16 kHz and cached."""
 
     def __init__(self) -> None:
-        from piper import PiperVoice, SynthesisConfig
-
-        from familiar import models
-
-        path = models.resolve("en_US-joe-medium")
-        self._voice = PiperVoice.load(path, config_path=f"{path}.json")
-        self._config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         self._cache: dict[str, bytes] = {}
 
     def piper(self, text: str) -> bytes:
         """22050 Hz 16-bit mono, as Piper makes it."""
-        return b"".join(c.audio_int16_bytes for c in self._voice.synthesize(text, self._config))
+        return speak(text, rate=PIPER_RATE)
 
     def say(self, text: str) -> bytes:
         if text not in self._cache:
-            pcm = self.piper(text)
-            self._cache[text] = convert_pcm(pcm, PcmFormat(PIPER_RATE), PcmFormat(RATE))
+            self._cache[text] = speak(text, rate=RATE)
         return self._cache[text]
 
 
