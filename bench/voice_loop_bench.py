@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +37,7 @@ from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from hub.app import running_hub  # noqa: E402
 from hub.config import HubConfig  # noqa: E402
-from tests.brain.corpus import EMAILS  # noqa: E402
+from tests.brain.corpus import write_eml_corpus  # noqa: E402
 from tests.helpers import free_port, speak  # noqa: E402
 
 VAD_SILENCE = 0.8
@@ -110,19 +109,7 @@ class BenchSatellite:
 
 
 def build_persona(root: Path) -> Path:
-    mail = root / "mail"
-    mail.mkdir()
-    for index, email in enumerate(EMAILS):
-        message = EmailMessage()
-        message["From"] = email.sender
-        message["To"] = "tom@example.com" if email.by_persona else "anna@example.com"
-        message["Date"] = f"{email.date}T09:00:00+00:00"
-        message["Subject"] = email.subject
-        message["Message-ID"] = f"<m{index}@example.com>"
-        message.set_content(email.body)
-        (mail / f"{index:02d}.eml").write_bytes(bytes(message))
-    config = root / "persona.yaml"
-    config.write_text(f"name: Anna\naddresses: [anna@example.com]\nstore: {root / 'p.db'}\n")
+    config = write_eml_corpus(root)
     subprocess.run(
         [
             sys.executable,
@@ -134,7 +121,7 @@ def build_persona(root: Path) -> Path:
             "-c",
             str(config),
             "ingest",
-            str(mail),
+            str(root / "mail"),
         ],
         check=True,
         cwd=ROOT,

@@ -13,6 +13,7 @@ from typing import Any, Protocol, Self
 from wyoming.error import Error
 from wyoming.event import Event
 
+from familiar.config import ListenConfig
 from familiar.errors import FamiliarError, ProtocolError
 from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
 
@@ -117,6 +118,21 @@ class WyomingServer:
         self._name = name
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def listening(cls, factory: HandlerFactory, listen: ListenConfig, name: str) -> WyomingServer:
+        """A server as a ``listen:`` config section describes it."""
+        return cls(
+            factory,
+            listen.host,
+            listen.port,
+            limits=Limits(
+                max_data_bytes=listen.max_data_bytes, max_payload_bytes=listen.max_payload_bytes
+            ),
+            write_timeout=listen.write_timeout,
+            allow=listen.allow,
+            name=name,
+        )
 
     @property
     def port(self) -> int:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from familiar.discovery import Advertisement, advertised_address
 from familiar.server import WyomingServer
-from familiar.wire import Limits
 from hub.asr import backends as asr_backends
 from hub.asr.backend import AsrBackend
 from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
@@ -101,16 +100,8 @@ async def running_hub(
         endpoint = Endpoint(list(roles_loaded))
         listen = config.endpoint
         server = await stack.enter_async_context(
-            WyomingServer(
-                endpoint,
-                listen.host,
-                listen.port,
-                limits=Limits(
-                    max_data_bytes=listen.max_data_bytes, max_payload_bytes=listen.max_payload_bytes
-                ),
-                write_timeout=listen.write_timeout,
-                allow=listen.allow,
-                name=f"hub[{','.join(r.name for r in endpoint.roles)}]",
+            WyomingServer.listening(
+                endpoint, listen, f"hub[{','.join(r.name for r in endpoint.roles)}]"
             )
         )
         advertisement = None

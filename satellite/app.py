@@ -39,7 +39,6 @@ from familiar.audio import PcmFormat, read_wav
 from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
 from familiar.server import Connection, WyomingServer
-from familiar.wire import Limits
 from satellite import state as sm
 from satellite.audio_io import WAKE_FORMAT, MicCommand, Playback, Speaker
 from satellite.config import SatelliteConfig
@@ -729,16 +728,8 @@ async def running_satellite(
         )
         listen = config.listen
         server = await stack.enter_async_context(
-            WyomingServer(
-                lambda conn: SatelliteHandler(satellite, conn),
-                listen.host,
-                listen.port,
-                limits=Limits(
-                    max_data_bytes=listen.max_data_bytes, max_payload_bytes=listen.max_payload_bytes
-                ),
-                write_timeout=listen.write_timeout,
-                allow=listen.allow,
-                name=f"satellite[{config.name}]",
+            WyomingServer.listening(
+                lambda conn: SatelliteHandler(satellite, conn), listen, f"satellite[{config.name}]"
             )
         )
         advertisement = None

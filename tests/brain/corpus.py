@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from email.message import EmailMessage
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from hub.persona.api import Passage, StyleProfile
@@ -260,3 +262,21 @@ class EmailRetriever:
 
     async def style(self) -> StyleProfile | None:
         return STYLE
+
+
+def write_eml_corpus(root: Path, persona: str = "anna@example.com") -> Path:
+    """The corpus as ``.eml`` files plus a ``persona.yaml`` for a persona store in ``root``."""
+    mail = root / "mail"
+    mail.mkdir()
+    for index, email in enumerate(EMAILS):
+        message = EmailMessage()
+        message["From"] = email.sender
+        message["To"] = "tom@example.com" if email.by_persona else persona
+        message["Date"] = f"{email.date}T09:00:00+00:00"
+        message["Subject"] = email.subject
+        message["Message-ID"] = f"<m{index}@example.com>"
+        message.set_content(email.body)
+        (mail / f"{index:02d}.eml").write_bytes(bytes(message))
+    config = root / "persona.yaml"
+    config.write_text(f"name: Anna\naddresses: [{persona}]\nstore: {root / 'persona.db'}\n")
+    return config

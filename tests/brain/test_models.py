@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from hub.brain.brain import Brain
 from hub.brain.retrieval import open_retriever
 from hub.config import BrainConfig
 from hub.persona.api import Retriever
-from tests.brain.corpus import EMAILS
+from tests.brain.corpus import write_eml_corpus
 
 pytestmark = pytest.mark.models
 
@@ -39,21 +38,18 @@ CONFIG = BrainConfig(
 def persona_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test corpus as .eml files, ingested into a real persona store by the real CLI."""
     root = tmp_path_factory.mktemp("persona")
-    mail = root / "mail"
-    mail.mkdir()
-    for index, email in enumerate(EMAILS):
-        message = EmailMessage()
-        message["From"] = email.sender
-        message["To"] = "tom@example.com" if email.by_persona else "anna@example.com"
-        message["Date"] = f"{email.date}T09:00:00+00:00"
-        message["Subject"] = email.subject
-        message["Message-ID"] = f"<m{index}@example.com>"
-        message.set_content(email.body)
-        (mail / f"{index:02d}.eml").write_bytes(bytes(message))
-    config = root / "persona.yaml"
-    config.write_text(f"name: Anna\naddresses: [anna@example.com]\nstore: {root / 'persona.db'}\n")
+    config = write_eml_corpus(root)
     result = subprocess.run(
-        [sys.executable, "-m", "familiar", "persona", "-c", str(config), "ingest", str(mail)],
+        [
+            sys.executable,
+            "-m",
+            "familiar",
+            "persona",
+            "-c",
+            str(config),
+            "ingest",
+            str(root / "mail"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
