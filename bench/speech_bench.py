@@ -526,6 +526,17 @@ VAD_TAIL_S = 0.8
 """``vad.silence_seconds`` of ``familiar satellite``; Home Assistant's VAD waits similarly."""
 
 
+def _scaling_verdict(ours: dict[str, Any], ref: dict[str, Any], clients: int) -> str:
+    """The 4-vs-1 aim; meaningless when our single-client transcript is ready at audio-stop."""
+    if ours["latency_median"] < 0.05:
+        versus = ours["multi_latency_median"] / ref["latency_median"]
+        return (
+            "ours ≤ 2.5×: n/a, 1 client is ready at `audio-stop` (transcription starts at the "
+            f"pause); {clients} clients take {versus:.2f}× the reference's 1-client latency"
+        )
+    return f"ours ≤ 2.5×: {_verdict(ours['multi_over_single'] <= 2.5)}"
+
+
 async def asr_request(uri: str, item: int, pcm: bytes, realtime: bool) -> AsrSample:
     """Stream one utterance; latency runs from sending ``audio-stop`` to the ``transcript``."""
     loop = asyncio.get_running_loop()
@@ -776,8 +787,8 @@ def render(report: dict[str, Any]) -> str:
             f"| {clients} clients: WER | {_fmt(ours['wer_concurrent'])} | "
             f"{_fmt(ref['wer_concurrent'])} | | |",
             f"| {clients} clients / 1 client (median latency) | "
-            f"{ours['multi_over_single']:.2f}× | {ref['multi_over_single']:.2f}× | | ours ≤ 2.5×: "
-            f"{_verdict(ours['multi_over_single'] <= 2.5)} |",
+            f"{ours['multi_over_single']:.2f}× | {ref['multi_over_single']:.2f}× | | "
+            f"{_scaling_verdict(ours, ref, clients)} |",
             "",
         ]
     if tts is not None:
