@@ -34,8 +34,6 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SCHEMA_VERSION = "1"
-BIT_OVERSAMPLING = 8
-"""Candidates taken from the 1-bit index per candidate kept after exact re-ranking."""
 RRF_K = 60
 """Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank)."""
 
@@ -191,10 +189,6 @@ def _schema_statements(dim: int) -> list[str]:
             kind TEXT,
             year INTEGER,
             by_persona INTEGER)""",
-        f"""
-        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_bits USING vec0(
-            chunk_id INTEGER PRIMARY KEY,
-            embedding bit[{dim}])""",
         """
         CREATE TABLE IF NOT EXISTS own_texts(
             id INTEGER PRIMARY KEY,
@@ -334,12 +328,6 @@ class PersonaStore:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (self._embedder,))
             for statement in _schema_statements(self._dim):
                 db.execute(statement)
-            # Stores made before the binary index existed: fill it in once.
-            db.execute(
-                "INSERT INTO chunks_bits(chunk_id, embedding) "
-                "SELECT chunk_id, vec_quantize_binary(embedding) FROM chunks_vec "
-                "WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks_bits)"
-            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -457,11 +445,6 @@ class PersonaStore:
                         int(chunk.by_persona),
                     ),
                 )
-                db.execute(
-                    "INSERT INTO chunks_bits(chunk_id, embedding) "
-                    "VALUES (?, vec_quantize_binary(vec_f32(?)))",
-                    (int(cursor.lastrowid), np.asarray(vector, dtype=np.float32).tobytes()),
-                )
                 added += 1
             db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
             db.executemany(
@@ -479,7 +462,6 @@ class PersonaStore:
             batch = list(chunk_ids[start : start + 500])
             marks = ",".join("?" * len(batch))
             self._db.execute(f"DELETE FROM chunks_vec WHERE chunk_id IN ({marks})", batch)
-            self._db.execute(f"DELETE FROM chunks_bits WHERE chunk_id IN ({marks})", batch)
             self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
 
     async def forget(self, path: str) -> ForgetResult:
@@ -572,34 +554,6 @@ class PersonaStore:
             candidates or max(4 * k, 40),
         )
 
-    def _vector_search(
-        self, vector: Vectors, candidates: int
-    ) -> tuple[list[int], dict[int, float]]:
-        """Hamming distance over 1-bit vectors finds ``BIT_OVERSAMPLING`` times more candidates
-        (a 32x smaller scan than the float vectors), then exact cosine orders them."""
-        query = np.asarray(vector, dtype=np.float32)
-        rows = self._db.execute(
-            "SELECT chunk_id FROM chunks_bits "
-            "WHERE embedding MATCH vec_quantize_binary(vec_f32(?)) AND k = ?",
-            (query.tobytes(), candidates * BIT_OVERSAMPLING),
-        ).fetchall()
-        if not rows:
-            return [], {}
-        ids = [int(row[0]) for row in rows]
-        marks = ",".join("?" * len(ids))
-        found = self._db.execute(
-            f"SELECT chunk_id, embedding FROM chunks_vec WHERE chunk_id IN ({marks})", ids
-        ).fetchall()
-        chunk_ids = np.array([int(row[0]) for row in found])
-        matrix = np.frombuffer(b"".join(row[1] for row in found), dtype=np.float32).reshape(
-            len(found), -1
-        )
-        norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
-        cosine = (matrix @ query) / np.where(norms == 0, 1.0, norms)
-        order = np.argsort(-cosine, kind="stable")[:candidates]
-        similarity = {int(chunk_ids[i]): float(cosine[i]) for i in order if norms[i] != 0}
-        return [c for c in (int(chunk_ids[i]) for i in order) if c in similarity], similarity
-
     def _search(  # noqa: PLR0917
         self,
         vector: Vectors | None,
@@ -626,9 +580,7 @@ class PersonaStore:
 
         similarity: dict[int, float] = {}
         vector_ranks: list[int] = []
-        if vector is not None and not filters:
-            vector_ranks, similarity = self._vector_search(vector, candidates)
-        elif vector is not None:
+        if vector is not None:
             sql = "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?"
             args: list[Any] = [np.asarray(vector, dtype=np.float32).tobytes(), candidates]
             for clause, value in filters:
