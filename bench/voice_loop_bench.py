@@ -150,7 +150,9 @@ async def main(runs: int) -> list[str]:
                                 "name": "Kitchen Light",
                                 "area": "Kitchen",
                             }
-                        ]
+                        ],
+                        # commands go to this machine's Mosquitto; nothing acts on them
+                        "mqtt": {"host": "127.0.0.1", "port": 1883},
                     },
                 },
                 "conductor": {

@@ -11,6 +11,7 @@ from wyoming.event import Event
 
 from familiar.config import parse_tcp_uri
 from familiar.errors import RemoteUnavailable
+from familiar.tasks import bounded
 from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
 
 
@@ -36,7 +37,7 @@ class WyomingClient:
 
     async def __aenter__(self) -> Self:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
+            self._reader, self._writer = await bounded(
                 asyncio.open_connection(self.host, self.port, limit=self._limits.max_header_bytes),
                 self._connect_timeout,
             )
@@ -56,7 +57,7 @@ class WyomingClient:
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(self._writer.wait_closed(), 2.0)
+                await bounded(self._writer.wait_closed(), 2.0)
             self._writer = None
 
     async def send(self, event: Event) -> None:
@@ -73,7 +74,7 @@ class WyomingClient:
         if self._reader is None:
             raise RemoteUnavailable(f"not connected to {self.uri}")
         try:
-            return await asyncio.wait_for(read_event(self._reader, self._limits), timeout)
+            return await bounded(read_event(self._reader, self._limits), timeout)
         except TimeoutError:
             raise  # an OSError subclass, but the caller's timeout, not a broken connection
         except OSError as err:

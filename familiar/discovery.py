@@ -13,6 +13,8 @@ from typing import Self
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from familiar.tasks import bounded
+
 _LOGGER = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_wyoming._tcp.local."
@@ -102,7 +104,7 @@ class Advertisement:
             return
         try:
             if self._info is not None:
-                await asyncio.wait_for(self._zc.async_unregister_service(self._info), 5.0)
+                await bounded(self._zc.async_unregister_service(self._info), 5.0)
                 _LOGGER.info("withdrew %s", self._info.name)
         except (TimeoutError, OSError) as err:
             _LOGGER.warning("could not withdraw zeroconf record: %r", err)

@@ -15,6 +15,7 @@ from wyoming.event import Event
 
 from familiar.config import ListenConfig
 from familiar.errors import FamiliarError, ProtocolError
+from familiar.tasks import bounded
 from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class Connection:
             await asyncio.wait(tasks, timeout=5.0)
         self.writer.close()
         with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(self.writer.wait_closed(), 2.0)
+            await bounded(self.writer.wait_closed(), 2.0)
         self.closed.set()
 
 
@@ -170,7 +171,7 @@ class WyomingServer:
             await asyncio.wait(tasks, timeout=10.0)
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5.0)
+                await bounded(self._server.wait_closed(), 5.0)
             self._server = None
 
     async def serve_forever(self) -> None:
@@ -204,6 +205,11 @@ class WyomingServer:
             await self._serve(
                 Connection(reader, writer, limits=self._limits, write_timeout=self._write_timeout)
             )
+        except asyncio.CancelledError:
+            # The server is closing and cancelled this connection (it was cleaned up in
+            # _serve). Returning, not re-raising: asyncio's stream callback would log a
+            # cancelled handler as an error.
+            return
         finally:
             self._connections.discard(task)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 _LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Seconds between two cancellations of a task that is still running.
 RETRY_SECONDS = 0.2
@@ -45,3 +47,10 @@ async def cancel_and_wait(
     for task in pending:
         _LOGGER.error("task %s did not stop within %.0f s", task.get_name(), timeout)
     return pending
+
+
+async def bounded(awaitable: Awaitable[T], timeout: float | None) -> T:
+    """``asyncio.wait_for`` without its Python 3.11 flaw: an outside cancellation that arrives
+    as ``awaitable`` completes is never lost (``asyncio.timeout`` runs it in this task)."""
+    async with asyncio.timeout(timeout):
+        return await awaitable

@@ -16,6 +16,7 @@ from typing import Any
 from wyoming.event import Event
 
 from familiar.errors import ProtocolError
+from familiar.tasks import bounded
 
 _VERSION = "1.10.2"
 
@@ -110,4 +111,4 @@ def encode_event(event: Event) -> bytes:
 async def write_event(writer: asyncio.StreamWriter, event: Event, timeout: float = 10.0) -> None:
     """Write one frame and wait (bounded) until the peer has taken it."""
     writer.write(encode_event(event))
-    await asyncio.wait_for(writer.drain(), timeout)
+    await bounded(writer.drain(), timeout)

@@ -39,6 +39,7 @@ from familiar.audio import PcmFormat, read_wav
 from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
 from familiar.server import Connection, WyomingServer
+from familiar.tasks import bounded
 from satellite import state as sm
 from satellite.audio_io import WAKE_FORMAT, MicCommand, Playback, Speaker
 from satellite.config import SatelliteConfig
@@ -683,7 +684,7 @@ class SatelliteHandler:
             self._pong.clear()
             await self.conn.send(Ping().event())
             try:
-                await asyncio.wait_for(self._pong.wait(), timing.pong_timeout_seconds)
+                await bounded(self._pong.wait(), timing.pong_timeout_seconds)
             except TimeoutError:
                 _LOGGER.warning(
                     "controller %s did not answer a ping in %.0f s; dropping it",

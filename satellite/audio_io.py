@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from familiar.audio import PcmFormat, convert_pcm
+from familiar.tasks import bounded
 from satellite.config import MicConfig, SndConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def _stop_process(proc: asyncio.subprocess.Process, grace: float = 2.0) ->
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
         try:
-            await asyncio.wait_for(proc.wait(), grace)
+            await bounded(proc.wait(), grace)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
@@ -267,7 +268,7 @@ class Speaker:
             proc.stdin.close()
             limit = self.fmt.seconds(written) + self.config.play_timeout_seconds
             try:
-                code = await asyncio.wait_for(proc.wait(), limit)
+                code = await bounded(proc.wait(), limit)
             except TimeoutError:
                 await self._failed(
                     playback, f"{self.config.command[0]} did not finish in {limit:.1f} s"

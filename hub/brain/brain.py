@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from familiar.errors import FamiliarError, HomeControlFailed, LlmFailed, LlmTimeout
+from familiar.tasks import bounded
 from hub.brain import intents as intent_lib
 from hub.brain.backend import ChatMessage, HomeExecutor, Llm
 from hub.brain.home import (
@@ -172,7 +173,7 @@ class Brain:
     async def prepare(self) -> None:
         """Read the style profile and compile the templates for the known entities."""
         try:
-            self.style = await asyncio.wait_for(self.retriever.style(), _RETRIEVAL_TIMEOUT)
+            self.style = await bounded(self.retriever.style(), _RETRIEVAL_TIMEOUT)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -330,7 +331,7 @@ class Brain:
 
     async def _retrieve(self, query: str) -> list[Passage]:
         try:
-            passages = await asyncio.wait_for(
+            passages = await bounded(
                 self.retriever.search(query, self.config.retrieval_k), _RETRIEVAL_TIMEOUT
             )
         except asyncio.CancelledError:

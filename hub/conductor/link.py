@@ -31,6 +31,7 @@ from familiar.audio import PcmFormat, convert_pcm
 from familiar.backoff import Backoff
 from familiar.client import WyomingClient
 from familiar.errors import FamiliarError, ProtocolError, RemoteUnavailable
+from familiar.tasks import bounded
 from hub.asr.backend import AsrBackend
 from hub.conductor.responder import Responder
 from hub.config import ConductorConfig
@@ -247,7 +248,7 @@ class SatelliteLink:
                 if remaining <= 0:
                     break
                 try:
-                    item = await asyncio.wait_for(audio.get(), min(config.audio_timeout, remaining))
+                    item = await bounded(audio.get(), min(config.audio_timeout, remaining))
                 except TimeoutError:
                     break
                 if item is None:
