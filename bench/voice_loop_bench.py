@@ -96,10 +96,15 @@ class BenchSatellite:
             RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
         )
         await self.conn.send(AudioStart(rate=16000, width=2, channels=1).event())
-        for i in range(0, len(audio), 2560):  # 80 ms chunks, as the satellite sends them
+        # In real time, 80 ms chunks, with the silence after which the satellite's VAD ends it.
+        audio += bytes(int(VAD_SILENCE * 16000) * 2)
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        for n, i in enumerate(range(0, len(audio), 2560)):
             await self.conn.send(
                 AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + 2560]).event()
             )
+            await asyncio.sleep(max(0.0, begin + (n + 1) * 0.08 - loop.time()))
         start = time.perf_counter()
         await self.conn.send(AudioStop().event())
         await asyncio.wait_for(self.first_audio.wait(), 120)

@@ -118,7 +118,13 @@ async def running_hub(
             and loaded.tts is not None
             and loaded.brain is not None
         ):
-            services = Services(loaded.asr, loaded.tts, loaded.brain, config.conductor)
+            services = Services(
+                loaded.asr,
+                loaded.tts,
+                loaded.brain,
+                config.conductor,
+                config.tts.first_clause_chars,
+            )
             conductor = await stack.enter_async_context(
                 Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
             )

@@ -36,6 +36,7 @@ from hub.asr.backend import AsrBackend
 from hub.conductor.responder import Responder
 from hub.config import ConductorConfig
 from hub.tts.backend import TtsBackend
+from hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class Services:
     tts: TtsBackend
     responder: Responder
     config: ConductorConfig
+    first_clause_chars: int = 25
+    """``tts.first_clause_chars``: the answer's first piece may be a short opening clause."""
 
 
 @dataclass
@@ -273,25 +276,15 @@ class SatelliteLink:
             out: PcmFormat | None = None
             nbytes = 0
             self._played.clear()
+            splitter = SentenceSplitter(self.services.first_clause_chars)
             async for sentence in sentences:
                 spoken.append(sentence)
-                pieces = self.services.tts.synthesize(sentence, self.services.config.voice)
-                announced = False
-                async with contextlib.aclosing(pieces):
-                    async for piece in pieces:
-                        if not announced:
-                            # Each sentence's text before its audio: the satellite keeps
-                            # them as the answer's text (MQTT "answer").
-                            announced = True
-                            await client.send(Synthesize(text=sentence).event())
-                        if out is None:
-                            out = piece.fmt
-                            await client.send(
-                                AudioStart(
-                                    rate=out.rate, width=out.width, channels=out.channels
-                                ).event()
-                            )
-                        nbytes += await self._send_audio(client, piece.pcm, piece.fmt, out)
+                for piece in splitter.feed(sentence + " "):
+                    out, sent = await self._speak_piece(client, piece, out)
+                    nbytes += sent
+            for piece in splitter.flush():
+                out, sent = await self._speak_piece(client, piece, out)
+                nbytes += sent
             answer = " ".join(spoken)
             if out is None:
                 return answer
@@ -305,6 +298,24 @@ class SatelliteLink:
             except TimeoutError:
                 _LOGGER.debug("satellite %s did not report played", self.name)
             return answer
+
+    async def _speak_piece(
+        self, client: WyomingClient, text: str, out: PcmFormat | None
+    ) -> tuple[PcmFormat | None, int]:
+        """Synthesize one piece and stream it; the first audio fixes the stream's format."""
+        nbytes = 0
+        # The text first, as Home Assistant sends it: our satellite publishes the answer.
+        await client.send(Synthesize(text=text).event())
+        pieces = self.services.tts.synthesize(text, self.services.config.voice)
+        async with contextlib.aclosing(pieces):
+            async for piece in pieces:
+                if out is None:
+                    out = piece.fmt
+                    await client.send(
+                        AudioStart(rate=out.rate, width=out.width, channels=out.channels).event()
+                    )
+                nbytes += await self._send_audio(client, piece.pcm, piece.fmt, out)
+        return out, nbytes
 
     @staticmethod
     async def _send_audio(client: WyomingClient, pcm: bytes, fmt: PcmFormat, out: PcmFormat) -> int:
