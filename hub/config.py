@@ -311,7 +311,7 @@ class BrainConfig(Section):
     """Path of the persona store's ``persona.yaml``; unset or missing: no documents, and
     questions about the persona's life are declined."""
 
-    retrieval_k: int = Field(default=4, ge=1, le=20)
+    retrieval_k: int = Field(default=3, ge=1, le=20)
     """Passages put into the prompt."""
 
     min_score: float = 0.0
@@ -320,7 +320,7 @@ class BrainConfig(Section):
     """Passages whose cosine similarity to the question is below this are not relevant (when
     nothing relevant is left, the persona says they don't know instead of guessing)."""
 
-    passage_chars: int = Field(default=700, ge=100)
+    passage_chars: int = Field(default=450, ge=100)
     """Each passage is cut to this many characters in the prompt."""
 
     history_turns: int = Field(default=6, ge=0, le=50)
