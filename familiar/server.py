@@ -79,15 +79,19 @@ class Connection:
             self.writer.close()  # the read loop sees EOF and tears the connection down
 
     async def aclose(self) -> None:
+        """Close the socket first (nothing may leak, even if this is cancelled), then let
+        the connection's tasks finish their cancellation."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
         self.writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            await bounded(self.writer.wait_closed(), 2.0)
-        self.closed.set()
+        try:
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
+            with contextlib.suppress(OSError, TimeoutError):
+                await bounded(self.writer.wait_closed(), 2.0)
+        finally:
+            self.closed.set()
 
 
 HandlerFactory = Callable[[Connection], Handler]
@@ -245,10 +249,12 @@ class WyomingServer:
                 "%s: handler failed for %s; closing that connection", self._name, conn.peer
             )
         finally:
-            if handler is not None:
-                try:
-                    await handler.disconnected()
-                except Exception:
-                    _LOGGER.exception("%s: cleanup failed for %s", self._name, conn.peer)
-            await conn.aclose()
+            try:
+                if handler is not None:
+                    try:
+                        await handler.disconnected()
+                    except Exception:
+                        _LOGGER.exception("%s: cleanup failed for %s", self._name, conn.peer)
+            finally:
+                await conn.aclose()
             _LOGGER.debug("%s: %s disconnected", self._name, conn.peer)
