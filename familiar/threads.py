@@ -8,6 +8,7 @@ consumer slows the producer down instead of filling memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Executor
@@ -39,16 +40,21 @@ async def iterate_in_thread(
             raise _Stopped
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    def work() -> None:
+    def produce() -> None:
         try:
             for item in make():
                 put(item)
         except _Stopped:
-            return
+            raise
         except BaseException as err:  # handed to the consumer, raised there
             put(err)
             return
         put(_DONE)
+
+    def work() -> None:
+        # The consumer may leave at any point, the last put included: then just stop.
+        with contextlib.suppress(_Stopped):
+            produce()
 
     job = loop.run_in_executor(executor, work)
     try:
