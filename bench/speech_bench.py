@@ -52,6 +52,7 @@ from familiar.audio import float_to_pcm16, resample  # noqa: E402
 from familiar.client import WyomingClient  # noqa: E402
 from familiar.errors import FamiliarError  # noqa: E402
 from hub.config import AsrConfig, TtsConfig  # noqa: E402
+from tests.helpers import words as normalise_words  # noqa: E402
 
 _LOGGER = logging.getLogger("speech_bench")
 
@@ -100,59 +101,6 @@ COMMANDS: list[tuple[str, str]] = [
 
 # --------------------------------------------------------------------------------------------
 # Word error rate
-
-
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def _number_words(value: int) -> list[str]:
-    if value < 20:
-        return [_ONES[value]]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
-    if value < 1000:
-        hundreds, rest = divmod(value, 100)
-        return [_ONES[hundreds], "hundred"] + (_number_words(rest) if rest else [])
-    return [str(value)]
-
-
-def normalise_words(text: str) -> list[str]:
-    """Lower case, no punctuation, digits spelled out ("10" -> "ten"), hyphens split."""
-    text = text.lower().replace("’", "'").replace("-", " ")
-    text = re.sub(r"(\d+):(\d\d)", r"\1 \2", text)
-    words: list[str] = []
-    for raw in re.findall(r"[a-z0-9']+", text):
-        word = raw.strip("'")
-        if not word:
-            continue
-        if word.isdigit():
-            words += _number_words(int(word))
-        else:
-            words.append(word)
-    return words
 
 
 def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:

@@ -48,39 +48,58 @@ def speak(text: str, rate: int = 16000) -> bytes:
     return convert_pcm(pcm, src, PcmFormat(rate, 2, 1))
 
 
-_NUMBERS = {
-    name: str(value)
-    for value, name in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-}
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _number_words(value: int) -> list[str]:
+    if value < 20:
+        return [_ONES[value]]
+    if value < 100:
+        tens, ones = divmod(value, 10)
+        return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
+    if value < 1000:
+        hundreds, rest = divmod(value, 100)
+        return [_ONES[hundreds], "hundred"] + (_number_words(rest) if rest else [])
+    return [str(value)]
 
 
 def words(text: str) -> list[str]:
-    """Normalised words for comparing transcripts ("ten" and "10" are the same word)."""
-    return [_NUMBERS.get(w, w) for w in re.findall(r"[a-z0-9']+", text.lower())]
+    """Normalised words for comparing transcripts and word error rates: lower case, no
+    punctuation, digits spelled out ("10" -> "ten"), hyphens split."""
+    text = text.lower().replace("’", "'").replace("-", " ")
+    text = re.sub(r"(\d+):(\d\d)", r"\1 \2", text)
+    words: list[str] = []
+    for raw in re.findall(r"[a-z0-9']+", text):
+        word = raw.strip("'")
+        if not word:
+            continue
+        if word.isdigit():
+            words += _number_words(int(word))
+        else:
+            words.append(word)
+    return words
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
