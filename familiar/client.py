@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from types import TracebackType
 from typing import Self
 
 from wyoming.event import Event
+from wyoming.info import Describe, Info
 
 from familiar.config import parse_tcp_uri
 from familiar.errors import RemoteUnavailable
 from familiar.tasks import bounded
 from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class WyomingClient:
@@ -90,3 +94,14 @@ class WyomingClient:
                 raise RemoteUnavailable(f"{self.uri} closed before sending {event_type}")
             if event.type == event_type:
                 return event
+
+
+async def describe(uri: str, timeout: float = 5.0) -> Info | None:
+    """A Wyoming server's ``info``; None (logged) when it cannot be reached yet."""
+    try:
+        async with WyomingClient(uri, connect_timeout=timeout) as client:
+            await client.send(Describe().event())
+            return Info.from_event(await client.expect("info", timeout))
+    except (RemoteUnavailable, TimeoutError) as err:
+        _LOGGER.warning("%s not reachable yet (%s); will retry per request", uri, err)
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Iterable
 from typing import Any, TypeVar
 
@@ -54,3 +55,16 @@ async def bounded(awaitable: Awaitable[T], timeout: float | None) -> T:
     as ``awaitable`` completes is never lost (``asyncio.timeout`` runs it in this task)."""
     async with asyncio.timeout(timeout):
         return await awaitable
+
+
+async def wait_for_stop() -> None:
+    """Until SIGTERM or SIGINT (a service's main task waits here, then shuts down in order)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from familiar.discovery import Advertisement, advertised_address
 from familiar.server import WyomingServer
+from familiar.tasks import wait_for_stop
 from hub.asr import backends as asr_backends
 from hub.asr.backend import AsrBackend
 from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
@@ -160,19 +160,6 @@ def _health(hub: RunningHub, loaded: Loaded) -> HubHealth:
         persona_chunks=None,
         satellites=len(hub.conductor.connected) if hub.conductor is not None else 0,
     )
-
-
-async def wait_for_stop() -> None:
-    """Until SIGTERM or SIGINT."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 async def run_hub(config: HubConfig, roles: Collection[str] = ALL_ROLES) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from familiar.audio import PcmFormat, read_wav
 from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
 from familiar.server import Connection, WyomingServer
-from familiar.tasks import bounded
+from familiar.tasks import bounded, wait_for_stop
 from satellite import state as sm
 from satellite.audio_io import WAKE_FORMAT, MicCommand, Playback, Speaker
 from satellite.config import SatelliteConfig
@@ -754,19 +753,6 @@ async def running_satellite(
                 SatelliteMqtt(config.mqtt, config.name, device)
             )
         yield running
-
-
-async def wait_for_stop() -> None:
-    """Until SIGTERM or SIGINT."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 async def run_satellite(config: SatelliteConfig) -> None:

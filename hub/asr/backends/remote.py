@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.info import AsrProgram, Attribution, Describe, Info
+from wyoming.info import AsrProgram, Attribution
 
 from familiar.audio import PcmFormat
-from familiar.client import WyomingClient
+from familiar.client import WyomingClient, describe
 from familiar.errors import RemoteUnavailable
 from hub.asr.backend import TranscriptResult
 from hub.config import AsrConfig
 
-_LOGGER = logging.getLogger(__name__)
 TRANSCRIPT_TIMEOUT = 60.0
-
-
-async def describe(uri: str, timeout: float = 5.0) -> Info:
-    async with WyomingClient(uri, connect_timeout=timeout) as client:
-        await client.send(Describe().event())
-        return Info.from_event(await client.expect("info", timeout))
 
 
 class RemoteAsr:
@@ -38,14 +30,9 @@ class RemoteAsr:
         self._program: AsrProgram | None = None
 
     async def __aenter__(self) -> Self:
-        try:
-            info = await describe(self.uri)
-            if info.asr:
-                self._program = info.asr[0]
-        except (RemoteUnavailable, TimeoutError) as err:
-            _LOGGER.warning(
-                "remote ASR %s not reachable yet (%s); will retry per request", self.uri, err
-            )
+        info = await describe(self.uri)
+        if info is not None and info.asr:
+            self._program = info.asr[0]
         return self
 
     async def __aexit__(

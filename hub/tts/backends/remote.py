@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Self
@@ -12,13 +11,11 @@ from wyoming.info import Attribution, TtsProgram
 from wyoming.tts import Synthesize, SynthesizeVoice
 
 from familiar.audio import PcmFormat
-from familiar.client import WyomingClient
+from familiar.client import WyomingClient, describe
 from familiar.errors import RemoteUnavailable
-from hub.asr.backends.remote import describe
 from hub.config import TtsConfig
 from hub.tts.backend import SpeechAudio
 
-_LOGGER = logging.getLogger(__name__)
 AUDIO_TIMEOUT = 30.0
 
 
@@ -31,14 +28,9 @@ class RemoteTts:
         self._program: TtsProgram | None = None
 
     async def __aenter__(self) -> Self:
-        try:
-            info = await describe(self.uri)
-            if info.tts:
-                self._program = info.tts[0]
-        except (RemoteUnavailable, TimeoutError) as err:
-            _LOGGER.warning(
-                "remote TTS %s not reachable yet (%s); will retry per request", self.uri, err
-            )
+        info = await describe(self.uri)
+        if info is not None and info.tts:
+            self._program = info.tts[0]
         return self
 
     async def __aexit__(
