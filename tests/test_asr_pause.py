@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 
 from familiar.audio import PcmFormat
-from hub.asr.backends.faster_whisper import FasterWhisperAsr, WhisperSession
-from hub.asr.pause import PauseTracker
-from hub.config import AsrConfig
+from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr, WhisperSession
+from familiar_hub.asr.pause import PauseTracker
+from familiar_hub.config import AsrConfig
 from tests.helpers import speak, words
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hub.asr.backends import choose
-from hub.asr.backends.faster_whisper import repeats_itself, window_frames
-from hub.config import AsrConfig
+from familiar_hub.asr.backends import choose
+from familiar_hub.asr.backends.faster_whisper import repeats_itself, window_frames
+from familiar_hub.config import AsrConfig
 
 
 def test_window_frames() -> None:
@@ -28,8 +28,8 @@ def test_backend_choice() -> None:
 
 
 def test_tts_backend_choice() -> None:
-    from hub.config import TtsConfig
-    from hub.tts.backends import choose as choose_tts
+    from familiar_hub.config import TtsConfig
+    from familiar_hub.tts.backends import choose as choose_tts
 
     assert choose_tts(TtsConfig()) == "piper"
     assert choose_tts(TtsConfig(uri="tcp://10.0.0.1:10200")) == "remote"

@@ -13,10 +13,10 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.snd import Played
 
 from familiar.server import Connection, WyomingServer
-from hub.brain.brain import Reply, ReplyResult
-from hub.conductor.conductor import Conductor
-from hub.conductor.link import Services
-from hub.config import ConductorConfig, SatelliteEntry
+from familiar_hub.brain.brain import Reply, ReplyResult
+from familiar_hub.conductor.conductor import Conductor
+from familiar_hub.conductor.link import Services
+from familiar_hub.config import ConductorConfig, SatelliteEntry
 from tests.fakes import FakeAsr, FakeTts
 from tests.helpers import free_port
 

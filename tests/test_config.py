@@ -10,7 +10,7 @@ import pytest
 
 from familiar.config import load_config
 from familiar.errors import ConfigError
-from hub.config import HubConfig
+from familiar_hub.config import HubConfig
 from tests.helpers import ROOT, free_port
 
 

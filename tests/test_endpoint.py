@@ -16,12 +16,12 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from familiar.client import WyomingClient
 from familiar.server import WyomingServer
 from familiar.wire import Limits
-from hub.asr.handler import EVENT_TYPES as ASR_EVENTS
-from hub.asr.handler import AsrHandler
-from hub.config import TtsConfig
-from hub.endpoint import Endpoint, Role
-from hub.tts.handler import EVENT_TYPES as TTS_EVENTS
-from hub.tts.handler import TtsHandler
+from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
+from familiar_hub.asr.handler import AsrHandler
+from familiar_hub.config import TtsConfig
+from familiar_hub.endpoint import Endpoint, Role
+from familiar_hub.tts.handler import EVENT_TYPES as TTS_EVENTS
+from familiar_hub.tts.handler import TtsHandler
 from tests.fakes import FakeAsr, FakeTts
 
 TTS_CONFIG = TtsConfig(first_clause_chars=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.tts.sentences import SentenceSplitter, clean_for_speech
+from familiar_hub.tts.sentences import SentenceSplitter, clean_for_speech
 
 
 def split_all(text: str, first_clause_chars: int = 0, step: int = 0) -> list[str]:

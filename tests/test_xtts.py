@@ -13,9 +13,9 @@ import pytest
 
 from familiar.config import load_config
 from familiar.errors import ConfigError, ModelNotFound
-from hub.config import HubConfig, TtsConfig, XttsConfig
-from hub.tts.backends import choose
-from hub.tts.backends.xtts import XTTS_RATE, XttsTts
+from familiar_hub.config import HubConfig, TtsConfig, XttsConfig
+from familiar_hub.tts.backends import choose
+from familiar_hub.tts.backends.xtts import XTTS_RATE, XttsTts
 
 
 class StandInXtts:

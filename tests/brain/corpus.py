@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hub.persona.api import Passage, StyleProfile
+from familiar_hub.persona.api import Passage, StyleProfile
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ _STOP = frozenset(
 def _encoder() -> Any:
     from sentence_transformers import SentenceTransformer
 
-    from familiar import models
+    from familiar_hub import models
 
     return SentenceTransformer(str(models.resolve("all-minilm-l6-v2")), device="cpu")
 

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from hub.brain.backend import ChatMessage, LlmStats
-from hub.brain.home import Entity, ServiceCall
-from hub.persona.api import Passage, StyleProfile
+from familiar_hub.brain.backend import ChatMessage, LlmStats
+from familiar_hub.brain.home import Entity, ServiceCall
+from familiar_hub.persona.api import Passage, StyleProfile
 
 
 class ScriptedLlm:

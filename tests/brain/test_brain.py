@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from hub.brain.brain import Brain
-from hub.config import BrainConfig
+from familiar_hub.brain.brain import Brain
+from familiar_hub.config import BrainConfig
 from tests.brain.fakes import (
     ENTITIES,
     FailingLlm,

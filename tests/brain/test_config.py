@@ -6,8 +6,8 @@ import pytest
 
 from familiar.config import load_config
 from familiar.errors import ConfigError
-from hub.brain import backends
-from hub.config import BrainConfig, HomeConfig, HubConfig
+from familiar_hub.brain import backends
+from familiar_hub.config import BrainConfig, HomeConfig, HubConfig
 
 
 def test_defaults_are_valid() -> None:
@@ -59,8 +59,8 @@ def test_missing_model_file_is_an_error() -> None:
 
 
 def test_openai_request_body_json_modes() -> None:
-    from hub.brain.backend import ChatMessage
-    from hub.brain.backends.openai import OpenAiCompatibleLlm
+    from familiar_hub.brain.backend import ChatMessage
+    from familiar_hub.brain.backends.openai import OpenAiCompatibleLlm
 
     schema = {"type": "object"}
     messages = [ChatMessage("system", "s"), ChatMessage("user", "u")]

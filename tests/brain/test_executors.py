@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 
 from familiar.errors import HomeControlFailed
-from hub.brain.backends.home_assistant import HomeAssistantRest, entities_from_states
-from hub.brain.backends.mqtt import MqttCommands, command_topic
-from hub.brain.brain import open_brain
-from hub.brain.home import ServiceCall
-from hub.config import BrainConfig, HomeAssistantApiConfig, MqttCommandConfig
+from familiar_hub.brain.backends.home_assistant import HomeAssistantRest, entities_from_states
+from familiar_hub.brain.backends.mqtt import MqttCommands, command_topic
+from familiar_hub.brain.brain import open_brain
+from familiar_hub.brain.home import ServiceCall
+from familiar_hub.config import BrainConfig, HomeAssistantApiConfig, MqttCommandConfig
 from tests.brain.fakes import ScriptedLlm
 
 TOKEN = "long-lived-token"

@@ -13,8 +13,8 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 
 from familiar.client import WyomingClient
-from hub.app import RunningHub, running_hub
-from hub.config import HubConfig
+from familiar_hub.app import RunningHub, running_hub
+from familiar_hub.config import HubConfig
 from tests.brain.fakes import entity_config
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from hub.brain.brain import Brain
-from hub.brain.home import HomeIntent, UnknownDevice
-from hub.brain.intents import TemplateRecognizer, intent_schema, parse_llm_intent
-from hub.config import BrainConfig
+from familiar_hub.brain.brain import Brain
+from familiar_hub.brain.home import HomeIntent, UnknownDevice
+from familiar_hub.brain.intents import TemplateRecognizer, intent_schema, parse_llm_intent
+from familiar_hub.config import BrainConfig
 from tests.brain.fakes import ENTITIES, ListRetriever, entity_config
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.brain.home import (
+from familiar_hub.brain.home import (
     Entity,
     HomeIntent,
     ServiceCall,
@@ -10,9 +10,9 @@ from hub.brain.home import (
     looks_like_home_control,
     service_calls,
 )
-from hub.brain.memory import ConversationMemory, Turn
-from hub.brain.prompt import build_messages, is_question, retrieval_query, system_prompt
-from hub.persona.api import StyleProfile
+from familiar_hub.brain.memory import ConversationMemory, Turn
+from familiar_hub.brain.prompt import build_messages, is_question, retrieval_query, system_prompt
+from familiar_hub.persona.api import StyleProfile
 from tests.brain.fakes import ENTITIES, passage
 
 KITCHEN = Entity("light.kitchen", "Kitchen Light", "Kitchen")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from familiar import models
-from hub.brain.backends.openai import OpenAiCompatibleLlm
-from hub.brain.brain import Brain
-from hub.brain.retrieval import open_retriever
-from hub.config import BrainConfig
-from hub.persona.api import Retriever
+from familiar_hub import models
+from familiar_hub.brain.backends.openai import OpenAiCompatibleLlm
+from familiar_hub.brain.brain import Brain
+from familiar_hub.brain.retrieval import open_retriever
+from familiar_hub.config import BrainConfig
+from familiar_hub.persona.api import Retriever
 from tests.brain.corpus import write_eml_corpus
 
 pytestmark = pytest.mark.models

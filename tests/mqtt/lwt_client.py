@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 from familiar.mqtt import MqttConfig
-from satellite.mqtt import SatelliteMqtt
+from familiar_satellite.mqtt import SatelliteMqtt
 from tests.mqtt.conftest import FakeVoiceDevice
 
 

@@ -24,8 +24,8 @@ from familiar.mqtt import (
     forget_device,
     read_retained,
 )
-from hub.mqtt import HubHealth, HubMqtt
-from satellite.mqtt import SatelliteMqtt, forget_satellite_command
+from familiar_hub.mqtt import HubHealth, HubMqtt
+from familiar_satellite.mqtt import SatelliteMqtt, forget_satellite_command
 from tests.mqtt.conftest import WAIT, FakeVoiceDevice, Mosquitto, Watcher
 from tests.mqtt.ha_schema import check_device_discovery
 
@@ -371,7 +371,7 @@ async def test_hub_cli_forget_mqtt(broker: Mosquitto, tmp_path: Path) -> None:
 
 def test_mqtt_section_in_hub_config() -> None:
     from familiar.config import load_config
-    from hub.config import HubConfig
+    from familiar_hub.config import HubConfig
 
     config = load_config(
         HubConfig,
@@ -388,8 +388,8 @@ def test_mqtt_section_in_hub_config() -> None:
 
 async def test_running_hub_publishes_its_device(broker: Mosquitto) -> None:
     from familiar.config import load_config
-    from hub.app import running_hub
-    from hub.config import HubConfig
+    from familiar_hub.app import running_hub
+    from familiar_hub.config import HubConfig
 
     config = load_config(
         HubConfig,

@@ -24,9 +24,9 @@ from wyoming.tts import Synthesize
 
 from familiar.config import load_config
 from familiar.mqtt import Topics, read_retained
-from satellite.app import RunningSatellite, SatelliteStatus, running_satellite
-from satellite.config import SatelliteConfig
-from satellite.device import STATE_OF_PHASE, voice_state
+from familiar_satellite.app import RunningSatellite, SatelliteStatus, running_satellite
+from familiar_satellite.config import SatelliteConfig
+from familiar_satellite.device import STATE_OF_PHASE, voice_state
 from tests.helpers import hub_process
 from tests.mqtt.conftest import WAIT, Mosquitto, Watcher, free_port
 from tests.mqtt.ha_schema import check_device_discovery
@@ -89,7 +89,7 @@ async def heard_all(running: RunningSatellite, audio_bytes: int) -> None:
 
 def test_every_phase_maps_to_a_voice_state() -> None:
     from familiar.mqtt import VOICE_STATES
-    from satellite.state import Phase
+    from familiar_satellite.state import Phase
 
     assert set(STATE_OF_PHASE) == {phase.value for phase in Phase}
     assert set(STATE_OF_PHASE.values()) <= set(VOICE_STATES)
@@ -330,8 +330,8 @@ async def test_hub_health_follows_satellite_links(
 ) -> None:
     """The running hub's conductor drives a real satellite; "satellites connected" follows
     each link at once (the health interval is an hour, so only the link hook can do it)."""
-    from hub.app import running_hub
-    from hub.config import HubConfig
+    from familiar_hub.app import running_hub
+    from familiar_hub.config import HubConfig
 
     hub_topics = Topics("familiar", "hub")
     sat_uri = f"tcp://127.0.0.1:{free_port()}"

@@ -41,7 +41,7 @@ from familiar.mqtt import (
     satellite_device_id,
     satellite_discovery,
 )
-from hub.mqtt import parse_satellite_list
+from familiar_hub.mqtt import parse_satellite_list
 from tests.mqtt.ha_schema import check_device_discovery
 
 TOPICS = Topics("familiar", "kitchen")

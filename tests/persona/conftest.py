@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.persona.backend import Embedder
-from hub.persona.config import PersonaConfig
+from familiar_hub.persona.backend import Embedder
+from familiar_hub.persona.config import PersonaConfig
 from tests.persona.corpus import PERSONA, write_broken, write_corpus
 
 
@@ -43,8 +43,8 @@ def config(tmp_path: Path) -> PersonaConfig:
 @pytest.fixture(scope="session")
 def minilm() -> Iterator[Embedder]:
     """all-MiniLM-L6-v2, loaded once (its worker thread serves every test's loop)."""
-    from hub.persona.backends.sentence_transformers import SentenceTransformerEmbedder
-    from hub.persona.config import EmbedderConfig
+    from familiar_hub.persona.backends.sentence_transformers import SentenceTransformerEmbedder
+    from familiar_hub.persona.config import EmbedderConfig
 
     embedder = SentenceTransformerEmbedder(EmbedderConfig())
     asyncio.run(embedder.__aenter__())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from hub.persona.chunking import chunk_text, count_tokens, split_sentences
-from hub.persona.cleaning import clean_document, clean_mail, normalise
-from hub.persona.style import OwnText, learn_style
+from familiar_hub.persona.chunking import chunk_text, count_tokens, split_sentences
+from familiar_hub.persona.cleaning import clean_document, clean_mail, normalise
+from familiar_hub.persona.style import OwnText, learn_style
 from tests.persona.corpus import FORWARD_BY_PERSONA, MAIL_TO_PERSONA, REPLY_BY_PERSONA
 
 

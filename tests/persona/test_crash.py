@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
-from hub.persona.backend import Embedder
-from hub.persona.ingest import Ingestor
-from hub.persona.store import PersonaStore
+from familiar_hub.persona.backend import Embedder
+from familiar_hub.persona.ingest import Ingestor
+from familiar_hub.persona.store import PersonaStore
 from tests.persona.conftest import make_config
 from tests.persona.corpus import FRIEND, PERSONA, mail
 

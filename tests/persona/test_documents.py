@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from familiar.cli import main
-from hub.persona.documents import html_to_text, outlook_pieces
+from familiar_hub.persona.documents import html_to_text, outlook_pieces
 from tests.persona.corpus import make_pdf
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from hub.persona.backend import Embedder
-from hub.persona.config import PersonaConfig
-from hub.persona.ingest import Ingestor
-from hub.persona.retriever import PersonaRetriever
-from hub.persona.store import PersonaStore
+from familiar_hub.persona.backend import Embedder
+from familiar_hub.persona.config import PersonaConfig
+from familiar_hub.persona.ingest import Ingestor
+from familiar_hub.persona.retriever import PersonaRetriever
+from familiar_hub.persona.store import PersonaStore
 
 pytestmark = pytest.mark.models
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from hub.persona.backends.hashing import HashingEmbedder
-from hub.persona.config import PersonaConfig
-from hub.persona.ingest import Ingestor, IngestReport, refresh_style
-from hub.persona.retriever import PersonaRetriever
-from hub.persona.store import PersonaStore
+from familiar_hub.persona.backends.hashing import HashingEmbedder
+from familiar_hub.persona.config import PersonaConfig
+from familiar_hub.persona.ingest import Ingestor, IngestReport, refresh_style
+from familiar_hub.persona.retriever import PersonaRetriever
+from familiar_hub.persona.store import PersonaStore
 
 TABLES = ("files", "chunks", "chunks_vec", "own_texts")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from familiar import models
 from familiar.audio import float_to_pcm16
-from hub.persona.backend import SpeakerEncoder
-from hub.persona.config import VoiceCheckConfig
-from hub.persona.store import PersonaStore, VoiceClipRecord
-from hub.persona.voice import VoiceLibrary, judge, measure, read_clip, readiness
+from familiar_hub import models
+from familiar_hub.persona.backend import SpeakerEncoder
+from familiar_hub.persona.config import VoiceCheckConfig
+from familiar_hub.persona.store import PersonaStore, VoiceClipRecord
+from familiar_hub.persona.voice import VoiceLibrary, judge, measure, read_clip, readiness
 
 RATE = 22050
 TEXTS = [
@@ -113,7 +113,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def speaker_encoder() -> Iterator[SpeakerEncoder]:
-    from hub.persona.backends.resemblyzer import ResemblyzerEncoder
+    from familiar_hub.persona.backends.resemblyzer import ResemblyzerEncoder
 
     encoder = ResemblyzerEncoder()
     asyncio.run(encoder.__aenter__())

@@ -10,10 +10,10 @@ import pytest
 
 from familiar.config import load_config
 from familiar.errors import ConfigError
-from satellite.app import follow_up_flag
-from satellite.audio_io import Backoff
-from satellite.config import SatelliteConfig
-from satellite.wake import WakeGate
+from familiar_satellite.app import follow_up_flag
+from familiar_satellite.audio_io import Backoff
+from familiar_satellite.config import SatelliteConfig
+from familiar_satellite.wake import WakeGate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,9 +106,10 @@ def test_follow_up_flag(data: dict[str, object], flag: bool | None) -> None:
 
 def test_satellite_imports_no_hub_or_heavy_library() -> None:
     code = (
-        "import sys, satellite.app, satellite.cli, satellite.backends.openwakeword, "
-        "satellite.backends.microwakeword, satellite.backends.microvad\n"
-        "bad = [m for m in ('hub', 'torch', 'llama_cpp', 'faster_whisper', 'piper', "
+        "import sys, familiar_satellite.app, familiar_satellite.cli, "
+        "familiar_satellite.backends.openwakeword, "
+        "familiar_satellite.backends.microwakeword, familiar_satellite.backends.microvad\n"
+        "bad = [m for m in ('familiar_hub', 'torch', 'llama_cpp', 'faster_whisper', 'piper', "
         "'ctranslate2', 'onnxruntime') if m in sys.modules]\n"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,5 +1,5 @@
-"""``satellite.device.synthesize`` against small Wyoming TTS peers on 127.0.0.1: the audio it
-collects, and how a failing, silent or chatty peer is reported."""
+"""``familiar_satellite.device.synthesize`` against small Wyoming TTS peers on 127.0.0.1:
+the audio it collects, and how a failing, silent or chatty peer is reported."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from wyoming.event import Event
 from familiar.audio import PcmFormat
 from familiar.errors import RemoteUnavailable, TtsFailed
 from familiar.server import Connection, WyomingServer
-from satellite.device import synthesize
+from familiar_satellite.device import synthesize
 from tests.helpers import free_port
 
 FMT = PcmFormat(22050, 2, 1)

@@ -26,8 +26,8 @@ from wyoming.tts import Synthesize
 
 from familiar.audio import PcmFormat, read_wav
 from familiar.client import WyomingClient
-from satellite.app import RunningSatellite, SatelliteStatus, running_satellite
-from satellite.config import SOUNDS_DIR, SatelliteConfig
+from familiar_satellite.app import RunningSatellite, SatelliteStatus, running_satellite
+from familiar_satellite.config import SOUNDS_DIR, SatelliteConfig
 from tests.satellite.conftest import PYTHON, REALTIME_SINK, Speech, pad, silence, wait_until
 from tests.satellite.controller import FakeHomeAssistant
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from satellite.segmenter import Segment, SpeechSegmenter
+from familiar_satellite.segmenter import Segment, SpeechSegmenter
 
 FRAME = 0.01
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from satellite import state as sm
-from satellite.state import Phase, Sound, State
+from familiar_satellite import state as sm
+from familiar_satellite.state import Phase, Sound, State
 
 IDLE = State(phase=Phase.IDLE, connected=True)
 STREAMING = State(phase=Phase.STREAMING, connected=True, wake_word="hey_jarvis")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.config import WakeConfig
-from satellite.wake import WakeDetector, create_detector
+from familiar_satellite.config import WakeConfig
+from familiar_satellite.wake import WakeDetector, create_detector
 from tests.satellite.conftest import Speech, noise, silence
 
 pytestmark = pytest.mark.models

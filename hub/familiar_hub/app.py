@@ -1,0 +1,174 @@
+"""The hub process: every role in one asyncio task tree, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from familiar.discovery import Advertisement, advertised_address
+from familiar.server import WyomingServer
+from familiar.tasks import wait_for_stop
+from familiar_hub.asr import backends as asr_backends
+from familiar_hub.asr.backend import AsrBackend
+from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
+from familiar_hub.asr.handler import AsrHandler
+from familiar_hub.conductor.conductor import Conductor
+from familiar_hub.conductor.link import Services
+from familiar_hub.config import HubConfig
+from familiar_hub.endpoint import Endpoint, Role
+from familiar_hub.mqtt import HubHealth, HubMqtt
+from familiar_hub.tts import backends as tts_backends
+from familiar_hub.tts.backend import TtsBackend
+from familiar_hub.tts.handler import EVENT_TYPES as TTS_EVENTS
+from familiar_hub.tts.handler import TtsHandler
+
+if TYPE_CHECKING:
+    from familiar_hub.brain.brain import Brain
+
+_LOGGER = logging.getLogger(__name__)
+
+ALL_ROLES = ("asr", "tts", "brain")
+
+
+@dataclass
+class RunningHub:
+    config: HubConfig
+    endpoint: Endpoint
+    server: WyomingServer
+    advertisement: Advertisement | None
+    mqtt: HubMqtt | None = None
+    conductor: Conductor | None = None
+
+    @property
+    def uri(self) -> str:
+        host = self.config.endpoint.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"tcp://{host}:{self.server.port}"
+
+
+@dataclass
+class Loaded:
+    """The backends this process loaded, each owned by the hub's exit stack."""
+
+    asr: AsrBackend | None = None
+    tts: TtsBackend | None = None
+    brain: Brain | None = None
+
+
+async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+    backend = loaded.asr = await stack.enter_async_context(asr_backends.create(config.asr))
+    return Role("asr", ASR_EVENTS, lambda conn: AsrHandler(backend, conn), backend.program)
+
+
+async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+    backend = loaded.tts = await stack.enter_async_context(tts_backends.create(config.tts))
+    return Role(
+        "tts", TTS_EVENTS, lambda conn: TtsHandler(backend, config.tts, conn), backend.program
+    )
+
+
+async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+    from familiar_hub.brain.brain import open_brain
+    from familiar_hub.brain.handler import EVENT_TYPES as BRAIN_EVENTS
+    from familiar_hub.brain.handler import BrainHandler, program
+
+    brain = loaded.brain = await stack.enter_async_context(open_brain(config.brain))
+    return Role(
+        "brain", BRAIN_EVENTS, lambda conn: BrainHandler(brain, conn), lambda: program(brain)
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    config: HubConfig,
+    roles: Collection[str] = ALL_ROLES,
+    *,
+    zeroconf_interfaces: list[str] | None = None,
+) -> AsyncIterator[RunningHub]:
+    """Load the models (in parallel, on worker threads), then serve until the context exits."""
+    async with contextlib.AsyncExitStack() as stack:
+        makers = {"asr": _asr_role, "tts": _tts_role, "brain": _brain_role}
+        loaded = Loaded()
+        roles_loaded = await asyncio.gather(
+            *(makers[name](stack, config, loaded) for name in ALL_ROLES if name in roles)
+        )
+        endpoint = Endpoint(list(roles_loaded))
+        listen = config.endpoint
+        server = await stack.enter_async_context(
+            WyomingServer.listening(
+                endpoint, listen, f"hub[{','.join(r.name for r in endpoint.roles)}]"
+            )
+        )
+        advertisement = None
+        if config.zeroconf.enabled:
+            name = config.zeroconf.name or config.name
+            address = advertised_address(listen.host, config.zeroconf.host)
+            advertisement = await stack.enter_async_context(
+                Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
+            )
+        conductor = None
+        if (
+            config.conductor.enabled
+            and loaded.asr is not None
+            and loaded.tts is not None
+            and loaded.brain is not None
+        ):
+            services = Services(
+                loaded.asr,
+                loaded.tts,
+                loaded.brain,
+                config.conductor,
+                config.tts.first_clause_chars,
+            )
+            conductor = await stack.enter_async_context(
+                Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
+            )
+        running = RunningHub(config, endpoint, server, advertisement, None, conductor)
+        if config.mqtt is not None:
+            mqtt = running.mqtt = await stack.enter_async_context(
+                HubMqtt(
+                    config.mqtt,
+                    config.name,
+                    lambda: _health(running, loaded),
+                    satellites=[s.name or s.uri for s in config.conductor.satellites],
+                )
+            )
+            if conductor is not None:
+                # "Satellites connected" follows each link at once, not at the next tick.
+                conductor.on_link_change = lambda _name, _connected: mqtt.refresh()
+        yield running
+
+
+def _health(hub: RunningHub, loaded: Loaded) -> HubHealth:
+    """What the MQTT health sensors show."""
+    config = hub.config
+
+    def status(backend: object, uri: str | None) -> str:
+        if backend is None:
+            return "off"
+        return "remote" if uri else "ok"
+
+    return HubHealth(
+        asr=status(loaded.asr, config.asr.uri),
+        tts=status(loaded.tts, config.tts.uri),
+        brain=status(loaded.brain, None),
+        persona_chunks=None,
+        satellites=len(hub.conductor.connected) if hub.conductor is not None else 0,
+    )
+
+
+async def run_hub(config: HubConfig, roles: Collection[str] = ALL_ROLES) -> None:
+    async with running_hub(config, roles) as hub:
+        _LOGGER.info(
+            "hub %r ready at %s (%s)",
+            config.name,
+            hub.uri,
+            ", ".join(r.name for r in hub.endpoint.roles),
+        )
+        await wait_for_stop()
+        _LOGGER.info("stopping")

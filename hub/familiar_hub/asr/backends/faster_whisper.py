@@ -1,0 +1,310 @@
+"""faster-whisper (CTranslate2) in process: one model, several sessions at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import os
+import re
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+from wyoming.info import AsrModel, AsrProgram, Attribution
+
+from familiar.audio import Float32Array, PcmFormat, pcm_to_float, resample
+from familiar.errors import SttFailed
+from familiar_hub import models
+from familiar_hub.asr.backend import TranscriptResult
+from familiar_hub.asr.pause import PauseTracker
+from familiar_hub.config import AsrConfig
+
+_LOGGER = logging.getLogger(__name__)
+WHISPER_RATE = 16000
+FRAMES_PER_SECOND = 100
+FULL_WINDOW_SECONDS = 30.0
+TRAILING_SILENCE_SECONDS = 1.0
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+TOKENS_PER_SECOND = 8
+
+
+def window_frames(duration: float, window_seconds: float) -> int | None:
+    """Mel frames to encode for ``duration`` seconds of audio, or None for the full window."""
+    if window_seconds >= FULL_WINDOW_SECONDS:
+        return None
+    needed = duration + TRAILING_SILENCE_SECONDS
+    if needed > FULL_WINDOW_SECONDS - 2:
+        return None
+    seconds = max(window_seconds, math.ceil(needed))
+    return int(seconds * FRAMES_PER_SECOND)
+
+
+def repeats_itself(text: str) -> bool:
+    """Whisper's failure mode on a short window: the same sentence again and again."""
+    sentences = [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    return any(a == b for a, b in itertools.pairwise(sentences))
+
+
+# Whisper's languages; the multilingual models answer any of them, ``.en`` ones English only.
+_LANGUAGES = [
+    "en",
+    "de",
+    "es",
+    "fr",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "tr",
+    "zh",
+    "ar",
+    "cs",
+    "da",
+    "el",
+    "fi",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "ms",
+    "no",
+    "ro",
+    "sk",
+    "ta",
+    "th",
+    "uk",
+    "vi",
+]
+
+
+class FasterWhisperAsr:
+    """``WhisperModel`` loaded once on its own worker threads."""
+
+    def __init__(self, config: AsrConfig) -> None:
+        self.config = config
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="asr")
+        self._model: Any = None
+        self._english_only = config.model.endswith(".en")
+
+    async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+        self._model = await loop.run_in_executor(self._executor, self._load)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._model = None
+
+    def _load(self) -> Any:
+        from faster_whisper import WhisperModel
+
+        path = models.resolve(self.config.model)
+        self._english_only = self._english_only or (path.name.endswith(".en"))
+        _LOGGER.info(
+            "loading Whisper %s (%s, %s)",
+            path,
+            self.config.device,
+            self.config.resolved_compute_type,
+        )
+        model = WhisperModel(
+            str(path),
+            device=self.config.device,
+            compute_type=self.config.resolved_compute_type,
+            cpu_threads=self.config.cpu_threads or (os.cpu_count() or 1),
+            num_workers=self.config.workers,
+            local_files_only=True,
+        )
+        # Warm up once so the first real request does not pay for lazy initialisation.
+        self._run(model, np.zeros(WHISPER_RATE // 2, dtype=np.float32), self.config.language)
+        return model
+
+    def program(self) -> AsrProgram:
+        name = (
+            self.config.model
+            if models.is_packaged(self.config.model)
+            else os.path.basename(self.config.model.rstrip("/"))
+        )
+        languages = ["en"] if self._english_only else list(_LANGUAGES)
+        return AsrProgram(
+            name="familiar-faster-whisper",
+            description="Familiar speech-to-text (faster-whisper)",
+            attribution=Attribution(
+                name="Familiar", url="https://github.com/SYSTRAN/faster-whisper"
+            ),
+            installed=True,
+            version="1.2.1",
+            models=[
+                AsrModel(
+                    name=name,
+                    description=f"Whisper {name}",
+                    attribution=Attribution(name="OpenAI", url="https://github.com/openai/whisper"),
+                    installed=True,
+                    version=None,
+                    languages=languages,
+                )
+            ],
+            supports_transcript_streaming=False,
+        )
+
+    def _run(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
+        if self._english_only:
+            language = "en"
+        frames = window_frames(audio.size / WHISPER_RATE, self.config.window_seconds)
+        if language is not None and frames is not None:
+            text = self._run_window(model, audio, language, frames)
+            if text is not None:
+                return TranscriptResult(text=text, language=language)
+            _LOGGER.debug("short-window result unreliable; using the full window")
+        return self._run_full(model, audio, language)
+
+    def _run_window(
+        self, model: Any, audio: Float32Array, language: str, frames: int
+    ) -> str | None:
+        """Decode with a short encoder window; None when the result looks unreliable."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+        features = model.feature_extractor(audio)[:, :frames]  # as faster-whisper does:
+        features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))  # zero mel pad
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        max_new = 12 + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
+        result = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            [prompt],
+            beam_size=self.config.beam_size,
+            max_length=len(prompt) + max_new,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,))),
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+        if result.no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
+            return ""
+        text = str(tokenizer.decode(tokens)).strip()
+        if len(tokens) >= max_new or avg_logprob < LOG_PROB_THRESHOLD or repeats_itself(text):
+            return None
+        return text
+
+    def _run_full(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
+        segments, info = model.transcribe(
+            audio,
+            language=language,
+            beam_size=self.config.beam_size,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        # Consume the lazy generator here, on the worker thread.
+        text = "".join(segment.text for segment in segments).strip()
+        return TranscriptResult(text=text, language=info.language)
+
+    async def transcribe(self, audio: Float32Array, language: str | None) -> TranscriptResult:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._executor, self._run, self._model, audio, language
+            )
+        except Exception as err:
+            raise SttFailed(f"transcription failed: {err}") from err
+
+    @contextlib.asynccontextmanager
+    async def session(self, language: str | None) -> AsyncIterator[WhisperSession]:
+        session = WhisperSession(self, language)
+        try:
+            yield session
+        finally:
+            session.discard_early()
+
+
+class WhisperSession:
+    """Keeps one utterance in memory as 16 kHz float32, converted as it arrives.
+
+    When the speaker pauses, transcription starts on what has arrived; if nothing but silence
+    follows before the end, that result is the answer, ready early
+    (see ``familiar_hub.asr.pause``)."""
+
+    def __init__(self, backend: FasterWhisperAsr, language: str | None) -> None:
+        self._backend = backend
+        self._language = language or backend.config.language
+        self._pieces: list[Float32Array] = []
+        self._samples = 0
+        self._max_samples = int(backend.config.max_seconds * WHISPER_RATE)
+        self._truncated = False
+        self._pause = PauseTracker()
+        self._early: asyncio.Future[TranscriptResult] | None = None
+        self._early_end: int | None = None
+        self._early_after = int(backend.config.early_start_seconds * WHISPER_RATE)
+        self.used_early = False
+        """Whether the transcript came from the early start (for tests and benchmarks)."""
+
+    async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
+        if self._samples >= self._max_samples:
+            if not self._truncated:
+                _LOGGER.warning(
+                    "utterance longer than %.0f s; the rest is dropped",
+                    self._backend.config.max_seconds,
+                )
+                self._truncated = True
+            return
+        samples = resample(pcm_to_float(audio, fmt.width, fmt.channels), fmt.rate, WHISPER_RATE)
+        samples = samples[: self._max_samples - self._samples]
+        self._pieces.append(samples)
+        self._samples += samples.size
+        self._pause.feed(samples)
+        self._maybe_start_early()
+
+    def _maybe_start_early(self) -> None:
+        pause = self._pause
+        if (
+            self._early_after <= 0
+            or pause.speech_end is None
+            or pause.speech_end == self._early_end
+            or pause.silent_samples < self._early_after
+        ):
+            return
+        self.discard_early()
+        self._early_end = pause.speech_end
+        audio = np.concatenate(self._pieces)
+        self._early = asyncio.ensure_future(self._backend.transcribe(audio, self._language))
+        # A failure of an early start that is never used must not go unnoticed either.
+        self._early.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def discard_early(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
+            self._early = None
+
+    async def finish(self) -> TranscriptResult:
+        if not self._pieces:
+            return TranscriptResult(text="", language=self._language)
+        early, self._early = self._early, None
+        if early is not None and self._early_end == self._pause.speech_end:
+            _LOGGER.debug("using the transcript started at the pause")
+            self.used_early = True
+            return await early
+        if early is not None:
+            early.cancel()  # the speaker went on after the pause
+        audio = np.concatenate(self._pieces)
+        self._pieces = []
+        return await self._backend.transcribe(audio, self._language)

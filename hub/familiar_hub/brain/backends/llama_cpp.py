@@ -1,0 +1,152 @@
+"""llama.cpp in process (llama-cpp-python): one loaded GGUF on one worker thread.
+
+The persona's system prompt is the same at the start of every request, so llama.cpp's prefix
+match keeps it in the KV cache and each turn only evaluates what is new; ``last_stats`` reports
+how many prompt tokens were really evaluated (llama.cpp's own performance counters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Self
+
+from familiar.errors import LlmFailed
+from familiar.threads import iterate_in_thread
+from familiar_hub import models
+from familiar_hub.brain.backend import ChatMessage, LlmStats
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class LlamaCppLlm:
+    def __init__(
+        self,
+        model: str,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 0,
+        n_gpu_layers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        self._model = model
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or (os.cpu_count() or 1)
+        self._n_gpu_layers = n_gpu_layers
+        self._seed = seed
+        # One thread: the model is used by one request at a time, and never from the loop.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="llm")
+        self._llama: Any = None
+        self._stats = LlmStats()
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self._model)
+
+    @property
+    def last_stats(self) -> LlmStats:
+        return self._stats
+
+    async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._load)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._unload)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _load(self) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:  # pragma: no cover - depends on the install
+            raise LlmFailed("llama-cpp-python is not installed (pip install .[hub])") from err
+        path = models.resolve(self._model)
+        _LOGGER.info("loading %s (n_gpu_layers=%d)", path, self._n_gpu_layers)
+        self._llama = Llama(
+            model_path=str(path),
+            n_ctx=self._n_ctx,
+            n_threads=self._n_threads,
+            n_gpu_layers=self._n_gpu_layers,
+            seed=self._seed,
+            verbose=False,
+        )
+
+    def _unload(self) -> None:
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        return self._stream(list(messages), max_tokens, temperature, json_schema)
+
+    async def _stream(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict[str, Any] | None,
+    ) -> AsyncIterator[str]:
+        if self._llama is None:
+            raise LlmFailed("model is not loaded")
+
+        def make() -> Iterator[str]:
+            return self._generate(messages, max_tokens, temperature, json_schema)
+
+        async with aclosing(iterate_in_thread(self._executor, make, maxsize=64)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        import llama_cpp
+
+        llama = self._llama
+        kwargs: dict[str, Any] = {}
+        if json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        llama_cpp.llama_perf_context_reset(llama.ctx)
+        stats = LlmStats()
+        self._stats = stats
+        chunks = llama.create_chat_completion(
+            [{"role": m.role, "content": m.content} for m in messages],
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=self._seed,
+            **kwargs,
+        )
+        try:
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+        finally:
+            chunks.close()
+            perf = llama_cpp.llama_perf_context(llama.ctx)
+            stats.prompt_tokens = int(llama.n_tokens) - int(perf.n_eval)
+            stats.prompt_tokens_evaluated = int(perf.n_p_eval)
+            stats.completion_tokens = int(perf.n_eval)

@@ -1,0 +1,460 @@
+"""The brain: a transcript in, speakable sentences out.
+
+1. Home control first: hassil templates over the user's transcript (never retrieved text), then
+   the LLM constrained to known entities. Carried out through Home Assistant or MQTT, or left to
+   the caller (Home Assistant's own handlers) as a Wyoming ``intent``.
+2. Otherwise a grounded answer: passages from the persona store, a prompt in the persona's
+   style, streamed and cut into sentences as tokens arrive, so speech starts early.
+3. A stalled or failing LLM becomes a short spoken apology with an error code, never a hang.
+
+Usage (the conductor and the Wyoming handler)::
+
+    async with brain.respond(text, conversation_id) as reply:
+        async for sentence in reply:
+            await speak(sentence)
+    reply.result.continue_conversation
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal, Self
+
+from familiar.errors import FamiliarError, HomeControlFailed, LlmFailed, LlmTimeout
+from familiar.tasks import bounded
+from familiar_hub.brain import intents as intent_lib
+from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
+from familiar_hub.brain.home import (
+    CANCEL_ALL_TIMERS,
+    CANCEL_TIMER,
+    CURRENT_TIME,
+    DEVICE_INTENTS,
+    NEVERMIND,
+    START_TIMER,
+    TIMER_INTENTS,
+    Entity,
+    HomeIntent,
+    UnknownDevice,
+    confirmation,
+    duration_seconds,
+    looks_like_home_control,
+    refusal,
+    service_calls,
+)
+from familiar_hub.brain.memory import Conversation, ConversationMemory, Turn
+from familiar_hub.brain.prompt import (
+    apology,
+    build_messages,
+    decline,
+    is_question,
+    retrieval_query,
+    system_prompt,
+)
+from familiar_hub.brain.timers import Timers
+from familiar_hub.config import BrainConfig
+from familiar_hub.persona.api import Passage, Retriever, StyleProfile
+from familiar_hub.tts.sentences import SentenceSplitter
+
+_LOGGER = logging.getLogger(__name__)
+
+ReplyKind = Literal["home", "answer", "declined", "refused", "error", "empty"]
+_PRONOUN = re.compile(r"\b(it|them)\b", re.IGNORECASE)
+# Questions are never home commands ("what did the alarm company write?").
+_WH_QUESTION = re.compile(r"^\s*(who|whom|whose|what|when|where|which|why)\b", re.IGNORECASE)
+_RETRIEVAL_TIMEOUT = 10.0
+_INTENT_MAX_TOKENS = 40
+_FIRST_CLAUSE_CHARS = 25
+
+
+@dataclass
+class ReplyResult:
+    """What a reply came to, known once its sentences are consumed."""
+
+    conversation_id: str
+    kind: ReplyKind = "empty"
+    text: str = ""
+    """Everything said, sentences joined."""
+    continue_conversation: bool = False
+    """The persona asked a question back: listen again without the wake word."""
+    error_code: str | None = None
+    """``llm-timeout``, ``llm-failed``, ``home-control-failed``, ``home-not-configured`` ..."""
+    intent: HomeIntent | None = None
+    forwarded: bool = False
+    """The intent is left to the caller to carry out (Home Assistant's handlers)."""
+    passages: list[Passage] = field(default_factory=list)
+
+
+class Reply:
+    """Sentences as they are ready (async iterator), then ``result``."""
+
+    def __init__(self, sentences: AsyncGenerator[str, None], result: ReplyResult) -> None:
+        self._sentences = sentences
+        self._result = result
+        self._done = False
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[str]:
+        async for sentence in self._sentences:
+            yield sentence
+        self._done = True
+
+    @property
+    def result(self) -> ReplyResult:
+        if not self._done:
+            raise RuntimeError("reply not finished: consume its sentences first")
+        return self._result
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._sentences.aclose()
+
+    async def text(self) -> ReplyResult:
+        """Consume everything; the result (for callers that do not stream)."""
+        async with self:
+            async for _ in self:
+                pass
+        return self.result
+
+
+class Brain:
+    def __init__(
+        self,
+        config: BrainConfig,
+        llm: Llm | None,
+        retriever: Retriever,
+        *,
+        executor: HomeExecutor | None = None,
+        entities: Sequence[Entity] = (),
+        timers: Timers | None = None,
+    ) -> None:
+        self.config = config
+        self.llm = llm
+        self.retriever = retriever
+        self.executor = executor
+        self.entities = list(entities)
+        self.timers = timers or Timers()
+        self.memory = ConversationMemory(
+            config.history_turns, config.max_conversations, config.conversation_ttl
+        )
+        self.style: StyleProfile | None = None
+        self._recognizer: intent_lib.TemplateRecognizer | None = None
+        self._intent_thread = ThreadPoolExecutor(1, thread_name_prefix="intents")
+
+    async def __aenter__(self) -> Self:
+        await self.prepare()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._intent_thread.shutdown(wait=True, cancel_futures=True)
+
+    async def prepare(self) -> None:
+        """Read the style profile and compile the templates for the known entities."""
+        try:
+            self.style = await bounded(self.retriever.style(), _RETRIEVAL_TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("could not read the persona's style profile; plain style")
+        if self.config.home.enabled:
+            loop = asyncio.get_running_loop()
+            self._recognizer = await loop.run_in_executor(self._intent_thread, self._compile)
+        _LOGGER.info(
+            "brain ready: %d entities, executor %s, llm %s, style %s",
+            len(self.entities),
+            self.executor.name if self.executor else "none",
+            self.llm.name if self.llm else "none",
+            "yes" if self.style else "no",
+        )
+
+    def _compile(self) -> intent_lib.TemplateRecognizer:
+        recognizer = intent_lib.TemplateRecognizer(
+            self.entities, self.config.language, self.config.home.area
+        )
+        recognizer.warm_up()
+        return recognizer
+
+    @property
+    def system_prompt(self) -> str:
+        return system_prompt(self.config.persona_name, self.style)
+
+    @property
+    def controls_home(self) -> bool:
+        """Whether a handle caller can expect home control (reported in ``describe``)."""
+        home = self.config.home
+        return home.enabled and (self.executor is not None or home.ha_caller_intents)
+
+    def respond(
+        self, text: str, conversation_id: str | None = None, *, forward_intents: bool = False
+    ) -> Reply:
+        """Answer ``text``; ``forward_intents``: leave device and timer commands to the caller."""
+        result = ReplyResult(conversation_id or uuid.uuid4().hex)
+        return Reply(self._run(text.strip(), result, forward_intents), result)
+
+    # --- the flow --------------------------------------------------------------------------
+
+    async def _run(
+        self, text: str, result: ReplyResult, forward_intents: bool
+    ) -> AsyncGenerator[str, None]:
+        _LOGGER.debug("[%s] heard: %s", result.conversation_id, text)
+        if not text:
+            return
+        conversation = self.memory.get(result.conversation_id)
+        said: list[str] = []
+        recognised = await self._recognise(text, conversation)
+        if isinstance(recognised, UnknownDevice):
+            result.kind = "refused"
+            said.append(refusal(recognised))
+            yield said[-1]
+        elif isinstance(recognised, HomeIntent):
+            result.kind, result.intent = "home", recognised
+            if recognised.targets:
+                conversation.last_targets = recognised.targets
+            spoken = await self._carry_out(recognised, result, forward_intents)
+            if spoken:
+                said.append(spoken)
+                yield spoken
+        else:
+            async for sentence in self._answer(text, conversation, result):
+                said.append(sentence)
+                yield sentence
+        result.text = " ".join(said)
+        result.continue_conversation = result.kind == "answer" and result.text.endswith("?")
+        self.memory.add(result.conversation_id, Turn(text, result.text))
+        _LOGGER.debug("[%s] said: %s", result.conversation_id, result.text)
+
+    async def _recognise(
+        self, text: str, conversation: Conversation
+    ) -> HomeIntent | UnknownDevice | None:
+        """Templates, then "it" as the last device, then the constrained LLM."""
+        recognizer = self._recognizer
+        if recognizer is None:
+            return None
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(self._intent_thread, recognizer.recognize, text)
+        if (
+            not isinstance(found, HomeIntent)
+            and len(conversation.last_targets) == 1
+            and _PRONOUN.search(text)
+        ):
+            resolved = _PRONOUN.sub(conversation.last_targets[0].name, text)
+            again = await loop.run_in_executor(self._intent_thread, recognizer.recognize, resolved)
+            found = again if isinstance(again, HomeIntent) else None
+        if found is not None:
+            return found
+        if (
+            self.config.home.llm_fallback
+            and self.llm is not None
+            and self.entities
+            and not _WH_QUESTION.match(text)
+            and looks_like_home_control(text, self.entities)
+        ):
+            return await self._llm_intent(text)
+        return None
+
+    async def _llm_intent(self, text: str) -> HomeIntent | None:
+        assert self.llm is not None
+        messages = [
+            ChatMessage("system", self.system_prompt),
+            ChatMessage("user", intent_lib.intent_instructions(self.entities) + text),
+        ]
+        raw = []
+        try:
+            stream = self.llm.stream(
+                messages,
+                max_tokens=_INTENT_MAX_TOKENS,
+                temperature=0.0,
+                json_schema=intent_lib.intent_schema(self.entities),
+            )
+            async for piece in self._bounded(stream):
+                raw.append(piece)
+        except FamiliarError as err:
+            _LOGGER.warning("intent fallback failed (%s): %s", err.code, err)
+            return None
+        intent = intent_lib.parse_llm_intent("".join(raw), self.entities)
+        _LOGGER.debug("intent fallback: %s -> %s", "".join(raw), intent)
+        return intent
+
+    async def _carry_out(
+        self, intent: HomeIntent, result: ReplyResult, forward_intents: bool
+    ) -> str:
+        now_text = dt.datetime.now().strftime("%-I:%M %p")
+        spoken = confirmation(intent, self.style, now_text=now_text)
+        if forward_intents and intent.name in DEVICE_INTENTS | TIMER_INTENTS:
+            result.forwarded = True
+            return spoken
+        if intent.name == START_TIMER:
+            seconds = duration_seconds(intent.slots)
+            name = intent.slots.get("name")
+            self.timers.start(seconds, str(name) if name else None, result.conversation_id)
+        elif intent.name in (CANCEL_TIMER, CANCEL_ALL_TIMERS):
+            name = intent.slots.get("name") if intent.name == CANCEL_TIMER else None
+            if self.timers.cancel(str(name) if name else None) == 0:
+                return "There's no timer running."
+        elif intent.name in (NEVERMIND, CURRENT_TIME):
+            pass
+        elif self.executor is None:
+            result.error_code = "home-not-configured"
+            _LOGGER.error("home command but no home_assistant or mqtt configured (%s)", intent.name)
+            return "Sorry, I can't reach the house controls, so nothing was changed."
+        else:
+            try:
+                for call in service_calls(intent):
+                    await self.executor.call(call)
+            except HomeControlFailed as err:
+                result.error_code = err.code
+                _LOGGER.error("home command failed (%s): %s", err.code, err)
+                return "Sorry, that didn't work. The house controls didn't answer."
+        return spoken
+
+    async def _retrieve(self, query: str) -> list[Passage]:
+        try:
+            passages = await bounded(
+                self.retriever.search(query, self.config.retrieval_k), _RETRIEVAL_TIMEOUT
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("retrieval failed; answering without documents")
+            return []
+        return [p for p in passages if self._relevant(p)]
+
+    def _relevant(self, passage: Passage) -> bool:
+        """Fused ranks always look like a match; the vector similarity says whether it is."""
+        if passage.score < self.config.min_score:
+            return False
+        return passage.similarity is None or passage.similarity >= self.config.min_similarity
+
+    async def _answer(
+        self, text: str, conversation: Conversation, result: ReplyResult
+    ) -> AsyncGenerator[str, None]:
+        history = list(conversation.turns)
+        passages = await self._retrieve(retrieval_query(text, history))
+        result.passages = passages
+        if not passages and is_question(text):
+            result.kind = "declined"
+            yield decline(self.style)
+            return
+        if self.llm is None:
+            result.kind, result.error_code = "error", LlmFailed.code
+            yield apology()
+            return
+        messages = build_messages(
+            self.config.persona_name,
+            self.style,
+            history,
+            passages,
+            text,
+            max_passage_chars=self.config.passage_chars,
+        )
+        result.kind = "answer"
+        splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
+        try:
+            stream = self.llm.stream(
+                messages,
+                max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature,
+            )
+            async for piece in self._bounded(stream):
+                for sentence in splitter.feed(piece):
+                    yield sentence
+            for sentence in splitter.flush():
+                yield sentence
+        except FamiliarError as err:
+            code = err.code if err.code in (LlmTimeout.code, LlmFailed.code) else LlmFailed.code
+            result.kind, result.error_code = "error", code
+            _LOGGER.error("answer failed (%s): %s", code, err)
+            for sentence in splitter.flush():  # what was already written is still said
+                yield sentence
+            yield apology()
+
+    async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The LLM's pieces, with a deadline for the first, between pieces, and overall."""
+        config = self.config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.answer_timeout
+        wait = config.first_token_timeout
+        try:
+            while True:
+                left = min(wait, deadline - loop.time())
+                try:
+                    async with asyncio.timeout(max(left, 0.0)) as scope:
+                        piece = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError as err:
+                    if scope.expired():
+                        raise LlmTimeout(f"no token within {left:.1f} s") from err
+                    raise LlmFailed(f"LLM failed: {err!r}") from err
+                except FamiliarError:
+                    raise
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    raise LlmFailed(f"LLM failed: {err!r}") from err
+                wait = config.token_timeout
+                yield piece
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+
+
+def yaml_entities(config: BrainConfig) -> list[Entity]:
+    return [Entity(e.entity_id, e.name, e.area, tuple(e.aliases)) for e in config.home.entities]
+
+
+def merge_entities(configured: Sequence[Entity], discovered: Sequence[Entity]) -> list[Entity]:
+    """YAML entries win (they carry areas and aliases); Home Assistant adds the rest."""
+    known = {e.entity_id for e in configured}
+    return [*configured, *(e for e in discovered if e.entity_id not in known)]
+
+
+@contextlib.asynccontextmanager
+async def open_brain(config: BrainConfig, llm: Llm | None = None) -> AsyncIterator[Brain]:
+    """Everything the brain needs, opened in order and closed in reverse.
+
+    ``llm`` lets a caller share one already loaded model (tests, benchmarks).
+    """
+    from familiar_hub.brain import backends
+    from familiar_hub.brain.retrieval import open_retriever
+
+    async with contextlib.AsyncExitStack() as stack:
+        if llm is None:
+            llm = await stack.enter_async_context(backends.create_llm(config))
+        retriever = await stack.enter_async_context(open_retriever(config.persona_config))
+        executor = await stack.enter_async_context(backends.create_executor(config.home))
+        entities = yaml_entities(config)
+        if executor is not None and config.home.enabled:
+            try:
+                entities = merge_entities(entities, await executor.entities())
+            except HomeControlFailed as err:
+                _LOGGER.warning("could not read entities from %s: %s", executor.name, err)
+        timers = await stack.enter_async_context(Timers())
+        brain = await stack.enter_async_context(
+            Brain(config, llm, retriever, executor=executor, entities=entities, timers=timers)
+        )
+        yield brain

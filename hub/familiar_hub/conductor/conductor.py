@@ -1,0 +1,116 @@
+"""Finds satellites (config list and zeroconf) and keeps one link task per satellite."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from types import TracebackType
+from typing import Self
+
+from familiar.discovery import Browser
+from familiar.errors import RemoteUnavailable
+from familiar_hub.conductor.link import LinkChanged, SatelliteLink, Services
+
+_LOGGER = logging.getLogger(__name__)
+
+CONTROLLER_PROPERTY = "controller"
+"""Zeroconf TXT key a satellite uses to say who drives it (``hub`` or ``home-assistant``)."""
+
+
+class Conductor:
+    """Async context manager owning every satellite link task."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        own_uris: set[str] | None = None,
+        zeroconf_interfaces: list[str] | None = None,
+        on_link_change: LinkChanged | None = None,
+    ) -> None:
+        self.services = services
+        self.on_link_change = on_link_change
+        """Told ``(name, connected)`` when a satellite connects or disconnects."""
+        self.links: dict[str, SatelliteLink] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._own_uris = own_uris or set()
+        self._interfaces = zeroconf_interfaces
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        for entry in self.services.config.satellites:
+            self.add(entry.name or entry.uri, entry.uri)
+        if self.services.config.discover:
+            self._watcher = asyncio.create_task(self._discover(), name="conductor-discovery")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tasks = list(self._tasks.values())
+        if self._watcher is not None:
+            tasks.append(self._watcher)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        self._tasks.clear()
+
+    def add(self, name: str, uri: str) -> SatelliteLink:
+        if name in self.links:
+            return self.links[name]
+        link = SatelliteLink(name, uri, self.services, self._link_changed)
+        self.links[name] = link
+        self._tasks[name] = asyncio.create_task(link.run(), name=f"satellite[{name}]")
+        _LOGGER.info("conductor: satellite %s at %s", name, uri)
+        return link
+
+    def _link_changed(self, name: str, connected: bool) -> None:
+        if self.on_link_change is not None:
+            self.on_link_change(name, connected)
+
+    async def remove(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        self.links.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _discover(self) -> None:
+        async with Browser(interfaces=self._interfaces) as browser:
+            while True:
+                for service, uri in list(browser.services.items()):
+                    props = browser.properties.get(service, {})
+                    if props.get(CONTROLLER_PROPERTY) != "hub" or uri in self._own_uris:
+                        continue
+                    name = service.split("._wyoming", 1)[0]
+                    if name not in self.links:
+                        self.add(name, uri)
+                    elif self.links[name].uri != uri:  # moved: follow it
+                        await self.remove(name)
+                        self.add(name, uri)
+                browser.changed.clear()
+                await browser.changed.wait()
+
+    @property
+    def connected(self) -> list[str]:
+        return [name for name, link in self.links.items() if link.status.connected]
+
+    async def announce(self, sentences: AsyncGenerator[str, None], satellite: str | None) -> None:
+        """Speak on one satellite, or on every connected one."""
+        targets = [self.links[satellite]] if satellite else list(self.links.values())
+        if satellite and satellite not in self.links:
+            raise RemoteUnavailable(f"no satellite named {satellite!r}")
+        texts = [s async for s in sentences]
+
+        async def replay() -> AsyncGenerator[str, None]:
+            for text in texts:
+                yield text
+
+        await asyncio.gather(*(link.speak(replay()) for link in targets if link.status.connected))

@@ -1,0 +1,370 @@
+"""The hub's YAML configuration (``config/hub.yaml``); each part gets its own slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
+from familiar.mqtt import MqttConfig
+from familiar_hub.models import check_model
+
+
+def _check_remote(value: str | None) -> str | None:
+    if value is not None:
+        parse_tcp_uri(value)
+    return value
+
+
+class AsrConfig(Section):
+    """Speech-to-text: faster-whisper in process, or a remote Wyoming ASR server."""
+
+    uri: str | None = None
+    """``tcp://host:port`` of an existing Wyoming ASR server (e.g. wyoming-faster-whisper);
+    when set, no local model is loaded and requests are proxied there."""
+
+    model: str = "whisper-base"
+    """Packaged model name (``whisper-base``, ``whisper-tiny.en``) or a CTranslate2 model dir."""
+
+    language: str | None = "en"
+    """Spoken language; null detects it per utterance (slower)."""
+
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "default"
+    """``default`` is int8 on CPU and float16 on CUDA."""
+
+    beam_size: int = Field(default=1, ge=1, le=10)
+    cpu_threads: int = Field(default=0, ge=0)
+    """0 lets CTranslate2 choose."""
+
+    workers: int = Field(default=2, ge=1, le=16)
+    """Transcriptions that may run at the same time on the one loaded model."""
+
+    window_seconds: float = Field(default=30.0, ge=1.0, le=30.0)
+    """Encoder window for short utterances. Whisper always looks at 30 s; a voice command is a
+    few seconds, so a smaller value (e.g. 10) encodes the audio in a window of at least that
+    many seconds instead: about 3 times faster on a CPU, but measurably less accurate (see
+    docs/benchmarks.md). A result that looks unreliable (repetition, low confidence) is redone
+    with the full window. 30, the default, keeps Whisper's own window."""
+
+    early_start_seconds: float = Field(default=0.3, ge=0, le=5)
+    """Start transcribing once the speaker has paused this long (the end-of-speech detector
+    waits longer); if only silence follows, the transcript is ready early. 0 disables."""
+
+    max_seconds: float = Field(default=30.0, gt=0, le=300)
+    """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
+
+    @field_validator("uri")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        return _check_remote(value)
+
+    @model_validator(mode="after")
+    def _model_exists(self) -> AsrConfig:
+        if self.uri is None:
+            check_model(self.model)
+        return self
+
+    @property
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.device == "cuda" else "int8"
+
+
+class XttsConfig(Section):
+    """Coqui XTTS v2 with the persona's cloned voice (needs a GPU and the weights)."""
+
+    model_dir: str
+    """Directory holding XTTS v2's ``config.json``, ``model.pth``, ``vocab.json`` (the weights
+    are not shipped: download them once under their licence, CPML)."""
+
+    voice_name: str = "persona"
+    """Name advertised in Home Assistant's voice list."""
+
+    clips_dir: str | None = None
+    """Reference clips of the persona's voice; default: the persona store's enrolled clips."""
+
+    language: str = "en"
+    device: Literal["cuda", "cpu"] = "cuda"
+    temperature: float = Field(default=0.7, gt=0, le=2)
+    stream_chunk_size: int = Field(default=20, ge=5, le=200)
+    """GPT tokens per streamed audio chunk: smaller gives the first audio sooner."""
+
+    @field_validator("model_dir")
+    @classmethod
+    def _dir(cls, value: str) -> str:
+        if not (Path(value).expanduser() / "config.json").is_file():
+            raise ValueError(f"file not found: {Path(value).expanduser() / 'config.json'}")
+        return value
+
+
+class TtsConfig(Section):
+    """Text-to-speech: Piper or XTTS in process, or a remote Wyoming TTS server."""
+
+    uri: str | None = None
+    """``tcp://host:port`` of an existing Wyoming TTS server (e.g. wyoming-piper)."""
+
+    engine: Literal["piper", "xtts"] = "piper"
+    """``xtts`` speaks in the persona's cloned voice (GPU); ``piper`` is the CPU default."""
+
+    xtts: XttsConfig | None = None
+
+    voice: str = "en_US-joe-medium"
+    """Packaged voice name or the path of a Piper ``.onnx`` voice (its ``.onnx.json`` beside)."""
+
+    use_cuda: bool = False
+    length_scale: float | None = Field(default=None, gt=0)
+    noise_scale: float | None = Field(default=None, ge=0)
+    noise_w_scale: float | None = Field(default=None, ge=0)
+
+    first_clause_chars: int = Field(default=25, ge=0)
+    """A first sentence longer than this is cut at a clause boundary so audio starts sooner
+    (0 disables)."""
+
+    workers: int = Field(default=2, ge=1, le=16)
+    """Syntheses that may run at the same time on the one loaded voice."""
+
+    samples_per_chunk: int = Field(default=1024, ge=64)
+
+    @field_validator("uri")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        return _check_remote(value)
+
+    @model_validator(mode="after")
+    def _voice_exists(self) -> TtsConfig:
+        if self.uri is None and self.engine == "piper":
+            check_model(self.voice)
+        if self.uri is None and self.engine == "xtts" and self.xtts is None:
+            raise ValueError("engine xtts needs an xtts section (model_dir ...)")
+        return self
+
+
+class SatelliteEntry(Section):
+    """A satellite the conductor drives whatever it advertises."""
+
+    uri: str
+    """``tcp://host:port`` of the satellite's Wyoming server."""
+
+    name: str | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        parse_tcp_uri(value)
+        return value
+
+
+class ConductorConfig(Section):
+    """The conductor drives satellites through the hub's ASR, brain and TTS."""
+
+    enabled: bool = True
+    discover: bool = True
+    """Drive satellites found by zeroconf that advertise ``controller=hub``."""
+
+    satellites: list[SatelliteEntry] = Field(default_factory=list)
+    """Satellites to drive in any case (e.g. on another subnet)."""
+
+    language: str = "en"
+    voice: str | None = None
+    """TTS voice name; null uses the TTS default (the persona's voice when configured)."""
+
+    max_utterance_seconds: float = Field(default=15.0, gt=0, le=120)
+    audio_timeout: float = Field(default=3.0, gt=0)
+    """No audio from the satellite for this long ends the utterance."""
+
+    conversation_seconds: float = Field(default=300.0, ge=0)
+    """A new request within this time of the last answer continues the same conversation."""
+
+
+class EntityConfig(Section):
+    """One device the brain may control (used when Home Assistant is not the source)."""
+
+    entity_id: str
+    """``<domain>.<object_id>``, e.g. ``light.kitchen``."""
+
+    name: str
+    """The name people say (``Kitchen Light``)."""
+
+    area: str | None = None
+    """Room it is in (``Kitchen``); lets "turn off the lights in the kitchen" find it."""
+
+    aliases: list[str] = Field(default_factory=list)
+    """Other names people use for it."""
+
+    @field_validator("entity_id")
+    @classmethod
+    def _entity_id(cls, value: str) -> str:
+        domain, dot, object_id = value.partition(".")
+        if not dot or not domain or not object_id or " " in value:
+            raise ValueError(f"expected <domain>.<object_id>, got {value!r}")
+        return value
+
+
+class HomeAssistantApiConfig(Section):
+    """Home Assistant's REST API: entity list and service calls."""
+
+    url: str
+    """Base URL, e.g. ``http://homeassistant.local:8123``."""
+
+    token: str
+    """A long-lived access token (Profile → Security in Home Assistant)."""
+
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds a request may take."""
+
+    verify_tls: bool = True
+    """Check the server certificate on https URLs."""
+
+
+class MqttCommandConfig(Section):
+    """Standalone homes: commands published to an MQTT broker (``docs/brain.md`` has the topics)."""
+
+    host: str
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    topic_prefix: str = "familiar"
+    """Commands go to ``<prefix>/command/<domain>/<object_id>/<service>``."""
+
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    """Seconds connecting and publishing may take."""
+
+
+class HomeConfig(Section):
+    """Home control: which devices exist and how commands are carried out."""
+
+    enabled: bool = True
+    """Recognise home-control sentences at all."""
+
+    entities: list[EntityConfig] = Field(default_factory=list)
+    """Known devices, when Home Assistant does not provide them."""
+
+    home_assistant: HomeAssistantApiConfig | None = None
+    """Read entities from ``/api/states`` and call ``/api/services/<domain>/<service>``."""
+
+    mqtt: MqttCommandConfig | None = None
+    """Publish commands to MQTT instead (used when ``home_assistant`` is not set)."""
+
+    area: str | None = None
+    """Area of this hub's own satellite ("set the temperature to 21" acts here)."""
+
+    llm_fallback: bool = True
+    """Sentences the templates miss are tried by the LLM, constrained to known entities."""
+
+    ha_caller_intents: bool = True
+    """When Home Assistant itself asks (Wyoming ``handle``), answer home commands with a Wyoming
+    ``intent`` event so Home Assistant executes them with its own handlers."""
+
+
+class BrainConfig(Section):
+    """Conversation: intents first, then answers grounded in the persona store."""
+
+    backend: Literal["llama-cpp", "openai"] = "llama-cpp"
+    """``llama-cpp`` runs the model in process; ``openai`` talks to an OpenAI-compatible server
+    (llama.cpp server, vLLM, Ollama)."""
+
+    model: str = "qwen2.5-0.5b-instruct"
+    """llama-cpp: packaged model (``qwen2.5-0.5b-instruct``, ``qwen2.5-1.5b-instruct``) or a GGUF
+    path. openai: the model name sent to the server."""
+
+    url: str | None = None
+    """openai: base URL including ``/v1``, e.g. ``http://127.0.0.1:8080/v1``."""
+
+    api_key: str | None = None
+    """openai: bearer token, when the server wants one."""
+
+    json_mode: Literal["json_object", "json_schema"] = "json_object"
+    """openai: how a JSON schema is sent (``json_object`` + ``schema`` for llama.cpp servers,
+    ``json_schema`` for vLLM/Ollama/OpenAI)."""
+
+    n_ctx: int = Field(default=4096, ge=512, le=131072)
+    """llama-cpp: context window in tokens."""
+
+    n_threads: int = Field(default=0, ge=0)
+    """llama-cpp: CPU threads; 0 uses all cores."""
+
+    n_gpu_layers: int = Field(default=0, ge=-1)
+    """llama-cpp: layers offloaded to the GPU (-1 all)."""
+
+    max_tokens: int = Field(default=160, ge=8, le=4096)
+    """Longest answer in tokens."""
+
+    temperature: float = Field(default=0.3, ge=0, le=2)
+
+    first_token_timeout: float = Field(default=20.0, gt=0)
+    """Seconds the LLM may take before its first token (prompt processing included)."""
+
+    token_timeout: float = Field(default=10.0, gt=0)
+    """Seconds the LLM may stall between two tokens."""
+
+    answer_timeout: float = Field(default=90.0, gt=0)
+    """Seconds a whole answer may take."""
+
+    persona_name: str = "Familiar"
+    """Who the assistant speaks as."""
+
+    persona_config: str | None = None
+    """Path of the persona store's ``persona.yaml``; unset or missing: no documents, and
+    questions about the persona's life are declined."""
+
+    retrieval_k: int = Field(default=3, ge=1, le=20)
+    """Passages put into the prompt."""
+
+    min_score: float = 0.0
+    """Passages scoring below this are not used."""
+    min_similarity: float = Field(default=0.4, ge=-1, le=1)
+    """Passages whose cosine similarity to the question is below this are not relevant (when
+    nothing relevant is left, the persona says they don't know instead of guessing)."""
+
+    passage_chars: int = Field(default=450, ge=100)
+    """Each passage is cut to this many characters in the prompt."""
+
+    history_turns: int = Field(default=6, ge=0, le=50)
+    """Turns of a conversation remembered (user + persona = one turn)."""
+
+    max_conversations: int = Field(default=256, ge=1)
+    """Conversations remembered at once; the least recent is forgotten first."""
+
+    conversation_ttl: float = Field(default=900.0, gt=0)
+    """Seconds after which an idle conversation is forgotten."""
+
+    language: str = "en"
+    """Language of the intent templates and answers."""
+
+    home: HomeConfig = HomeConfig()
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _backend(self) -> BrainConfig:
+        if self.backend == "openai" and self.url is None:
+            raise ValueError("backend openai needs url")
+        if self.backend == "llama-cpp":
+            check_model(self.model)
+        return self
+
+
+class HubConfig(Section):
+    """``config/hub.yaml``."""
+
+    name: str = "familiar"
+    """Name of this hub (zeroconf service, Home Assistant device)."""
+
+    endpoint: ListenConfig = ListenConfig()
+    zeroconf: ZeroconfConfig = ZeroconfConfig()
+    asr: AsrConfig = AsrConfig()
+    tts: TtsConfig = TtsConfig()
+    brain: BrainConfig = BrainConfig()
+    conductor: ConductorConfig = ConductorConfig()
+    logging: LoggingConfig = LoggingConfig()
+    mqtt: MqttConfig | None = None
+    """MQTT broker for Home Assistant discovery, state and commands (docs/mqtt.md); null = off."""

@@ -1,0 +1,91 @@
+"""all-MiniLM-L6-v2 (or another sentence-transformers model) loaded by path, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+
+from familiar.errors import BackendError
+from familiar_hub import models
+from familiar_hub.persona.backend import Vectors
+from familiar_hub.persona.config import EmbedderConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, config: EmbedderConfig) -> None:
+        self.config = config
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="embed")
+        self._model: Any = None
+        self._dim = 0
+
+    @property
+    def name(self) -> str:
+        return f"st:{self.config.model}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._load)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._model = None
+
+    def _load(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        path = models.resolve(self.config.model)
+        _LOGGER.info("loading embedder %s", path)
+        try:
+            model = SentenceTransformer(str(path), device=self.config.device, local_files_only=True)
+        except (OSError, ValueError) as err:
+            raise BackendError(f"cannot load embedder {path}: {err}") from err
+        model.max_seq_length = self.config.max_tokens
+        # sentence-transformers >= 6 renamed get_sentence_embedding_dimension
+        getter = getattr(model, "get_embedding_dimension", None)
+        dim = getter() if getter is not None else model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise BackendError(f"{path}: the model does not say its embedding size")
+        self._dim = int(dim)
+        self._model = model
+
+    def _embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.config.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._embed, list(texts))

@@ -1,0 +1,246 @@
+"""Ingesting files: read, clean, attribute, chunk, embed (new chunks only), commit per file."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from familiar_hub.persona.backend import Embedder
+from familiar_hub.persona.chunking import chunk_text
+from familiar_hub.persona.cleaning import clean_document, clean_mail
+from familiar_hub.persona.config import PersonaConfig
+from familiar_hub.persona.documents import SUFFIX_KINDS, Piece, UnreadableFile, read_file
+from familiar_hub.persona.store import Chunk, PersonaStore
+from familiar_hub.persona.style import OwnText, learn_style
+
+_LOGGER = logging.getLogger(__name__)
+
+_OWN_TEXT_CHARS = 20_000
+"""Longest piece of own writing kept as style evidence (a book does not need to be whole)."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file."""
+
+    path: str
+    status: str
+    """``added`` (new or changed), ``unchanged`` or ``skipped``."""
+    reason: str | None = None
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class IngestReport:
+    files_read: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """``(path, reason)`` of every file not ingested."""
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    def record(self, outcome: FileOutcome) -> None:
+        if outcome.status == "skipped":
+            self.skipped.append((outcome.path, outcome.reason or "skipped"))
+        else:
+            self.files_read += 1
+        self.added += outcome.added
+        self.removed += outcome.removed
+        self.unchanged += outcome.unchanged
+
+
+Progress = Callable[[int, int, FileOutcome], None]
+"""``(files done, files in total, outcome of the last one)``."""
+
+
+class Attribution:
+    """Decides whether a piece was written by the persona."""
+
+    def __init__(self, config: PersonaConfig) -> None:
+        self.addresses = {a.lower() for a in config.addresses}
+        self.names = {" ".join(n.lower().split()) for n in config.names}
+        self.documents_by_persona = config.documents_by_persona
+
+    def by_persona(self, piece: Piece) -> bool:
+        if piece.address and piece.address.lower() in self.addresses:
+            return True
+        if piece.author:
+            author = " ".join(piece.author.lower().split())
+            return author in self.names or author in self.addresses
+        return not piece.is_mail and piece.address is None and self.documents_by_persona
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    chunks: list[Chunk]
+    own: list[OwnText]
+
+
+def prepare_pieces(
+    pieces: Iterable[Piece], config: PersonaConfig, attribution: Attribution
+) -> PreparedFile:
+    """Clean, attribute and chunk the pieces of one file. Pure apart from logging."""
+    chunks: list[Chunk] = []
+    own: list[OwnText] = []
+    for piece in pieces:
+        mine = attribution.by_persona(piece)
+        if piece.is_mail:
+            cleaned = clean_mail(piece.text)
+            body = cleaned.body
+            if mine:
+                own.append(OwnText(body[:_OWN_TEXT_CHARS], cleaned.greeting, cleaned.sign_off))
+        else:
+            body = clean_document(piece.text)
+            if mine and body:
+                own.append(OwnText(body[:_OWN_TEXT_CHARS]))
+        if not body:
+            continue
+        for text in chunk_text(body, config.chunking.target_tokens, config.chunking.overlap_tokens):
+            chunks.append(
+                Chunk(
+                    text=text,
+                    citation=piece.source,
+                    kind=piece.kind,
+                    author=piece.author,
+                    address=piece.address,
+                    by_persona=mine,
+                    date=piece.date,
+                    subject=piece.subject,
+                    message_id=piece.message_id,
+                    seq=len(chunks),
+                )
+            )
+    return PreparedFile(chunks, own)
+
+
+def walk(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to ingest under ``paths`` (sorted, hidden ones left out) and those skipped."""
+    found: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for given in paths:
+        root = given.expanduser()
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                rel = path.relative_to(root)
+                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                    continue
+                if path.suffix.lower() in SUFFIX_KINDS:
+                    found.append(path.resolve())
+                else:
+                    skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}"))
+        elif root.is_file():
+            if root.suffix.lower() in SUFFIX_KINDS:
+                found.append(root.resolve())
+            else:
+                skipped.append((str(root), f"unsupported type {root.suffix or '(none)'}"))
+        else:
+            skipped.append((str(root), "not found"))
+    unique = list(dict.fromkeys(found))
+    return unique, skipped
+
+
+def _sha256(path: Path, limit: float | None = None) -> tuple[str, int] | None:
+    """``(hex digest, size)``, or None when the file is larger than ``limit`` bytes."""
+    if limit is not None and path.stat().st_size > limit:
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+class Ingestor:
+    """Feeds files into a store; parsing runs on its own worker thread."""
+
+    def __init__(self, config: PersonaConfig, store: PersonaStore, embedder: Embedder) -> None:
+        self.config = config
+        self.store = store
+        self.embedder = embedder
+        self.attribution = Attribution(config)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="persona-parse")
+
+    async def __aenter__(self) -> Ingestor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _parse(self, path: Path) -> PreparedFile:
+        return prepare_pieces(list(read_file(path)), self.config, self.attribution)
+
+    async def ingest_file(self, path: Path) -> FileOutcome:
+        loop = asyncio.get_running_loop()
+        name = str(path)
+        limit = None if path.suffix.lower() == ".mbox" else self.config.max_file_mb * (1 << 20)
+        try:
+            hashed = await loop.run_in_executor(self._executor, _sha256, path, limit)
+        except OSError as err:
+            return FileOutcome(name, "skipped", f"cannot read: {err.strerror or err}")
+        if hashed is None:
+            return FileOutcome(name, "skipped", f"larger than {self.config.max_file_mb:g} MB")
+        sha, size = hashed
+        state = await self.store.file_state(name)
+        if state is not None and state.sha256 == sha:
+            return FileOutcome(name, "unchanged", unchanged=state.chunks)
+        try:
+            prepared = await loop.run_in_executor(self._executor, self._parse, path)
+        except UnreadableFile as err:
+            _LOGGER.warning("skipped %s: %s", path, err)
+            return FileOutcome(name, "skipped", str(err))
+        if not prepared.chunks:
+            return FileOutcome(name, "skipped", "no text found")
+        stored = await self.store.chunk_hashes(name)
+        fresh: dict[str, Chunk] = {}
+        for chunk in prepared.chunks:
+            if chunk.hash not in stored:
+                fresh.setdefault(chunk.hash, chunk)
+        vectors = {}
+        if fresh:
+            matrix = await self.embedder.embed([c.text for c in fresh.values()])
+            vectors = dict(zip(fresh, matrix, strict=True))
+        result = await self.store.commit_file(
+            path=name,
+            kind=SUFFIX_KINDS[path.suffix.lower()],
+            sha256=sha,
+            size=size,
+            chunks=prepared.chunks,
+            vectors=vectors,
+            own=prepared.own,
+        )
+        _LOGGER.debug("%s: +%d -%d =%d", name, result.added, result.removed, result.unchanged)
+        return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
+
+    async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        loop = asyncio.get_running_loop()
+        files, skipped = await loop.run_in_executor(self._executor, walk, paths)
+        report = IngestReport()
+        for name, reason in skipped:
+            report.record(FileOutcome(name, "skipped", reason))
+        for index, path in enumerate(files, start=1):
+            outcome = await self.ingest_file(path)
+            report.record(outcome)
+            if progress is not None:
+                progress(index, len(files), outcome)
+        await self.refresh_style()
+        return report
+
+    async def refresh_style(self) -> None:
+        await refresh_style(self.store)
+
+
+async def refresh_style(store: PersonaStore) -> None:
+    """Relearn the style profile from every piece of own writing still stored."""
+    own = await store.own_texts()
+    loop = asyncio.get_running_loop()
+    profile = await loop.run_in_executor(None, learn_style, own)
+    await store.set_style(profile)

@@ -1,0 +1,748 @@
+"""The persona store: one SQLite file (chunks, vec0 vectors, FTS5 keywords, style, voice clips).
+
+All database work runs on one worker thread that owns the connection; the event loop only
+awaits it. Each ingested file is written in one transaction (with its content hash), so a
+crash or kill loses nothing already committed and never leaves half a file. Deleted content
+is overwritten (``secure_delete``) and the WAL truncated after ``forget``, so it is really gone.
+The file, its WAL and the data directory are readable by the owner only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import numpy as np
+
+from familiar.errors import PersonaStoreError, PersonaStoreMismatch
+from familiar_hub.persona.api import Passage, StyleProfile
+from familiar_hub.persona.backend import Vectors
+from familiar_hub.persona.style import STOPWORDS, OwnText
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SCHEMA_VERSION = "1"
+RRF_K = 60
+"""Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage ready to store."""
+
+    text: str
+    citation: str
+    """Where it came from: path, ``#message-id``, ``/attachment``."""
+    kind: str
+    author: str | None
+    address: str | None
+    by_persona: bool
+    date: str | None
+    subject: str | None
+    message_id: str | None
+    seq: int
+    """Position within its file."""
+
+    @property
+    def hash(self) -> str:
+        """Identity of the chunk's content within its file (what makes re-ingest incremental)."""
+        data = f"{self.citation}\0{self.by_persona}\0{self.author}\0{self.date}\0{self.text}"
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    @property
+    def year(self) -> int:
+        if self.date and re.match(r"\d{4}", self.date):
+            return int(self.date[:4])
+        return 0
+
+
+@dataclass(frozen=True)
+class FileState:
+    id: int
+    sha256: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    added: int
+    removed: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    files: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class VoiceClipRecord:
+    id: int
+    name: str
+    path: str
+    sha256: str
+    seconds: float
+    score: float
+    added_at: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    files: int
+    chunks: int
+    own_chunks: int
+    vectors: int
+    voice_clips: int
+
+
+def _sqlite() -> Any:
+    try:
+        import pysqlite3.dbapi2 as sqlite
+    except ImportError as err:  # pragma: no cover - install problem
+        raise PersonaStoreError("pysqlite3-binary is not installed") from err
+    return sqlite
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by the owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+def _fts_query(text: str) -> str | None:
+    """Free text -> an FTS5 query OR-ing its words (quoted, so no syntax leaks through)."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
+    content = [w for w in words if w not in STOPWORDS]
+    words = content or words  # a question of only stopwords still searches them
+    if not words:
+        return None
+    unique = list(dict.fromkeys(words))[:32]
+    return " OR ".join(f'"{w}"' for w in unique)
+
+
+def _schema_statements(dim: int) -> list[str]:
+    return [
+        """
+        CREATE TABLE IF NOT EXISTS files(
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            ingested_at TEXT NOT NULL)""",
+        """
+        CREATE TABLE IF NOT EXISTS chunks(
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            citation TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            message_id TEXT,
+            author TEXT,
+            address TEXT,
+            by_persona INTEGER NOT NULL,
+            date TEXT,
+            subject TEXT,
+            seq INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE(file_id, hash))""",
+        """
+        CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id)""",
+        """
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+            text, subject, author,
+            content='chunks', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2')""",
+        """
+        CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, text, subject, author)
+            VALUES (new.id, new.text, new.subject, new.author);
+        END""",
+        """
+        CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, text, subject, author)
+            VALUES ('delete', old.id, old.text, old.subject, old.author);
+        END""",
+        f"""
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0(
+            chunk_id INTEGER PRIMARY KEY,
+            embedding float[{dim}] distance_metric=cosine,
+            author TEXT,
+            kind TEXT,
+            year INTEGER,
+            by_persona INTEGER)""",
+        """
+        CREATE TABLE IF NOT EXISTS own_texts(
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            greeting TEXT,
+            sign_off TEXT,
+            body TEXT NOT NULL)""",
+        """
+        CREATE INDEX IF NOT EXISTS own_texts_file ON own_texts(file_id)""",
+        """
+        CREATE TABLE IF NOT EXISTS style(
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            profile TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """
+        CREATE TABLE IF NOT EXISTS voice_clips(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            seconds REAL NOT NULL,
+            score REAL NOT NULL,
+            report TEXT NOT NULL,
+            added_at TEXT NOT NULL)""",
+    ]
+
+
+class PersonaStore:
+    """Async front of the SQLite store; every call runs on the store's own thread."""
+
+    def __init__(self, path: Path, dim: int | None = None, embedder: str | None = None) -> None:
+        self.path = path
+        self._dim = dim
+        self._embedder = embedder
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="persona-db")
+        self._db: Any = None
+
+    # -------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self._run(self._open)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._run(self._close)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    @property
+    def dim(self) -> int:
+        assert self._dim is not None
+        return self._dim
+
+    def _open(self) -> None:
+        sqlite = _sqlite()
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        self.path.chmod(0o600)
+        try:
+            db = sqlite.connect(str(self.path), isolation_level=None, timeout=30.0)
+            db.enable_load_extension(True)
+            import sqlite_vec
+
+            sqlite_vec.load(db)
+            db.enable_load_extension(False)
+        except Exception as err:
+            raise PersonaStoreError(f"cannot open {self.path}: {err}") from err
+        self._db = db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA secure_delete=ON")
+            self._schema()
+        except sqlite.DatabaseError as err:
+            db.close()
+            self._db = None
+            raise PersonaStoreError(f"{self.path} is not a usable persona store: {err}") from err
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            if side.exists():
+                side.chmod(0o600)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("PRAGMA optimize")
+            finally:
+                self._db.close()
+                self._db = None
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _check_embedder(self, dim: int, embedder: str | None) -> None:
+        if self._dim is not None and dim != self._dim:
+            raise PersonaStoreMismatch(
+                f"{self.path} holds {dim}-d vectors, the embedder makes {self._dim}-d"
+            )
+        if self._embedder and embedder and embedder != self._embedder:
+            raise PersonaStoreMismatch(
+                f"{self.path} was built with {embedder}, not {self._embedder}; "
+                "use another store file or re-ingest into a new one"
+            )
+
+    def _schema(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            stored_dim = self._meta("dim")
+            stored_embedder = self._meta("embedder")
+            if stored_dim is not None:
+                self._check_embedder(int(stored_dim), stored_embedder)
+                self._dim = int(stored_dim)
+            else:
+                if self._dim is None:
+                    self._dim = 384
+                db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(self._dim),))
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                if self._embedder:
+                    db.execute("INSERT INTO meta VALUES ('embedder', ?)", (self._embedder,))
+            if stored_embedder is None and self._embedder:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (self._embedder,))
+            for statement in _schema_statements(self._dim):
+                db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # ----------------------------------------------------------------------- files
+
+    async def file_state(self, path: str) -> FileState | None:
+        return await self._run(self._file_state, path)
+
+    def _file_state(self, path: str) -> FileState | None:
+        row = self._db.execute(
+            "SELECT f.id, f.sha256, (SELECT count(*) FROM chunks c WHERE c.file_id = f.id) "
+            "FROM files f WHERE f.path = ?",
+            (path,),
+        ).fetchone()
+        return None if row is None else FileState(int(row[0]), str(row[1]), int(row[2]))
+
+    async def chunk_hashes(self, path: str) -> set[str]:
+        return await self._run(self._chunk_hashes, path)
+
+    def _chunk_hashes(self, path: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT c.hash FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?",
+            (path,),
+        )
+        return {str(row[0]) for row in rows}
+
+    async def commit_file(
+        self,
+        *,
+        path: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        chunks: Sequence[Chunk],
+        vectors: dict[str, Vectors],
+        own: Sequence[OwnText],
+    ) -> CommitResult:
+        """Make the stored content of ``path`` exactly ``chunks``, in one transaction.
+
+        ``vectors`` maps the hash of every chunk not stored yet to its embedding."""
+        return await self._run(
+            lambda: self._commit_file(path, kind, sha256, size, chunks, vectors, own)
+        )
+
+    def _commit_file(  # noqa: PLR0917
+        self,
+        path: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        chunks: Sequence[Chunk],
+        vectors: dict[str, Vectors],
+        own: Sequence[OwnText],
+    ) -> CommitResult:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                cursor = db.execute(
+                    "INSERT INTO files(path, kind, sha256, size, ingested_at) VALUES (?,?,?,?,?)",
+                    (path, kind, sha256, size, _now()),
+                )
+                file_id = int(cursor.lastrowid)
+            else:
+                file_id = int(row[0])
+                db.execute(
+                    "UPDATE files SET kind = ?, sha256 = ?, size = ?, ingested_at = ? WHERE id = ?",
+                    (kind, sha256, size, _now(), file_id),
+                )
+            existing = {
+                str(h): int(i)
+                for i, h in db.execute("SELECT id, hash FROM chunks WHERE file_id = ?", (file_id,))
+            }
+            wanted: dict[str, Chunk] = {}
+            for chunk in chunks:
+                wanted.setdefault(chunk.hash, chunk)
+            stale = [chunk_id for h, chunk_id in existing.items() if h not in wanted]
+            self._delete_chunks(stale)
+            added = 0
+            for digest, chunk in wanted.items():
+                if digest in existing:
+                    continue
+                vector = vectors[digest]  # KeyError: the caller skipped a new chunk
+                cursor = db.execute(
+                    "INSERT INTO chunks(file_id, hash, citation, kind, message_id, author, "
+                    "address, by_persona, date, subject, seq, text) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        file_id,
+                        digest,
+                        chunk.citation,
+                        chunk.kind,
+                        chunk.message_id,
+                        chunk.author,
+                        chunk.address,
+                        int(chunk.by_persona),
+                        chunk.date,
+                        chunk.subject,
+                        chunk.seq,
+                        chunk.text,
+                    ),
+                )
+                db.execute(
+                    "INSERT INTO chunks_vec(chunk_id, embedding, author, kind, year, by_persona) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        int(cursor.lastrowid),
+                        np.asarray(vector, dtype=np.float32).tobytes(),
+                        chunk.author or "",
+                        chunk.kind,
+                        chunk.year,
+                        int(chunk.by_persona),
+                    ),
+                )
+                added += 1
+            db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
+            db.executemany(
+                "INSERT INTO own_texts(file_id, greeting, sign_off, body) VALUES (?,?,?,?)",
+                [(file_id, o.greeting, o.sign_off, o.body) for o in own],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return CommitResult(added, len(stale), len(wanted) - added)
+
+    def _delete_chunks(self, chunk_ids: Sequence[int]) -> None:
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            self._db.execute(f"DELETE FROM chunks_vec WHERE chunk_id IN ({marks})", batch)
+            self._db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", batch)
+
+    async def forget(self, path: str) -> ForgetResult:
+        """Remove a file (or every file under a folder) from every table."""
+        return await self._run(self._forget, path)
+
+    def _forget(self, path: str) -> ForgetResult:
+        db = self._db
+        prefix = path.rstrip("/") + "/"
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            files = [
+                int(row[0])
+                for row in db.execute(
+                    "SELECT id FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
+                    (path, len(prefix), prefix),
+                )
+            ]
+            chunk_count = 0
+            for file_id in files:
+                ids = [
+                    int(r[0])
+                    for r in db.execute("SELECT id FROM chunks WHERE file_id=?", (file_id,))
+                ]
+                self._delete_chunks(ids)
+                chunk_count += len(ids)
+                db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
+                db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if files:
+            db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return ForgetResult(len(files), chunk_count)
+
+    async def files(self) -> list[tuple[str, str, int]]:
+        """``(path, kind, chunks)`` of every stored file."""
+        return await self._run(self._files)
+
+    def _files(self) -> list[tuple[str, str, int]]:
+        rows = self._db.execute(
+            "SELECT f.path, f.kind, (SELECT count(*) FROM chunks c WHERE c.file_id = f.id) "
+            "FROM files f ORDER BY f.path"
+        )
+        return [(str(p), str(k), int(n)) for p, k, n in rows]
+
+    async def stats(self) -> StoreStats:
+        return await self._run(self._stats)
+
+    def _stats(self) -> StoreStats:
+        def count(sql: str) -> int:
+            return int(self._db.execute(sql).fetchone()[0])
+
+        return StoreStats(
+            files=count("SELECT count(*) FROM files"),
+            chunks=count("SELECT count(*) FROM chunks"),
+            own_chunks=count("SELECT count(*) FROM chunks WHERE by_persona = 1"),
+            vectors=count("SELECT count(*) FROM chunks_vec"),
+            voice_clips=count("SELECT count(*) FROM voice_clips"),
+        )
+
+    # ---------------------------------------------------------------------- search
+
+    async def search(
+        self,
+        vector: Vectors | None,
+        text: str,
+        k: int = 5,
+        *,
+        by_persona: bool | None = None,
+        kind: str | None = None,
+        author: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        candidates: int | None = None,
+    ) -> list[Passage]:
+        """Hybrid search: FTS5 keyword ranks and vec0 cosine ranks fused by RRF."""
+        return await self._run(
+            self._search,
+            vector,
+            text,
+            k,
+            by_persona,
+            kind,
+            author,
+            year_from,
+            year_to,
+            candidates or max(4 * k, 40),
+        )
+
+    def _search(  # noqa: PLR0917
+        self,
+        vector: Vectors | None,
+        text: str,
+        k: int,
+        by_persona: bool | None,
+        kind: str | None,
+        author: str | None,
+        year_from: int | None,
+        year_to: int | None,
+        candidates: int,
+    ) -> list[Passage]:
+        filters: list[tuple[str, Any]] = []
+        if by_persona is not None:
+            filters.append(("by_persona = ?", int(by_persona)))
+        if kind is not None:
+            filters.append(("kind = ?", kind))
+        if author is not None:
+            filters.append(("author = ?", author))
+        if year_from is not None:
+            filters.append(("year >= ?", year_from))
+        if year_to is not None:
+            filters.append(("year <= ?", year_to))
+
+        similarity: dict[int, float] = {}
+        vector_ranks: list[int] = []
+        if vector is not None:
+            sql = "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?"
+            args: list[Any] = [np.asarray(vector, dtype=np.float32).tobytes(), candidates]
+            for clause, value in filters:
+                sql += f" AND {clause}"
+                args.append(value)
+            for chunk_id, distance in self._db.execute(sql, args):
+                if distance is None:  # a zero vector has no direction
+                    continue
+                vector_ranks.append(int(chunk_id))
+                similarity[int(chunk_id)] = 1.0 - float(distance)
+
+        keyword_ranks: list[int] = []
+        query = _fts_query(text)
+        if query is not None:
+            sql = (
+                "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+                "WHERE chunks_fts MATCH ?"
+            )
+            args = [query]
+            for clause, value in filters:
+                column = clause.split()[0]
+                if column == "year":
+                    sql += f" AND CAST(substr(coalesce(c.date, '0'), 1, 4) AS INTEGER) {clause[5:]}"
+                else:
+                    sql += f" AND c.{clause}"
+                args.append(value)
+            sql += " ORDER BY chunks_fts.rank LIMIT ?"
+            args.append(candidates)
+            keyword_ranks = [int(row[0]) for row in self._db.execute(sql, args)]
+
+        fused: dict[int, float] = {}
+        for ranking in (vector_ranks, keyword_ranks):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        if not best:
+            return []
+        keyword_set = set(keyword_ranks)
+        marks = ",".join("?" * len(best))
+        rows = {
+            int(row[0]): row
+            for row in self._db.execute(
+                "SELECT id, text, citation, kind, author, date, subject, by_persona "
+                f"FROM chunks WHERE id IN ({marks})",
+                [chunk_id for chunk_id, _ in best],
+            )
+        }
+        out = []
+        for chunk_id, score in best:
+            row = rows.get(chunk_id)
+            if row is None:
+                continue
+            out.append(
+                Passage(
+                    text=str(row[1]),
+                    source=str(row[2]),
+                    kind=str(row[3]),
+                    author=row[4],
+                    date=row[5],
+                    subject=row[6],
+                    score=score,
+                    by_persona=bool(row[7]),
+                    similarity=similarity.get(chunk_id),
+                    keyword_hit=chunk_id in keyword_set,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------------- style
+
+    async def own_texts(self) -> list[OwnText]:
+        return await self._run(self._own_texts)
+
+    def _own_texts(self) -> list[OwnText]:
+        rows = self._db.execute(
+            "SELECT o.body, o.greeting, o.sign_off FROM own_texts o "
+            "JOIN files f ON f.id = o.file_id ORDER BY f.path, o.id"
+        )
+        return [OwnText(str(body), greeting, sign_off) for body, greeting, sign_off in rows]
+
+    async def set_style(self, profile: StyleProfile | None) -> None:
+        await self._run(self._set_style, profile)
+
+    def _set_style(self, profile: StyleProfile | None) -> None:
+        if profile is None:
+            self._db.execute("DELETE FROM style")
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO style(id, profile, updated_at) VALUES (1, ?, ?)",
+            (json.dumps(asdict(profile), ensure_ascii=False, sort_keys=True), _now()),
+        )
+
+    async def style(self) -> StyleProfile | None:
+        return await self._run(self._style)
+
+    def _style(self) -> StyleProfile | None:
+        row = self._db.execute("SELECT profile FROM style WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        known = StyleProfile.__dataclass_fields__
+        return StyleProfile(**{key: value for key, value in data.items() if key in known})
+
+    # ----------------------------------------------------------------- voice clips
+
+    async def add_voice_clip(
+        self,
+        *,
+        name: str,
+        path: str,
+        sha256: str,
+        seconds: float,
+        score: float,
+        report: dict[str, Any],
+    ) -> VoiceClipRecord:
+        return await self._run(
+            lambda: self._add_voice_clip(name, path, sha256, seconds, score, report)
+        )
+
+    def _add_voice_clip(  # noqa: PLR0917
+        self,
+        name: str,
+        path: str,
+        sha256: str,
+        seconds: float,
+        score: float,
+        report: dict[str, Any],
+    ) -> VoiceClipRecord:
+        added_at = _now()
+        cursor = self._db.execute(
+            "INSERT INTO voice_clips(name, path, sha256, seconds, score, report, added_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (name, path, sha256, seconds, score, json.dumps(report, sort_keys=True), added_at),
+        )
+        return VoiceClipRecord(
+            int(cursor.lastrowid), name, path, sha256, seconds, score, added_at, report
+        )
+
+    async def voice_clips(self) -> list[VoiceClipRecord]:
+        return await self._run(self._voice_clips)
+
+    def _voice_clips(self) -> list[VoiceClipRecord]:
+        rows = self._db.execute(
+            "SELECT id, name, path, sha256, seconds, score, added_at, report FROM voice_clips "
+            "ORDER BY id"
+        )
+        return [
+            VoiceClipRecord(
+                int(i), str(n), str(p), str(s), float(sec), float(sc), str(a), json.loads(r)
+            )
+            for i, n, p, s, sec, sc, a, r in rows
+        ]
+
+    async def remove_voice_clip(self, clip_id: int) -> None:
+        await self._run(self._remove_voice_clip, clip_id)
+
+    def _remove_voice_clip(self, clip_id: int) -> None:
+        self._db.execute("DELETE FROM voice_clips WHERE id = ?", (clip_id,))
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # ----------------------------------------------------------------- inspection
+
+    async def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement (tests and diagnostics)."""
+        return await self._run(lambda: [tuple(r) for r in self._db.execute(sql, list(args))])

@@ -1,0 +1,107 @@
+"""Piper in process: one loaded voice on its own worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from wyoming.info import Attribution, TtsProgram, TtsVoice
+
+from familiar.audio import PcmFormat
+from familiar.errors import TtsFailed
+from familiar.threads import iterate_in_thread
+from familiar_hub import models
+from familiar_hub.config import TtsConfig
+from familiar_hub.tts.backend import SpeechAudio
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class PiperTts:
+    def __init__(self, config: TtsConfig) -> None:
+        self.config = config
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="tts")
+        self._voice: Any = None
+        self._syn_config: Any = None
+        self.voice_name = Path(config.voice).name.removesuffix(".onnx")
+        self._language = "en_US"
+
+    async def __aenter__(self) -> Self:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._load)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _load(self) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        path = models.resolve(self.config.voice)
+        _LOGGER.info("loading Piper voice %s", path)
+        config_path = Path(f"{path}.json")
+        with config_path.open(encoding="utf-8") as file:
+            language = json.load(file).get("language", {}).get("code")
+        if language:
+            self._language = str(language)
+        self._voice = PiperVoice.load(path, config_path=config_path, use_cuda=self.config.use_cuda)
+        self._syn_config = SynthesisConfig(
+            length_scale=self.config.length_scale,
+            noise_scale=self.config.noise_scale,
+            noise_w_scale=self.config.noise_w_scale,
+        )
+        for _ in self._voice.synthesize("Ready.", self._syn_config):  # warm-up
+            pass
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._voice.config.sample_rate)
+
+    def program(self) -> TtsProgram:
+        return TtsProgram(
+            name="familiar-piper",
+            description="Familiar text-to-speech (Piper)",
+            attribution=Attribution(name="Familiar", url="https://github.com/OHF-Voice/piper1-gpl"),
+            installed=True,
+            version="1.8.0",
+            voices=[
+                TtsVoice(
+                    name=self.voice_name,
+                    description=f"Piper {self.voice_name}",
+                    attribution=Attribution(name="rhasspy", url="https://github.com/rhasspy/piper"),
+                    installed=True,
+                    version=None,
+                    languages=[self._language],
+                )
+            ],
+            supports_synthesize_streaming=True,
+        )
+
+    def _sentences(self, text: str) -> Iterator[SpeechAudio]:
+        fmt = PcmFormat(self.sample_rate, 2, 1)
+        for chunk in self._voice.synthesize(text, self._syn_config):
+            yield SpeechAudio(fmt, chunk.audio_int16_bytes)
+
+    async def synthesize(self, text: str, voice: str | None) -> AsyncGenerator[SpeechAudio, None]:
+        if voice not in (None, self.voice_name):
+            _LOGGER.debug("voice %r not loaded; using %s", voice, self.voice_name)
+        try:
+            async with aclosing(
+                iterate_in_thread(self._executor, lambda: self._sentences(text))
+            ) as pieces:
+                async for piece in pieces:
+                    yield piece
+        except (RuntimeError, ValueError, OSError) as err:
+            raise TtsFailed(f"Piper failed: {err}") from err

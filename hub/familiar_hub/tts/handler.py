@@ -1,0 +1,145 @@
+"""The TTS side of the Wyoming protocol, plain and streaming.
+
+Plain: ``synthesize`` -> ``audio-start``, ``audio-chunk``..., ``audio-stop``.
+Streaming: ``synthesize-start`` -> ``synthesize-chunk``... -> ``synthesize-stop``; each sentence
+is spoken as soon as it is complete (``audio-start/chunk/stop`` per sentence), then
+``synthesize-stopped``. The compatibility ``synthesize`` that Home Assistant sends inside a
+stream is ignored, so nothing is spoken twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import aclosing
+
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStopped
+
+from familiar.audio import PcmFormat
+from familiar.server import Connection
+from familiar_hub.config import TtsConfig
+from familiar_hub.tts.backend import TtsBackend
+from familiar_hub.tts.sentences import SentenceSplitter
+
+_LOGGER = logging.getLogger(__name__)
+
+EVENT_TYPES = frozenset({"synthesize", "synthesize-start", "synthesize-chunk", "synthesize-stop"})
+_QUEUE_SIZE = 64
+_END = None
+
+
+class AudioSender:
+    """Sends synthesized audio as Wyoming events, cut into fixed-size chunks."""
+
+    def __init__(self, conn: Connection, samples_per_chunk: int) -> None:
+        self._conn = conn
+        self._samples_per_chunk = samples_per_chunk
+        self.fmt: PcmFormat | None = None
+
+    async def speak(self, backend: TtsBackend, text: str, voice: str | None) -> None:
+        async with aclosing(backend.synthesize(text, voice)) as pieces:
+            async for piece in pieces:
+                if self.fmt is None:
+                    self.fmt = piece.fmt
+                    await self._conn.send(
+                        AudioStart(
+                            rate=piece.fmt.rate, width=piece.fmt.width, channels=piece.fmt.channels
+                        ).event()
+                    )
+                step = self._samples_per_chunk * piece.fmt.width * piece.fmt.channels
+                for offset in range(0, len(piece.pcm), step):
+                    await self._conn.send(
+                        AudioChunk(
+                            rate=piece.fmt.rate,
+                            width=piece.fmt.width,
+                            channels=piece.fmt.channels,
+                            audio=piece.pcm[offset : offset + step],
+                        ).event()
+                    )
+
+    async def stop(self) -> None:
+        if self.fmt is not None:
+            await self._conn.send(AudioStop().event())
+            self.fmt = None
+
+
+class TtsHandler:
+    """One per connection."""
+
+    def __init__(self, backend: TtsBackend, config: TtsConfig, conn: Connection) -> None:
+        self._backend = backend
+        self._config = config
+        self._conn = conn
+        self._splitter: SentenceSplitter | None = None
+        self._queue: asyncio.Queue[str | None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    async def handle_event(self, event: Event) -> bool:
+        if event.type == "synthesize":
+            if self._splitter is not None:
+                _LOGGER.debug("ignoring compatibility synthesize inside a stream")
+                return True
+            request = Synthesize.from_event(event)
+            await self._speak_whole(request.text, request.voice.name if request.voice else None)
+        elif event.type == "synthesize-start":
+            await self._finish_stream(send_stopped=False)
+            start = SynthesizeStart.from_event(event)
+            self._splitter = SentenceSplitter(self._config.first_clause_chars)
+            self._queue = asyncio.Queue(_QUEUE_SIZE)
+            voice = start.voice.name if start.voice else None
+            self._worker = self._conn.spawn(self._speak_stream(self._queue, voice), "tts-stream")
+        elif event.type == "synthesize-chunk":
+            if self._splitter is None or self._queue is None:
+                _LOGGER.debug("synthesize-chunk outside a stream from %s; ignored", self._conn.peer)
+                return True
+            for sentence in self._splitter.feed(SynthesizeChunk.from_event(event).text):
+                await self._put(sentence)
+        elif event.type == "synthesize-stop":
+            await self._finish_stream(send_stopped=True)
+        return True
+
+    async def _put(self, item: str | None) -> None:
+        """Queue for the stream worker; if the worker has died, raise its error instead."""
+        assert self._queue is not None and self._worker is not None
+        put = asyncio.ensure_future(self._queue.put(item))
+        await asyncio.wait({put, self._worker}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            await self._worker  # raises the worker's error
+            raise RuntimeError("TTS stream ended early")
+
+    async def _speak_whole(self, text: str, voice: str | None) -> None:
+        sender = AudioSender(self._conn, self._config.samples_per_chunk)
+        splitter = SentenceSplitter(self._config.first_clause_chars)
+        for sentence in [*splitter.feed(text), *splitter.flush()]:
+            await sender.speak(self._backend, sentence, voice)
+        if sender.fmt is None:  # nothing speakable: still a well-formed (empty) answer
+            await self._conn.send(AudioStart(rate=22050, width=2, channels=1).event())
+            sender.fmt = PcmFormat(22050)
+        await sender.stop()
+
+    async def _speak_stream(self, queue: asyncio.Queue[str | None], voice: str | None) -> None:
+        sender = AudioSender(self._conn, self._config.samples_per_chunk)
+        while (sentence := await queue.get()) is not _END:
+            await sender.speak(self._backend, sentence, voice)
+            await sender.stop()
+
+    async def _finish_stream(self, *, send_stopped: bool) -> None:
+        splitter, worker = self._splitter, self._worker
+        if splitter is None or worker is None:
+            if send_stopped:
+                await self._conn.send(SynthesizeStopped().event())
+            return
+        for sentence in splitter.flush():
+            await self._put(sentence)
+        await self._put(_END)
+        self._splitter = self._queue = self._worker = None
+        await worker
+        if send_stopped:
+            await self._conn.send(SynthesizeStopped().event())
+
+    async def disconnected(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
