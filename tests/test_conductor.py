@@ -15,7 +15,7 @@ from wyoming.snd import Played
 from familiar.server import Connection, WyomingServer
 from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_hub.conductor.conductor import Conductor
-from familiar_hub.conductor.link import Services
+from familiar_hub.conductor.turn import Services
 from familiar_hub.config import ConductorConfig, SatelliteEntry
 from tests.fakes import FakeAsr, FakeTts
 from tests.helpers import free_port

@@ -17,7 +17,7 @@ from familiar_hub.asr.backend import AsrBackend
 from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
 from familiar_hub.asr.handler import AsrHandler
 from familiar_hub.conductor.conductor import Conductor
-from familiar_hub.conductor.link import Services
+from familiar_hub.conductor.turn import Services
 from familiar_hub.config import HubConfig
 from familiar_hub.endpoint import Endpoint, Role
 from familiar_hub.mqtt import HubHealth, HubMqtt

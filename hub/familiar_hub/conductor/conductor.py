@@ -11,7 +11,8 @@ from typing import Self
 
 from familiar.discovery import Browser
 from familiar.errors import RemoteUnavailable
-from familiar_hub.conductor.link import LinkChanged, SatelliteLink, Services
+from familiar_hub.conductor.link import LinkChanged, SatelliteLink
+from familiar_hub.conductor.turn import Services
 
 _LOGGER = logging.getLogger(__name__)
 
