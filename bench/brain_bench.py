@@ -28,7 +28,7 @@ from familiar_hub.brain.brain import Brain  # noqa: E402
 from familiar_hub.brain.home import Entity, ServiceCall  # noqa: E402
 from familiar_hub.config import BrainConfig, TtsConfig  # noqa: E402
 from familiar_hub.tts.backends.piper import PiperTts  # noqa: E402
-from tests.brain.corpus import EmailRetriever  # noqa: E402
+from familiar_testkit.corpus import EmailRetriever  # noqa: E402
 
 SCENARIOS = {
     "home command": "turn on the kitchen light",

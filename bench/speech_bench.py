@@ -1,8 +1,9 @@
 """Speech benchmark: our hub's ASR and TTS against wyoming-faster-whisper and wyoming-piper.
 
-One command (run from anywhere; it works from the repository root it lives in)::
+One command, with the project's environment active (run from anywhere; it works from the
+repository root it lives in)::
 
-    /work/main/.venv/bin/python bench/speech_bench.py
+    python bench/speech_bench.py
 
 It installs the reference servers into ``bench/.ref-venv`` (pinned in
 ``bench/ref-requirements.txt``; no torch), makes 10 spoken commands with Piper, starts the four
@@ -26,7 +27,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -52,7 +52,8 @@ from familiar.client import WyomingClient  # noqa: E402
 from familiar.errors import FamiliarError  # noqa: E402
 from familiar_hub import models  # noqa: E402
 from familiar_hub.config import AsrConfig, TtsConfig  # noqa: E402
-from tests.helpers import words as normalise_words  # noqa: E402
+from familiar_testkit.ports import free_port  # noqa: E402
+from familiar_testkit.speech import words as normalise_words  # noqa: E402
 
 _LOGGER = logging.getLogger("speech_bench")
 
@@ -268,13 +269,6 @@ def make_commands(onnx: Path, out: Path) -> list[bytes]:
 
 # --------------------------------------------------------------------------------------------
 # Servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:
@@ -906,7 +900,7 @@ def run(args: argparse.Namespace) -> int:
         "rounds": args.rounds,
         "clients": args.clients,
         "realtime": not args.fast,
-        "command": "/work/main/.venv/bin/python bench/speech_bench.py"
+        "command": "python bench/speech_bench.py"
         + (" " + " ".join(args.argv) if args.argv else ""),
     }
     raw = asyncio.run(measure(args, prep, report))

@@ -37,8 +37,9 @@ from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
-from tests.brain.corpus import write_eml_corpus  # noqa: E402
-from tests.helpers import free_port, speak  # noqa: E402
+from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
+from familiar_testkit.ports import free_port  # noqa: E402
+from familiar_testkit.speech import speak  # noqa: E402
 
 VAD_SILENCE = 0.8
 """``vad.silence_seconds``: the satellite sends this much silence before ``audio-stop``."""

@@ -12,7 +12,7 @@ from familiar.audio import PcmFormat
 from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr, WhisperSession
 from familiar_hub.asr.pause import PauseTracker
 from familiar_hub.config import AsrConfig
-from tests.helpers import speak, words
+from familiar_testkit.speech import speak, words
 
 
 def tone(seconds: float, level: float = 0.3) -> np.ndarray:

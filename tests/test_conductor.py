@@ -17,8 +17,8 @@ from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_hub.conductor.conductor import Conductor
 from familiar_hub.conductor.turn import Services
 from familiar_hub.config import ConductorConfig, SatelliteEntry
+from familiar_testkit.ports import free_port
 from tests.fakes import FakeAsr, FakeTts
-from tests.helpers import free_port
 
 
 class FakeSatellite:

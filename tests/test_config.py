@@ -11,7 +11,8 @@ import pytest
 from familiar.config import load_config
 from familiar.errors import ConfigError
 from familiar_hub.config import HubConfig
-from tests.helpers import ROOT, free_port
+from familiar_testkit.ports import free_port
+from familiar_testkit.processes import ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:

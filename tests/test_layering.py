@@ -18,12 +18,17 @@ PACKAGES = {
     "familiar": ROOT / "familiar",
     "familiar_hub": ROOT / "hub" / "familiar_hub",
     "familiar_satellite": ROOT / "satellite" / "familiar_satellite",
+    "familiar_testkit": ROOT / "familiar_testkit",
+    "bench": ROOT / "bench",
 }
 # package -> the first-party packages it must never import
 FORBIDDEN = {
     "familiar": {"familiar_hub", "familiar_satellite", "tests", "bench"},
     "familiar_satellite": {"familiar_hub", "tests", "bench"},
     "familiar_hub": {"familiar_satellite", "tests", "bench"},
+    # what tests and benchmarks share lives in familiar_testkit; neither imports the other
+    "familiar_testkit": {"tests", "bench"},
+    "bench": {"tests"},
 }
 
 
@@ -42,6 +47,7 @@ def test_package_never_imports_what_sits_beside_or_above_it(package: str) -> Non
     offenders = {
         str(path.relative_to(ROOT)): sorted(imported_roots(path) & FORBIDDEN[package])
         for path in sorted(PACKAGES[package].rglob("*.py"))
+        if ".ref-venv" not in path.parts
     }
     assert {path: bad for path, bad in offenders.items() if bad} == {}
 

@@ -17,7 +17,8 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from familiar.audio import PcmFormat, convert_pcm
 from familiar.client import WyomingClient
-from tests.helpers import hub_process, speak, words
+from familiar_testkit.processes import hub_process
+from familiar_testkit.speech import speak, words
 
 pytestmark = pytest.mark.models
 

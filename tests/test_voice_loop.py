@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,10 @@ import pytest
 import yaml
 
 from familiar.audio import PcmFormat
-from tests.helpers import ROOT, free_port, hub_process, speak, wait_for_port, words
-from tests.mqtt.conftest import Mosquitto
+from familiar_testkit.broker import Mosquitto
+from familiar_testkit.ports import free_port, wait_for_port
+from familiar_testkit.processes import ROOT, hub_process
+from familiar_testkit.speech import speak, words
 from tests.test_speech_models import transcribe
 
 pytestmark = pytest.mark.models
@@ -35,16 +36,6 @@ SPEAKER_FMT = PcmFormat(22050, 2, 1)
 
 def silence(seconds: float) -> bytes:
     return bytes(int(seconds * 16000) * 2)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path, free_port())
-    mosquitto.start()
-    try:
-        yield mosquitto
-    finally:
-        mosquitto.stop()
 
 
 def hub_config(satellite_port: int, broker_port: int) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +38,7 @@ from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
 from familiar.server import Connection, WyomingServer
 from familiar.tasks import bounded, wait_for_stop
+from familiar.threads import Worker
 from familiar_satellite import state as sm
 from familiar_satellite.audio_io import WAKE_FORMAT, MicCommand, Playback, Speaker
 from familiar_satellite.config import SatelliteConfig
@@ -211,7 +211,7 @@ class Satellite:
         self.config = config
         self._detector_factory = detector_factory or (lambda: create_detector(config.wake))
         self._vad_factory = vad_factory or create_vad
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="satellite-audio")
+        self._worker = Worker("satellite-audio")  # the wake word and VAD models
         self._detector: WakeDetector | None = None
         self._vad: VoiceDetector | None = None
         self._sounds = _load_sounds(config)
@@ -242,10 +242,9 @@ class Satellite:
     # --- lifecycle ---
 
     async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
         try:
-            self._detector = await loop.run_in_executor(self._executor, self._detector_factory)
-            self._vad = await loop.run_in_executor(self._executor, self._vad_factory)
+            self._detector = await self._worker.run(self._detector_factory)
+            self._vad = await self._worker.run(self._vad_factory)
         except BaseException:
             await self._close_models()
             raise
@@ -276,10 +275,7 @@ class Satellite:
             if self._detector is not None:
                 self._detector.close()
 
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(Exception):
-            await loop.run_in_executor(self._executor, close)
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await self._worker.close(close)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
@@ -375,7 +371,7 @@ class Satellite:
             case sm.StartStreaming():
                 self._answer_texts = []
                 self.segmenter.reset()
-                await asyncio.get_running_loop().run_in_executor(self._executor, self._reset_models)
+                await self._worker.run(self._reset_models)
                 self._stream_ms = 0
                 self._streaming = True
                 await self._send(AudioStart(**_format_kwargs(WAKE_FORMAT), timestamp=0).event())
@@ -474,7 +470,7 @@ class Satellite:
                 self._stream_ms += round(seconds * 1000)
         if streaming:
             assert self._vad is not None
-            probabilities = await loop.run_in_executor(self._executor, self._vad.process, chunk)
+            probabilities = await self._worker.run(self._vad.process, chunk)
             for probability in probabilities:
                 segment = self.segmenter.process(FRAME_SECONDS, probability >= threshold)
                 if segment is Segment.STARTED:
@@ -484,7 +480,7 @@ class Satellite:
                     break
         elif detecting:
             assert self._detector is not None
-            found = await loop.run_in_executor(self._executor, self._detector.process, chunk)
+            found = await self._worker.run(self._detector.process, chunk)
             if found:
                 self.last_wake_word = found[0]
                 _LOGGER.info("wake word %s", found[0])

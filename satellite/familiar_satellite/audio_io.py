@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from familiar.audio import PcmFormat, convert_pcm
+from familiar.backoff import Backoff
 from familiar.tasks import bounded
 from familiar_satellite.config import MicConfig, SndConfig
 
@@ -21,23 +21,6 @@ _LOGGER = logging.getLogger(__name__)
 
 WAKE_FORMAT = PcmFormat(16000, 2, 1)
 """What the satellite works on and streams: 16 kHz, 16-bit, mono."""
-
-
-@dataclass
-class Backoff:
-    """Capped exponential backoff with jitter (±20 %)."""
-
-    base: float
-    cap: float
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.base * (2 ** min(self.failures, 16)))
-        self.failures += 1
-        return float(delay * random.uniform(0.8, 1.2))
-
-    def succeeded(self) -> None:
-        self.failures = 0
 
 
 async def _stop_process(proc: asyncio.subprocess.Process, grace: float = 2.0) -> None:
@@ -102,7 +85,7 @@ class MicCommand:
                         break
                     if not got_audio:
                         got_audio = True
-                        backoff.succeeded()
+                        backoff.reset()
                     yield self._convert(data)
             finally:
                 await _stop_process(proc)
@@ -279,7 +262,7 @@ class Speaker:
             if code != 0:
                 await self._failed(playback, f"{self.config.command[0]} exited with code {code}")
                 return
-            self._backoff.succeeded()
+            self._backoff.reset()
         except (BrokenPipeError, ConnectionResetError) as err:
             if not playback.aborted:
                 await self._failed(playback, f"{self.config.command[0]} died: {err!r}")

@@ -18,4 +18,4 @@ def qwen() -> Iterator[object]:
     llm._load()  # sync on purpose: the fixture outlives each test's event loop
     yield llm
     llm._unload()
-    llm._executor.shutdown(wait=True)
+    llm.worker.shutdown(wait=True)

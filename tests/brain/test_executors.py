@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiomqtt
@@ -21,6 +18,7 @@ from familiar_hub.brain.backends.mqtt import MqttCommands, command_topic
 from familiar_hub.brain.brain import open_brain
 from familiar_hub.brain.home import ServiceCall
 from familiar_hub.config import BrainConfig, HomeAssistantApiConfig, MqttCommandConfig
+from familiar_testkit.broker import Mosquitto
 from tests.brain.fakes import ScriptedLlm
 
 TOKEN = "long-lived-token"
@@ -102,45 +100,13 @@ async def test_home_assistant_errors_are_reported(
             await api.call(ServiceCall("light", "turn_on", "light.kitchen"))
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[int]:
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(mosquitto).exists():
-        pytest.skip("mosquitto is not installed")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen(
-        [mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            proc.poll()
-            if proc.returncode is not None:
-                raise RuntimeError("mosquitto exited")
-            import time
-
-            time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(5)
-
-
-async def test_mqtt_command_is_published(broker: int) -> None:
+async def test_mqtt_command_is_published(broker: Mosquitto) -> None:
     call = ServiceCall("light", "turn_on", "light.kitchen", {"brightness_pct": 40})
     topic = command_topic("familiar", call)
     assert topic == "familiar/command/light/kitchen/turn_on"
-    async with aiomqtt.Client("127.0.0.1", broker) as listener:
+    async with aiomqtt.Client("127.0.0.1", broker.port) as listener:
         await listener.subscribe("familiar/command/#", qos=1)
-        async with MqttCommands(MqttCommandConfig(host="127.0.0.1", port=broker)) as mqtt:
+        async with MqttCommands(MqttCommandConfig(host="127.0.0.1", port=broker.port)) as mqtt:
             await mqtt.call(call)
         async with asyncio.timeout(10):
             message = await anext(aiter(listener.messages))

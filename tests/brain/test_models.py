@@ -18,7 +18,7 @@ from familiar_hub.brain.brain import Brain
 from familiar_hub.brain.retrieval import open_retriever
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Retriever
-from tests.brain.corpus import write_eml_corpus
+from familiar_testkit.corpus import write_eml_corpus
 
 pytestmark = pytest.mark.models
 

@@ -1,143 +1,23 @@
-"""A real Mosquitto per test (started on a free port, killed after) and MQTT test helpers."""
+"""MQTT test helpers: a watcher of every message, a fake voice device. The broker fixtures
+(``broker``, ``make_broker``) are in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
-import os
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import aiomqtt
 import pytest
 
 from familiar.mqtt import (
     DeviceUpdate,
-    MqttConfig,
     MutedChanged,
     StateChanged,
     VolumeChanged,
 )
-
-MOSQUITTO = shutil.which("mosquitto") or (
-    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-)
-WAIT = 10.0  # upper bound of every wait in these tests (never a timing assertion)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Mosquitto:
-    """A broker subprocess with a temp config; ``stop``/``start`` keep the same port."""
-
-    def __init__(self, workdir: Path, port: int, extra: str = "") -> None:
-        self.workdir = workdir
-        self.port = port
-        self.extra = extra
-        self.conf = workdir / "mosquitto.conf"
-        self.log = workdir / "mosquitto.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        assert MOSQUITTO is not None
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            f"{self.extra or 'allow_anonymous true'}\n"
-            # Run as ourselves: as root, mosquitto would switch to its own user and lose
-            # access to the test's temp files.
-            f"user {getpass.getuser()}\n"
-            "persistence false\n"
-            f"log_dest file {self.log}\n"
-            "log_type error\nlog_type warning\nlog_type notice\n"
-        )
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                log = self.log.read_text() if self.log.exists() else ""
-                raise RuntimeError(f"mosquitto exited: {err}{log}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
-            ):
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("mosquitto did not accept connections")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.kill()
-        self.process.wait(timeout=WAIT)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-        self.process = None
-
-    async def restart(self) -> None:
-        await asyncio.to_thread(self.stop)
-        await asyncio.to_thread(self.start)
-
-    def config(self, **overrides: Any) -> MqttConfig:
-        fast = {"reconnect_min": 0.05, "reconnect_max": 0.5, "birth_delay_max": 0.2}
-        return MqttConfig.model_validate(
-            {"host": "127.0.0.1", "port": self.port, **fast, **overrides}
-        )
-
-
-def _require_mosquitto() -> None:
-    if MOSQUITTO is None:
-        if os.environ.get("FAMILIAR_REQUIRE_MOSQUITTO"):
-            pytest.fail("FAMILIAR_REQUIRE_MOSQUITTO is set but mosquitto is not installed")
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    _require_mosquitto()
-    server = Mosquitto(tmp_path, free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def make_broker(tmp_path: Path) -> Iterator[Callable[[str], Mosquitto]]:
-    """A broker with extra config lines (credentials...)."""
-    _require_mosquitto()
-    started: list[Mosquitto] = []
-
-    def make(extra: str) -> Mosquitto:
-        workdir = tmp_path / f"broker{len(started)}"
-        workdir.mkdir()
-        server = Mosquitto(workdir, free_port(), extra.format(dir=workdir))
-        started.append(server)
-        server.start()
-        return server
-
-    try:
-        yield make
-    finally:
-        for server in started:
-            server.stop()
+from familiar_testkit.broker import WAIT, Mosquitto
 
 
 @dataclass

@@ -26,7 +26,8 @@ from familiar.mqtt import (
 )
 from familiar_hub.mqtt import HubHealth, HubMqtt
 from familiar_satellite.mqtt import SatelliteMqtt, forget_satellite_command
-from tests.mqtt.conftest import WAIT, FakeVoiceDevice, Mosquitto, Watcher
+from familiar_testkit.broker import WAIT, Mosquitto, require_mosquitto
+from tests.mqtt.conftest import FakeVoiceDevice, Watcher
 from tests.mqtt.ha_schema import check_device_discovery
 
 KITCHEN = Topics("familiar", "kitchen")
@@ -417,11 +418,8 @@ async def test_running_hub_publishes_its_device(broker: Mosquitto) -> None:
 async def test_starts_while_the_broker_is_down_and_keeps_the_latest_state(
     tmp_path: Path, device: FakeVoiceDevice
 ) -> None:
-    from tests.mqtt.conftest import MOSQUITTO, free_port
-
-    if MOSQUITTO is None:
-        pytest.skip("mosquitto is not installed")
-    broker = Mosquitto(tmp_path, free_port())
+    require_mosquitto()
+    broker = Mosquitto(tmp_path)
     config = broker.config(queue_size=4)
     try:
         async with SatelliteMqtt(config, "Kitchen", device) as sat:

@@ -27,8 +27,10 @@ from familiar.mqtt import Topics, read_retained
 from familiar_satellite.app import RunningSatellite, SatelliteStatus, running_satellite
 from familiar_satellite.config import SatelliteConfig
 from familiar_satellite.device import STATE_OF_PHASE, voice_state
-from tests.helpers import hub_process
-from tests.mqtt.conftest import WAIT, Mosquitto, Watcher, free_port
+from familiar_testkit.broker import WAIT, Mosquitto
+from familiar_testkit.ports import free_port
+from familiar_testkit.processes import hub_process
+from tests.mqtt.conftest import Watcher
 from tests.mqtt.ha_schema import check_device_discovery
 from tests.satellite.conftest import PYTHON, REALTIME_SINK, Speech, silence, wait_until
 from tests.satellite.controller import FakeHomeAssistant

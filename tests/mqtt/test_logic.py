@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from familiar.backoff import Backoff
 from familiar.errors import FamiliarError
 from familiar.mqtt import (
     HA_MAX_STATE_CHARS,
@@ -295,22 +293,6 @@ def test_satellite_registry_parse() -> None:
     assert parse_satellite_list(b"{}") == []
     assert parse_satellite_list(b"\xff") == []
     assert parse_satellite_list(b"not json") == []
-
-
-# ---------------------------------------------------------------- backoff
-
-
-def test_backoff_is_capped_exponential_with_jitter() -> None:
-    backoff = Backoff(0.5, 8.0, random.Random(7))
-    delays = [backoff.next_delay() for _ in range(10)]
-    caps = [min(8.0, 0.5 * 2**n) for n in range(10)]
-    for delay, cap in zip(delays, caps, strict=True):
-        assert cap / 2 <= delay <= cap
-    assert len(set(delays)) == len(delays)  # jittered
-    backoff.reset()
-    assert backoff.next_delay() <= 0.5
-    many = Backoff(1.0, 30.0, random.Random(1))
-    assert max(many.next_delay() for _ in range(200)) <= 30.0
 
 
 # ---------------------------------------------------------------- outbox

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import speak
+from familiar_testkit.speech import speak
 
 RATE = 16000
 PIPER_RATE = 22050

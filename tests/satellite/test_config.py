@@ -11,7 +11,6 @@ import pytest
 from familiar.config import load_config
 from familiar.errors import ConfigError
 from familiar_satellite.app import follow_up_flag
-from familiar_satellite.audio_io import Backoff
 from familiar_satellite.config import SatelliteConfig
 from familiar_satellite.wake import WakeGate
 
@@ -78,16 +77,6 @@ def test_commands_and_custom_models(tmp_path: Path) -> None:
 def test_wake_gate(level: int, frames: list[int], detections: list[bool]) -> None:
     gate = WakeGate(trigger_level=level, refractory_seconds=2.0)
     assert [gate.observe(bool(f), 0.08) for f in frames] == detections
-
-
-def test_backoff_is_capped_and_resets() -> None:
-    backoff = Backoff(base=1.0, cap=8.0)
-    delays = [backoff.next_delay() for _ in range(6)]
-    assert 0.8 <= delays[0] <= 1.2
-    assert all(d <= 8.0 * 1.2 for d in delays)
-    assert delays[-1] >= 8.0 * 0.8
-    backoff.succeeded()
-    assert backoff.next_delay() <= 1.2
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from familiar.audio import PcmFormat
 from familiar.errors import RemoteUnavailable, TtsFailed
 from familiar.server import Connection, WyomingServer
 from familiar_satellite.device import synthesize
-from tests.helpers import free_port
+from familiar_testkit.ports import free_port
 
 FMT = PcmFormat(22050, 2, 1)
 

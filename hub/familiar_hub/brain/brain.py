@@ -24,13 +24,13 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
 
 from familiar.errors import FamiliarError, HomeControlFailed, LlmFailed, LlmTimeout
 from familiar.tasks import bounded
+from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
 from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
 from familiar_hub.brain.home import (
@@ -156,7 +156,7 @@ class Brain:
         )
         self.style: StyleProfile | None = None
         self._recognizer: intent_lib.TemplateRecognizer | None = None
-        self._intent_thread = ThreadPoolExecutor(1, thread_name_prefix="intents")
+        self._intent_thread = Worker("intents")
 
     async def __aenter__(self) -> Self:
         await self.prepare()
@@ -168,7 +168,7 @@ class Brain:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._intent_thread.shutdown(wait=True, cancel_futures=True)
+        await self._intent_thread.close()
 
     async def prepare(self) -> None:
         """Read the style profile and compile the templates for the known entities."""
@@ -179,8 +179,7 @@ class Brain:
         except Exception:
             _LOGGER.exception("could not read the persona's style profile; plain style")
         if self.config.home.enabled:
-            loop = asyncio.get_running_loop()
-            self._recognizer = await loop.run_in_executor(self._intent_thread, self._compile)
+            self._recognizer = await self._intent_thread.run(self._compile)
         _LOGGER.info(
             "brain ready: %d entities, executor %s, llm %s, style %s",
             len(self.entities),
@@ -252,15 +251,14 @@ class Brain:
         recognizer = self._recognizer
         if recognizer is None:
             return None
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self._intent_thread, recognizer.recognize, text)
+        found = await self._intent_thread.run(recognizer.recognize, text)
         if (
             not isinstance(found, HomeIntent)
             and len(conversation.last_targets) == 1
             and _PRONOUN.search(text)
         ):
             resolved = _PRONOUN.sub(conversation.last_targets[0].name, text)
-            again = await loop.run_in_executor(self._intent_thread, recognizer.recognize, resolved)
+            again = await self._intent_thread.run(recognizer.recognize, resolved)
             found = again if isinstance(again, HomeIntent) else None
         if found is not None:
             return found

@@ -6,10 +6,10 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from familiar.threads import Worker
 from familiar_hub.persona.backend import Embedder
 from familiar_hub.persona.chunking import chunk_text
 from familiar_hub.persona.cleaning import clean_document, clean_mail
@@ -167,23 +167,22 @@ class Ingestor:
         self.store = store
         self.embedder = embedder
         self.attribution = Attribution(config)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="persona-parse")
+        self._worker = Worker("persona-parse")
 
     async def __aenter__(self) -> Ingestor:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await self._worker.close()
 
     def _parse(self, path: Path) -> PreparedFile:
         return prepare_pieces(list(read_file(path)), self.config, self.attribution)
 
     async def ingest_file(self, path: Path) -> FileOutcome:
-        loop = asyncio.get_running_loop()
         name = str(path)
         limit = None if path.suffix.lower() == ".mbox" else self.config.max_file_mb * (1 << 20)
         try:
-            hashed = await loop.run_in_executor(self._executor, _sha256, path, limit)
+            hashed = await self._worker.run(_sha256, path, limit)
         except OSError as err:
             return FileOutcome(name, "skipped", f"cannot read: {err.strerror or err}")
         if hashed is None:
@@ -193,7 +192,7 @@ class Ingestor:
         if state is not None and state.sha256 == sha:
             return FileOutcome(name, "unchanged", unchanged=state.chunks)
         try:
-            prepared = await loop.run_in_executor(self._executor, self._parse, path)
+            prepared = await self._worker.run(self._parse, path)
         except UnreadableFile as err:
             _LOGGER.warning("skipped %s: %s", path, err)
             return FileOutcome(name, "skipped", str(err))
@@ -221,8 +220,7 @@ class Ingestor:
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
 
     async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        loop = asyncio.get_running_loop()
-        files, skipped = await loop.run_in_executor(self._executor, walk, paths)
+        files, skipped = await self._worker.run(walk, paths)
         report = IngestReport()
         for name, reason in skipped:
             report.record(FileOutcome(name, "skipped", reason))

@@ -9,23 +9,21 @@ The file, its WAL and the data directory are readable by the owner only.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from familiar.errors import PersonaStoreError, PersonaStoreMismatch
+from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
 from familiar_hub.persona.style import STOPWORDS, OwnText
@@ -216,36 +214,26 @@ def _schema_statements(dim: int) -> list[str]:
     ]
 
 
-class PersonaStore:
+class PersonaStore(ThreadedModel):
     """Async front of the SQLite store; every call runs on the store's own thread."""
 
     def __init__(self, path: Path, dim: int | None = None, embedder: str | None = None) -> None:
+        super().__init__("persona-db")
         self.path = path
         self._dim = dim
         self._embedder = embedder
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="persona-db")
         self._db: Any = None
 
     # -------------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Self:
-        await self._run(self._open)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self._run(self._close)
-        finally:
-            self._executor.shutdown(wait=True)
-
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        return await self.worker.run(fn, *args)
+
+    def _load(self) -> None:
+        self._open()
+
+    def _unload(self) -> None:
+        self._close()
 
     @property
     def dim(self) -> int:

@@ -8,14 +8,12 @@ by the owner only. The measurements are pure numpy functions.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import logging
 import os
 import wave
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import numpy.typing as npt
 
 from familiar.audio import float_to_pcm16, pcm_to_float, resample
 from familiar.errors import BackendError
+from familiar.threads import Worker
 from familiar_hub.persona.backend import ClipAudio, SpeakerEncoder, Vectors
 from familiar_hub.persona.config import VoiceCheckConfig
 from familiar_hub.persona.store import PersonaStore, VoiceClipRecord, make_private_dir
@@ -272,16 +271,16 @@ class VoiceLibrary:
         self.voice_dir = voice_dir
         self.limits = limits
         self.encoder = encoder
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="voice")
+        self._worker = Worker("voice")
 
     async def __aenter__(self) -> VoiceLibrary:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await self._worker.close()
 
     async def _io(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self._worker.run(fn, *args)
 
     def _load(self, path: Path) -> tuple[str, ClipAudio, ClipMeasures]:
         data = path.read_bytes()

@@ -10,15 +10,14 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 from wyoming.info import AsrModel, AsrProgram, Attribution
 
 from familiar.audio import Float32Array, PcmFormat, pcm_to_float, resample
 from familiar.errors import SttFailed
+from familiar.threads import ThreadedModel
 from familiar_hub import models
 from familiar_hub.asr.backend import TranscriptResult
 from familiar_hub.asr.pause import PauseTracker
@@ -87,30 +86,16 @@ _LANGUAGES = [
 ]
 
 
-class FasterWhisperAsr:
+class FasterWhisperAsr(ThreadedModel):
     """``WhisperModel`` loaded once on its own worker threads."""
 
     def __init__(self, config: AsrConfig) -> None:
+        super().__init__("asr", config.workers)
         self.config = config
-        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="asr")
         self._model: Any = None
         self._english_only = config.model.endswith(".en")
 
-    async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
-        self._model = await loop.run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._model = None
-
-    def _load(self) -> Any:
+    def _load(self) -> None:
         from faster_whisper import WhisperModel
 
         path = models.resolve(self.config.model)
@@ -131,7 +116,10 @@ class FasterWhisperAsr:
         )
         # Warm up once so the first real request does not pay for lazy initialisation.
         self._run(model, np.zeros(WHISPER_RATE // 2, dtype=np.float32), self.config.language)
-        return model
+        self._model = model
+
+    def _unload(self) -> None:
+        self._model = None
 
     def program(self) -> AsrProgram:
         name = (
@@ -220,11 +208,8 @@ class FasterWhisperAsr:
         return TranscriptResult(text=text, language=info.language)
 
     async def transcribe(self, audio: Float32Array, language: str | None) -> TranscriptResult:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._executor, self._run, self._model, audio, language
-            )
+            return await self.worker.run(self._run, self._model, audio, language)
         except Exception as err:
             raise SttFailed(f"transcription failed: {err}") from err
 

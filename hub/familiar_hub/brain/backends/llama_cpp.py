@@ -7,24 +7,21 @@ how many prompt tokens were really evaluated (llama.cpp's own performance counte
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from familiar.errors import LlmFailed
-from familiar.threads import iterate_in_thread
+from familiar.threads import ThreadedModel
 from familiar_hub import models
 from familiar_hub.brain.backend import ChatMessage, LlmStats
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class LlamaCppLlm:
+class LlamaCppLlm(ThreadedModel):
     def __init__(
         self,
         model: str,
@@ -34,13 +31,13 @@ class LlamaCppLlm:
         n_gpu_layers: int = 0,
         seed: int = 0,
     ) -> None:
+        # One thread: the model is used by one request at a time, and never from the loop.
+        super().__init__("llm")
         self._model = model
         self._n_ctx = n_ctx
         self._n_threads = n_threads or (os.cpu_count() or 1)
         self._n_gpu_layers = n_gpu_layers
         self._seed = seed
-        # One thread: the model is used by one request at a time, and never from the loop.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="llm")
         self._llama: Any = None
         self._stats = LlmStats()
 
@@ -51,21 +48,6 @@ class LlamaCppLlm:
     @property
     def last_stats(self) -> LlmStats:
         return self._stats
-
-    async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._unload)
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _load(self) -> None:
         try:
@@ -111,7 +93,7 @@ class LlamaCppLlm:
         def make() -> Iterator[str]:
             return self._generate(messages, max_tokens, temperature, json_schema)
 
-        async with aclosing(iterate_in_thread(self._executor, make, maxsize=64)) as pieces:
+        async with aclosing(self.worker.iterate(make, maxsize=64)) as pieces:
             async for piece in pieces:
                 yield piece
 

@@ -6,16 +6,13 @@ double for store logic and a fallback on machines without the sentence model.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Self
 
 import numpy as np
 
+from familiar.threads import ThreadedModel
 from familiar_hub.persona.backend import Vectors
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -25,10 +22,10 @@ def _bucket(feature: str, dim: int) -> int:
     return int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=4).digest(), "little") % dim
 
 
-class HashingEmbedder:
+class HashingEmbedder(ThreadedModel):
     def __init__(self, dim: int = 384) -> None:
+        super().__init__("embed")
         self._dim = dim
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="embed")
 
     @property
     def name(self) -> str:
@@ -37,17 +34,6 @@ class HashingEmbedder:
     @property
     def dim(self) -> int:
         return self._dim
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _embed(self, texts: Sequence[str]) -> Vectors:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
@@ -63,5 +49,4 @@ class HashingEmbedder:
         return out
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._embed, list(texts))
+        return await self.worker.run(self._embed, list(texts))

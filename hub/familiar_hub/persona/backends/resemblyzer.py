@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import types
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
 from familiar.errors import BackendError
+from familiar.threads import ThreadedModel
 from familiar_hub.persona.backend import ClipAudio, Vectors
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,26 +52,12 @@ def _ensure_webrtcvad() -> None:
         sys.modules["webrtcvad"] = module
 
 
-class ResemblyzerEncoder:
+class ResemblyzerEncoder(ThreadedModel):
     def __init__(self, device: str = "cpu") -> None:
+        super().__init__("speaker")
         self.device = device
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="speaker")
         self._encoder: Any = None
         self._preprocess: Any = None
-
-    async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._encoder = None
 
     def _load(self) -> None:
         _ensure_webrtcvad()
@@ -87,6 +71,9 @@ class ResemblyzerEncoder:
         self._encoder = VoiceEncoder(self.device, verbose=False)
         self._preprocess = preprocess_wav
 
+    def _unload(self) -> None:
+        self._encoder = None
+
     def _embed(self, clip: ClipAudio) -> Vectors:
         wav = self._preprocess(clip.samples.astype(np.float32), source_sr=clip.rate)
         if wav.size < 1600:
@@ -96,5 +83,4 @@ class ResemblyzerEncoder:
         return vector / norm if norm > 0 else vector
 
     async def embed_speaker(self, clip: ClipAudio) -> Vectors:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._embed, clip)
+        return await self.worker.run(self._embed, clip)

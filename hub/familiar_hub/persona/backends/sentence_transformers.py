@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
 from familiar.errors import BackendError
+from familiar.threads import ThreadedModel
 from familiar_hub import models
 from familiar_hub.persona.backend import Vectors
 from familiar_hub.persona.config import EmbedderConfig
@@ -20,10 +18,10 @@ from familiar_hub.persona.config import EmbedderConfig
 _LOGGER = logging.getLogger(__name__)
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(ThreadedModel):
     def __init__(self, config: EmbedderConfig) -> None:
+        super().__init__("embed")
         self.config = config
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="embed")
         self._model: Any = None
         self._dim = 0
 
@@ -34,20 +32,6 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         return self._dim
-
-    async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._model = None
 
     def _load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,6 +58,9 @@ class SentenceTransformerEmbedder:
         self._dim = int(dim)
         self._model = model
 
+    def _unload(self) -> None:
+        self._model = None
+
     def _embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
@@ -87,5 +74,4 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._embed, list(texts))
+        return await self.worker.run(self._embed, list(texts))

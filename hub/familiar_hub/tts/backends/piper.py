@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from wyoming.info import Attribution, TtsProgram, TtsVoice
 
 from familiar.audio import PcmFormat
 from familiar.errors import TtsFailed
-from familiar.threads import iterate_in_thread
+from familiar.threads import ThreadedModel
 from familiar_hub import models
 from familiar_hub.config import TtsConfig
 from familiar_hub.tts.backend import SpeechAudio
@@ -24,27 +21,14 @@ from familiar_hub.tts.backend import SpeechAudio
 _LOGGER = logging.getLogger(__name__)
 
 
-class PiperTts:
+class PiperTts(ThreadedModel):
     def __init__(self, config: TtsConfig) -> None:
+        super().__init__("tts", config.workers)
         self.config = config
-        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="tts")
         self._voice: Any = None
         self._syn_config: Any = None
         self.voice_name = Path(config.voice).name.removesuffix(".onnx")
         self._language = "en_US"
-
-    async def __aenter__(self) -> Self:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _load(self) -> None:
         from piper import PiperVoice, SynthesisConfig
@@ -98,9 +82,7 @@ class PiperTts:
         if voice not in (None, self.voice_name):
             _LOGGER.debug("voice %r not loaded; using %s", voice, self.voice_name)
         try:
-            async with aclosing(
-                iterate_in_thread(self._executor, lambda: self._sentences(text))
-            ) as pieces:
+            async with aclosing(self.worker.iterate(lambda: self._sentences(text))) as pieces:
                 async for piece in pieces:
                     yield piece
         except (RuntimeError, ValueError, OSError) as err:

@@ -8,22 +8,19 @@ methods (no weights can be installed on the CI machine).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 import numpy as np
 from wyoming.info import Attribution, TtsProgram, TtsVoice
 
 from familiar.audio import PcmFormat, float_to_pcm16
 from familiar.errors import ModelNotFound, TtsFailed
-from familiar.threads import iterate_in_thread
+from familiar.threads import ThreadedModel
 from familiar_hub.config import TtsConfig, XttsConfig
 from familiar_hub.tts.backend import SpeechAudio
 
@@ -86,31 +83,19 @@ def to_pcm16(chunk: Any) -> bytes:
     return float_to_pcm16(np.asarray(chunk, dtype=np.float32).reshape(-1))
 
 
-class XttsTts:
+class XttsTts(ThreadedModel):
     """One loaded XTTS model and the persona's conditioning latents, on one worker thread."""
 
     def __init__(
         self, config: TtsConfig, load: Callable[[XttsConfig], XttsModel] = load_coqui_xtts
     ) -> None:
         assert config.xtts is not None
+        super().__init__("xtts")  # one thread: one GPU stream
         self.config = config
         self.xtts = config.xtts
         self._load_model = load
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="xtts")  # one GPU stream
         self._model: XttsModel | None = None
         self._latents: tuple[Any, Any] | None = None
-
-    async def __aenter__(self) -> Self:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _load(self) -> None:
         clips_dir = Path(self.xtts.clips_dir).expanduser() if self.xtts.clips_dir else None
@@ -156,9 +141,7 @@ class XttsTts:
 
     async def synthesize(self, text: str, voice: str | None) -> AsyncGenerator[SpeechAudio, None]:
         try:
-            async with aclosing(
-                iterate_in_thread(self._executor, lambda: self._stream(text))
-            ) as it:
+            async with aclosing(self.worker.iterate(lambda: self._stream(text))) as it:
                 async for piece in it:
                     yield piece
         except (RuntimeError, ValueError) as err:

@@ -1,31 +1,13 @@
-"""Shared test helpers: free ports, speech made with the packaged Piper voice, a hub process."""
+"""Deterministic speech from the packaged Piper voice, and one word normaliser for transcripts
+(tests and the speech benchmark compare transcripts the same way)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from familiar.audio import PcmFormat, convert_pcm
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @cache
@@ -100,49 +82,3 @@ def words(text: str) -> list[str]:
         else:
             words.append(word)
     return words
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
-
-
-@contextlib.contextmanager
-def hub_process(
-    tmp: Path, config: dict[str, Any], roles: list[str] | None = None, timeout: float = 120.0
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run ``familiar hub`` as a real process; yields its URI."""
-    port = free_port()
-    config = {
-        "endpoint": {"uri": f"tcp://127.0.0.1:{port}"},
-        "zeroconf": {"enabled": False},
-        **config,
-    }
-    path = tmp / f"hub-{port}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    log = (tmp / f"hub-{port}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "familiar", "hub", *(roles or []), "-c", str(path)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        wait_for_port(port, proc, timeout)
-        yield f"tcp://127.0.0.1:{port}", proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
