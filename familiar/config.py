@@ -45,14 +45,45 @@ def _check_uri(value: str) -> str:
 TcpUri = Annotated[str, Field(description="tcp://host:port")]
 
 
+PRIVATE_NETWORKS = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+)
+"""Loopback, private and link-local networks: who may connect unless configured otherwise."""
+
+EVERYONE = ("0.0.0.0/0", "::/0")
+
+
+def check_networks(value: list[str]) -> list[str]:
+    """Every entry a network (CIDR) or a single address; all bad entries reported at once."""
+    bad = []
+    for index, net in enumerate(value):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError as err:
+            bad.append(f"[{index}] {net!r}: {err}")
+        except TypeError:
+            bad.append(f"[{index}] {net!r}: not a network")
+    if bad:
+        raise ValueError("not a network (CIDR): " + "; ".join(bad))
+    return value
+
+
 class ListenConfig(Section):
     """Where a Wyoming server listens and who may talk to it."""
 
     uri: str = "tcp://0.0.0.0:10300"
     """Listen address; port 0 picks a free port."""
 
-    allow: list[str] = Field(default_factory=list)
-    """Client networks allowed to connect (CIDR); empty allows everyone."""
+    allow: list[str] = Field(default_factory=lambda: list(PRIVATE_NETWORKS))
+    """Client networks allowed to connect (CIDR). The default is loopback and the private and
+    link-local networks; ``["0.0.0.0/0", "::/0"]`` allows everyone (see docs/security.md)."""
 
     max_data_bytes: int = Field(default=1 << 20, ge=1024)
     """Largest JSON data block a peer may send."""
@@ -60,8 +91,28 @@ class ListenConfig(Section):
     max_payload_bytes: int = Field(default=8 << 20, ge=4096)
     """Largest binary payload (audio) a peer may send in one frame."""
 
+    max_text_chars: int = Field(default=4000, ge=100)
+    """Longest text in one event (text to speak, a transcript)."""
+
     write_timeout: float = Field(default=10.0, gt=0)
     """Seconds a peer may take to accept what we send before it is dropped."""
+
+    idle_timeout: float = Field(default=120.0, gt=0)
+    """Seconds a connection may stay silent (no frame at all) before it is closed. Home
+    Assistant pings the satellites it drives every 2 s and opens a connection per request to
+    the hub, so it never comes near this."""
+
+    max_connections: int = Field(default=256, ge=1)
+    """Connections served at once; when full, the longest-idle connection makes room for a new
+    one (or, when every connection is busy, the new one is refused)."""
+
+    max_connections_per_address: int = Field(default=64, ge=1)
+    """Connections one client address may hold at once (same policy when full)."""
+
+    send_buffer_bytes: int = Field(default=128 * 1024, ge=16 * 1024)
+    """Kernel send buffer per connection. Small on purpose: a client that stops reading
+    blocks our writes after a few seconds of audio instead of after megabytes, so no more
+    speech is made for it (back-pressure) and the write timeout can fire."""
 
     @field_validator("uri")
     @classmethod
@@ -71,9 +122,7 @@ class ListenConfig(Section):
     @field_validator("allow")
     @classmethod
     def _allow(cls, value: list[str]) -> list[str]:
-        for net in value:
-            ipaddress.ip_network(net, strict=False)
-        return value
+        return check_networks(value)
 
     @property
     def host(self) -> str:

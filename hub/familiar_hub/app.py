@@ -62,7 +62,12 @@ class Loaded:
 
 async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
     backend = loaded.asr = await stack.enter_async_context(asr_backends.create(config.asr))
-    return Role("asr", ASR_EVENTS, lambda conn: AsrHandler(backend, conn), backend.program)
+    return Role(
+        "asr",
+        ASR_EVENTS,
+        lambda conn: AsrHandler(backend, conn, config.asr.max_seconds),
+        backend.program,
+    )
 
 
 async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:

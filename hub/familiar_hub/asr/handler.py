@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -16,18 +17,32 @@ from familiar_hub.asr.backend import AsrBackend, AsrSession
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_TYPES = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop"})
+DEFAULT_MAX_SECONDS = 30.0
+PIECE_SECONDS = 1.0
+"""A big chunk is fed in pieces of this much audio, the loop free between them."""
 
 
 class AsrHandler:
-    """One per connection. A session opens on the first audio and closes on audio-stop."""
+    """One per connection. A session opens on the first audio and closes on audio-stop.
 
-    def __init__(self, backend: AsrBackend, conn: Connection) -> None:
+    The connection's memory budget is measured in seconds of *sent* audio, before any
+    conversion: past ``max_seconds`` per utterance the audio is dropped here, so a chunk
+    labelled with an odd format can never grow into gigabytes once resampled (the edge already
+    refuses rates below 8 kHz).
+    """
+
+    def __init__(
+        self, backend: AsrBackend, conn: Connection, max_seconds: float = DEFAULT_MAX_SECONDS
+    ) -> None:
         self._backend = backend
         self._conn = conn
+        self._max_seconds = max_seconds
         self._language: str | None = None
         self._fmt = PcmFormat()
         self._stack: contextlib.AsyncExitStack | None = None
         self._session: AsrSession | None = None
+        self._seconds = 0.0
+        self._warned = False
 
     async def handle_event(self, event: Event) -> bool:
         if event.type == "transcribe":
@@ -40,8 +55,7 @@ class AsrHandler:
         elif event.type == "audio-chunk":
             chunk = AudioChunk.from_event(event)
             if chunk.audio:
-                session = await self._open_session()
-                await session.feed(chunk.audio, PcmFormat(chunk.rate, chunk.width, chunk.channels))
+                await self._feed(chunk.audio, PcmFormat(chunk.rate, chunk.width, chunk.channels))
         elif event.type == "audio-stop":
             session = await self._open_session()
             try:
@@ -53,6 +67,29 @@ class AsrHandler:
             await self._conn.send(Transcript(text=result.text, language=result.language).event())
         return True
 
+    async def _feed(self, audio: bytes, fmt: PcmFormat) -> None:
+        frame = fmt.width * fmt.channels
+        left = int((self._max_seconds - self._seconds) * fmt.rate) * frame
+        if left <= 0 or len(audio) > left:
+            if not self._warned:
+                _LOGGER.info(
+                    "%s: utterance longer than %.0f s; the rest is dropped",
+                    self._conn.peer,
+                    self._max_seconds,
+                )
+                self._warned = True
+            audio = audio[: max(left, 0)]
+        if not audio:
+            return
+        session = await self._open_session()
+        step = max(frame, int(PIECE_SECONDS * fmt.rate) * frame)
+        for offset in range(0, len(audio), step):
+            piece = audio[offset : offset + step]
+            await session.feed(piece, fmt)
+            self._seconds += len(piece) / fmt.bytes_per_second
+            if offset + step < len(audio):
+                await asyncio.sleep(0)  # others get the loop between pieces of a big chunk
+
     async def _open_session(self) -> AsrSession:
         if self._session is None:
             stack = contextlib.AsyncExitStack()
@@ -61,6 +98,7 @@ class AsrHandler:
         return self._session
 
     async def _close_session(self) -> None:
+        self._seconds, self._warned = 0.0, False
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             await stack.aclose()

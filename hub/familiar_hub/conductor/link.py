@@ -27,10 +27,13 @@ from wyoming.tts import Synthesize
 from familiar.audio import PcmFormat
 from familiar.backoff import Backoff
 from familiar.client import WyomingClient
+from familiar.edge import EventRejected, check_event
 from familiar.errors import ProtocolError, RemoteUnavailable
+from familiar.logs import LogLimiter
 from familiar_hub.conductor.turn import Conversations, Services, TurnEngine, Utterance
 
 _LOGGER = logging.getLogger(__name__)
+_BAD_EVENTS = LogLimiter(_LOGGER)
 
 PING_DELAY = 2.0
 EVENT_TIMEOUT = 5.0
@@ -136,6 +139,11 @@ class SatelliteLink:
             await self._pong.wait()  # the reader's 5 s timeout catches a silent satellite
 
     async def _on_event(self, client: WyomingClient, event: Event) -> None:
+        try:
+            check_event(event)
+        except EventRejected as err:  # a broken or hostile satellite: ignore that event
+            _BAD_EVENTS.log(logging.WARNING, "satellite %s: %s", self.name, err)
+            return
         if event.type == "pong":
             self._pong.set()
         elif event.type == "ping":

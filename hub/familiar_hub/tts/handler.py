@@ -18,6 +18,7 @@ from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStopped
 
 from familiar.audio import PcmFormat
+from familiar.edge import EventRejected
 from familiar.server import Connection
 from familiar_hub.config import TtsConfig
 from familiar_hub.tts.backend import TtsBackend
@@ -75,6 +76,7 @@ class TtsHandler:
         self._splitter: SentenceSplitter | None = None
         self._queue: asyncio.Queue[str | None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._stream_chars = 0
 
     async def handle_event(self, event: Event) -> bool:
         if event.type == "synthesize":
@@ -87,6 +89,7 @@ class TtsHandler:
             await self._finish_stream(send_stopped=False)
             start = SynthesizeStart.from_event(event)
             self._splitter = SentenceSplitter(self._config.first_clause_chars)
+            self._stream_chars = 0
             self._queue = asyncio.Queue(_QUEUE_SIZE)
             voice = start.voice.name if start.voice else None
             self._worker = self._conn.spawn(self._speak_stream(self._queue, voice), "tts-stream")
@@ -94,7 +97,16 @@ class TtsHandler:
             if self._splitter is None or self._queue is None:
                 _LOGGER.debug("synthesize-chunk outside a stream from %s; ignored", self._conn.peer)
                 return True
-            for sentence in self._splitter.feed(SynthesizeChunk.from_event(event).text):
+            text = SynthesizeChunk.from_event(event).text
+            self._stream_chars += len(text)
+            if self._stream_chars > self._conn.events.max_text_chars:
+                # One stream is one answer: its whole text has the same cap as one event.
+                await self._finish_stream(send_stopped=True)
+                raise EventRejected(
+                    f"synthesize stream longer than {self._conn.events.max_text_chars} "
+                    "characters; what came before was spoken, the rest is dropped"
+                )
+            for sentence in self._splitter.feed(text):
                 await self._put(sentence)
         elif event.type == "synthesize-stop":
             await self._finish_stream(send_stopped=True)
