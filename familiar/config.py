@@ -62,6 +62,11 @@ EVERYONE = ("0.0.0.0/0", "::/0")
 
 def check_networks(value: list[str]) -> list[str]:
     """Every entry a network (CIDR) or a single address; all bad entries reported at once."""
+    if not value:
+        raise ValueError(
+            "empty: nobody could connect; leave it out for loopback and private networks, "
+            'or allow everyone with ["0.0.0.0/0", "::/0"]'
+        )
     bad = []
     for index, net in enumerate(value):
         try:

@@ -257,7 +257,19 @@ class HomeConfig(Section):
 
     ha_caller_intents: bool = True
     """When Home Assistant itself asks (Wyoming ``handle``), answer home commands with a Wyoming
-    ``intent`` event so Home Assistant executes them with its own handlers."""
+    ``intent`` event so Home Assistant executes them with its own handlers (after the same
+    confirmation for sensitive actions)."""
+
+    policy: dict[str, Literal["allow", "confirm", "refuse"]] = Field(default_factory=dict)
+    """Per domain: ``allow`` (act at once), ``confirm`` (ask "are you sure?" and act only on a
+    spoken yes in the same conversation) or ``refuse``. Over the defaults ``lock``,
+    ``alarm_control_panel`` and ``cover``: ``confirm``; locking and arming need no yes."""
+
+    sensitive: list[str] = Field(default_factory=list)
+    """Entity ids that need a spoken yes whatever their domain (e.g. ``switch.gate``)."""
+
+    confirm_seconds: float = Field(default=30.0, gt=0, le=300)
+    """How long a "are you sure?" waits for its yes."""
 
 
 class BrainConfig(Section):

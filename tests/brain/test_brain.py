@@ -86,7 +86,7 @@ async def test_forwarded_intents_are_not_executed_here() -> None:
     executor = RecordingExecutor()
     brain = Brain(config(), ScriptedLlm([]), ListRetriever(), executor=executor, entities=ENTITIES)
     async with brain:
-        result = await brain.respond("open the garage door", forward_intents=True).text()
+        result = await brain.respond("turn on the kitchen light", forward_intents=True).text()
     assert result.forwarded and result.intent is not None
     assert executor.calls == []
 

@@ -82,7 +82,13 @@ async def test_home_assistant_rest_end_to_end(
 ) -> None:
     url, calls = fake_ha
     config = BrainConfig.model_validate(
-        {"home": {"home_assistant": {"url": url, "token": TOKEN}, "ha_caller_intents": False}}
+        {
+            "home": {
+                "home_assistant": {"url": url, "token": TOKEN},
+                "ha_caller_intents": False,
+                "policy": {"cover": "allow"},  # no "are you sure?" for this test
+            }
+        }
     )
     async with open_brain(config, llm=ScriptedLlm([])) as brain:
         assert {e.entity_id for e in brain.entities} == {"light.kitchen", "cover.garage_door"}

@@ -32,6 +32,7 @@ from familiar.errors import FamiliarError, HomeControlFailed, LlmFailed, LlmTime
 from familiar.tasks import bounded
 from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
+from familiar_hub.brain import safety
 from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
 from familiar_hub.brain.home import (
     CANCEL_ALL_TIMERS,
@@ -66,7 +67,7 @@ from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
 
-ReplyKind = Literal["home", "answer", "declined", "refused", "error", "empty"]
+ReplyKind = Literal["home", "answer", "declined", "refused", "confirm", "error", "empty"]
 _PRONOUN = re.compile(r"\b(it|them)\b", re.IGNORECASE)
 # Questions are never home commands ("what did the alarm company write?").
 _WH_QUESTION = re.compile(r"^\s*(who|whom|whose|what|when|where|which|why)\b", re.IGNORECASE)
@@ -222,8 +223,27 @@ class Brain:
             return
         conversation = self.memory.get(result.conversation_id)
         said: list[str] = []
-        recognised = await self._recognise(text, conversation)
-        if isinstance(recognised, UnknownDevice):
+        pending, confirmed = self._take_pending(conversation), False
+        if pending is not None and safety.is_yes(text):
+            recognised: HomeIntent | UnknownDevice | None = pending
+            confirmed = True
+        elif pending is not None and safety.is_no(text):
+            result.kind = "refused"
+            said.append("Okay, I've left it alone.")
+            yield said[-1]
+            recognised = None
+        else:
+            recognised = await self._recognise(text, conversation)
+        if result.kind == "refused":
+            pass
+        elif (
+            isinstance(recognised, HomeIntent)
+            and not confirmed
+            and (check := self._check_sensitive(recognised, text, conversation, result))
+        ):
+            said.append(check)
+            yield check
+        elif isinstance(recognised, UnknownDevice):
             result.kind = "refused"
             said.append(refusal(recognised))
             yield said[-1]
@@ -236,13 +256,47 @@ class Brain:
                 said.append(spoken)
                 yield spoken
         else:
-            async for sentence in self._answer(text, conversation, result):
+            async for sentence in self._guarded(self._answer(text, conversation, result)):
                 said.append(sentence)
                 yield sentence
         result.text = " ".join(said)
-        result.continue_conversation = result.kind == "answer" and result.text.endswith("?")
+        result.continue_conversation = result.kind == "confirm" or (
+            result.kind == "answer" and result.text.endswith("?")
+        )
         self.memory.add(result.conversation_id, Turn(text, result.text))
         _LOGGER.debug("[%s] said: %s", result.conversation_id, result.text)
+
+    def _take_pending(self, conversation: Conversation) -> HomeIntent | None:
+        """The sensitive action asked about in this conversation, if still fresh; it is
+        asked about once only (whatever is said next, it is gone)."""
+        pending, conversation.pending = conversation.pending, None
+        if pending is None:
+            return None
+        age = asyncio.get_running_loop().time() - conversation.pending_since
+        return pending if age <= self.config.home.confirm_seconds else None
+
+    def _check_sensitive(
+        self, intent: HomeIntent, text: str, conversation: Conversation, result: ReplyResult
+    ) -> str | None:
+        """What to say instead of acting: a wrong verb, a refusal, or "are you sure?"."""
+        home = self.config.home
+        if intent.name not in DEVICE_INTENTS:
+            return None
+        wrong = safety.wrong_verb(intent, text)
+        if wrong is not None:
+            result.kind, result.intent = "refused", intent
+            return wrong
+        decision = safety.decide(intent, home.policy, home.sensitive)
+        if decision.policy == "refuse":
+            result.kind, result.intent = "refused", intent
+            _LOGGER.info("refused a %s by policy", intent.name)
+            return safety.refusal(decision.calls, intent)
+        if decision.policy == "confirm":
+            result.kind, result.intent = "confirm", intent
+            conversation.pending = intent
+            conversation.pending_since = asyncio.get_running_loop().time()
+            return safety.question(decision.calls, intent)
+        return None
 
     async def _recognise(
         self, text: str, conversation: Conversation
@@ -326,6 +380,23 @@ class Brain:
                 _LOGGER.error("home command failed (%s): %s", err.code, err)
                 return "Sorry, that didn't work. The house controls didn't answer."
         return spoken
+
+    async def _guarded(self, sentences: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+        """The answer's sentences, minus any that recite the instructions or are JSON (the
+        brain never says either); if nothing is left, an honest "I don't know"."""
+        leaks = safety.Leaks(self.system_prompt, intent_lib.intent_instructions(self.entities))
+        spoken = withheld = 0
+        async with contextlib.aclosing(sentences):
+            async for sentence in sentences:
+                if leaks(sentence):
+                    withheld += 1
+                    continue
+                spoken += 1
+                yield sentence
+        if withheld:
+            _LOGGER.warning("withheld %d sentence(s) that recited instructions or JSON", withheld)
+            if not spoken:
+                yield decline(self.style)
 
     async def _retrieve(self, query: str) -> list[Passage]:
         try:

@@ -58,7 +58,20 @@ _EXTRA_SENTENCES: dict[str, list[dict[str, Any]]] = {
             "requires_context": {"domain": "light"},
         }
     ],
-    TURN_ON: [{"sentences": ["(start|run) [<the>] {name} [please]"]}],
+    TURN_ON: [
+        {"sentences": ["(start|run) [<the>] {name} [please]"]},
+        {
+            "sentences": ["arm [<the>] {name} [please]"],
+            "requires_context": {"domain": "alarm_control_panel"},
+        },
+    ],
+    # Said to an alarm panel, only "disarm" disarms it (never "turn off"): see brain/safety.py.
+    TURN_OFF: [
+        {
+            "sentences": ["disarm [<the>] {name} [please]"],
+            "requires_context": {"domain": "alarm_control_panel"},
+        }
+    ],
 }
 
 _SLOT_KEYS = ("brightness", "temperature", "position", "hours", "minutes", "seconds", "color")

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from familiar_hub.brain.home import Entity
+from familiar_hub.brain.home import Entity, HomeIntent
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Conversation:
     last_targets: tuple[Entity, ...] = ()
     """Devices of the last home command ("turn it off again")."""
     seen: float = 0.0
+    pending: HomeIntent | None = None
+    """A sensitive action asked about ("... Are you sure?"), waiting for a spoken yes."""
+    pending_since: float = 0.0
 
 
 class ConversationMemory:
