@@ -13,6 +13,7 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
+from familiar.audio import PcmFormat, wav_bytes
 from familiar.client import WyomingClient
 from familiar.server import WyomingServer
 from familiar.wire import Limits
@@ -94,16 +95,27 @@ async def test_plain_synthesize(hub: Hub) -> None:
     assert hub.tts.spoken == ["One.", "Two."]
 
 
-async def transcribe(uri: str, audio: bytes, rate: int = 16000) -> str:
+async def transcribe(uri: str, audio: bytes, rate: int = 16000, step: int = 3200) -> str:
     async with WyomingClient(uri) as client:
         await client.send(Transcribe(language="en").event())
         await client.send(AudioStart(rate=rate, width=2, channels=1).event())
-        for i in range(0, len(audio), 3200):
+        for i in range(0, len(audio), step):
             await client.send(
-                AudioChunk(rate=rate, width=2, channels=1, audio=audio[i : i + 3200]).event()
+                AudioChunk(rate=rate, width=2, channels=1, audio=audio[i : i + step]).event()
             )
         await client.send(AudioStop().event())
         return str((await client.expect("transcript", 10)).data["text"])
+
+
+async def test_wav_header_is_skipped_and_its_format_used(hub: Hub) -> None:
+    """HA 2026.11's /api/stt forwards the uploaded file, RIFF header and all, in chunks that
+    split anywhere; audio-start says 16 kHz but the file says 22.05 kHz."""
+    pcm = b"\x01\x00" * 11025
+    upload = wav_bytes(pcm, PcmFormat(22050))
+    for step in (1001, 7, 44):
+        assert await transcribe(hub.uri, upload, step=step) == f"{len(pcm)} bytes at 22050"
+    # without a header, the bytes pass as they are (odd chunks included)
+    assert await transcribe(hub.uri, pcm, step=1001) == f"{len(pcm)} bytes at 16000"
 
 
 async def test_four_clients_at_once(hub: Hub) -> None:

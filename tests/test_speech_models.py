@@ -15,7 +15,7 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from familiar.audio import PcmFormat, convert_pcm
+from familiar.audio import PcmFormat, convert_pcm, wav_bytes
 from familiar.client import WyomingClient
 from familiar_testkit.processes import hub_process
 from familiar_testkit.speech import speak, words
@@ -32,11 +32,13 @@ def hub_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 SPEECH = PcmFormat()
 
 
-async def transcribe(uri: str, audio: bytes, fmt: PcmFormat = SPEECH) -> str:
+async def transcribe(
+    uri: str, audio: bytes, fmt: PcmFormat = SPEECH, step: int | None = None
+) -> str:
     async with WyomingClient(uri) as client:
         await client.send(Transcribe(language="en").event())
         await client.send(AudioStart(rate=fmt.rate, width=fmt.width, channels=fmt.channels).event())
-        step = fmt.bytes_per_second // 10
+        step = step or fmt.bytes_per_second // 10
         for i in range(0, len(audio), step):
             await client.send(
                 AudioChunk(
@@ -91,6 +93,20 @@ async def test_any_input_format_is_converted(hub_uri: str) -> None:
     stereo44 = convert_pcm(mono22, PcmFormat(22050), PcmFormat(44100, 2, 2))
     assert words(await transcribe(hub_uri, mono22, PcmFormat(22050))) == words(text)
     assert words(await transcribe(hub_uri, stereo44, PcmFormat(44100, 2, 2))) == words(text)
+
+
+async def test_odd_chunks_and_a_wav_header_as_home_assistant_sends_them(hub_uri: str) -> None:
+    """HA 2024.3.3's /api/stt splits uploads at arbitrary byte counts (the transcript was
+    "So, I'm gonna get this fight." when each chunk lost its odd byte); HA 2026.11 forwards the
+    RIFF header as audio ("Turn on the kitchen like.")."""
+    text = COMMANDS[0]
+    pcm = speak(text)
+    assert words(await transcribe(hub_uri, pcm, step=1001)) == words(text)
+    upload = wav_bytes(pcm, SPEECH)
+    assert words(await transcribe(hub_uri, upload, step=1001)) == words(text)
+    stereo48 = convert_pcm(pcm, SPEECH, PcmFormat(48000, 2, 2))
+    fmt48 = PcmFormat(48000, 2, 2)
+    assert words(await transcribe(hub_uri, stereo48, fmt48, step=4097)) == words(text)
 
 
 async def test_four_clients_at_once(hub_uri: str) -> None:

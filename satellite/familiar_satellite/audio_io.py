@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from familiar.audio import PcmFormat, convert_pcm
+from familiar.audio import AudioConverter, PcmFormat
 from familiar.backoff import Backoff
 from familiar.tasks import bounded
 from familiar_satellite.config import MicConfig, SndConfig
@@ -74,6 +74,7 @@ class MicCommand:
             _LOGGER.info("mic: started %s (pid %s)", self.config.command[0], proc.pid)
             assert proc.stdout is not None
             got_audio = False
+            converter = AudioConverter(WAKE_FORMAT)
             try:
                 while True:
                     try:
@@ -81,12 +82,12 @@ class MicCommand:
                     except asyncio.IncompleteReadError as err:
                         data = err.partial
                         if data:
-                            yield self._convert(data)
+                            yield self._convert(converter, data)
                         break
                     if not got_audio:
                         got_audio = True
                         backoff.reset()
-                    yield self._convert(data)
+                    yield self._convert(converter, data)
             finally:
                 await _stop_process(proc)
                 self.pid = None
@@ -99,11 +100,10 @@ class MicCommand:
             )
             await asyncio.sleep(delay)
 
-    def _convert(self, data: bytes) -> bytes:
-        frame = self.fmt.width * self.fmt.channels
-        data = data[: len(data) - len(data) % frame]
+    def _convert(self, converter: AudioConverter, data: bytes) -> bytes:
+        """One converter per run of the command: its filter state and partial frame carry on."""
         self.seconds_read += self.fmt.seconds(len(data))
-        return convert_pcm(data, self.fmt, WAKE_FORMAT)
+        return converter.convert(data, self.fmt)
 
 
 def scale_volume(pcm16: bytes, volume: float) -> bytes:
@@ -231,6 +231,7 @@ class Speaker:
         self.starts += 1
         assert proc.stdin is not None
         written = 0
+        converter = AudioConverter(self.fmt)
         try:
             while True:
                 while not playback.chunks and not playback.aborted:
@@ -240,12 +241,16 @@ class Speaker:
                     break
                 chunk = playback.chunks.popleft()
                 if chunk is None:
-                    break
-                playback.buffered -= len(chunk)
-                pcm = scale_volume(convert_pcm(chunk, playback.fmt, self.fmt), self.volume)
+                    pcm = converter.flush()
+                else:
+                    playback.buffered -= len(chunk)
+                    pcm = converter.convert(chunk, playback.fmt)
+                pcm = scale_volume(pcm, self.volume)
                 proc.stdin.write(pcm)
                 written += len(pcm)
                 await proc.stdin.drain()
+                if chunk is None:
+                    break
             if playback.aborted:
                 return
             proc.stdin.close()

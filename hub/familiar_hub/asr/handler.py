@@ -1,4 +1,8 @@
-"""The ASR side of the Wyoming protocol: transcribe, audio-start/chunk/stop -> transcript."""
+"""The ASR side of the Wyoming protocol: transcribe, audio-start/chunk/stop -> transcript.
+
+Chunks may be of any size (the session's converter keeps partial frames). A RIFF/WAV header at
+the start of the audio (Home Assistant's ``/api/stt`` forwards the uploaded file as it is) is
+skipped, and the format it announces is the format of the samples after it."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.event import Event
 
-from familiar.audio import PcmFormat
+from familiar.audio import PcmFormat, WavHeaderSkipper
 from familiar.server import Connection
 from familiar_hub.asr.backend import AsrBackend, AsrSession
 
@@ -43,6 +47,7 @@ class AsrHandler:
         self._session: AsrSession | None = None
         self._seconds = 0.0
         self._warned = False
+        self._header = WavHeaderSkipper()
 
     async def handle_event(self, event: Event) -> bool:
         if event.type == "transcribe":
@@ -51,12 +56,18 @@ class AsrHandler:
         elif event.type == "audio-start":
             start = AudioStart.from_event(event)
             self._fmt = PcmFormat(start.rate, start.width, start.channels)
+            self._header = WavHeaderSkipper()
             await self._open_session()
         elif event.type == "audio-chunk":
             chunk = AudioChunk.from_event(event)
-            if chunk.audio:
-                await self._feed(chunk.audio, PcmFormat(chunk.rate, chunk.width, chunk.channels))
+            audio = self._header.feed(chunk.audio)
+            if audio:
+                fmt = self._header.fmt or PcmFormat(chunk.rate, chunk.width, chunk.channels)
+                await self._feed(audio, fmt)
         elif event.type == "audio-stop":
+            if tail := self._header.finish():
+                await self._feed(tail, self._header.fmt or self._fmt)
+            self._header = WavHeaderSkipper()
             session = await self._open_session()
             try:
                 result = await session.finish()

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from familiar.audio import PcmFormat, convert_pcm
+from familiar.audio import AudioConverter, PcmFormat
 from familiar.errors import FamiliarError
 from familiar.tasks import bounded
 from familiar_hub.asr.backend import AsrBackend
@@ -259,18 +259,17 @@ class TurnEngine:
         ``follow_up`` (asked once the sentences are spent) says whether the persona asked
         something back."""
         spoken: list[str] = []
-        out: PcmFormat | None = None
-        nbytes = 0
+        stream = _AnswerAudio(channel)
         async for sentence in sentences:
             spoken.append(sentence)
             await channel.sentence(sentence)
-            out, sent = await self._speak_sentence(channel, sentence, out)
-            nbytes += sent
+            await self._speak_sentence(stream, sentence)
         answer = " ".join(spoken)
-        if out is None:
+        if stream.out is None:
             return answer
+        await stream.finish()
         await channel.audio_stop(follow_up is not None and follow_up())
-        await channel.wait_played(out.seconds(nbytes) + PLAYED_GRACE)
+        await channel.wait_played(stream.out.seconds(stream.nbytes) + PLAYED_GRACE)
         return answer
 
     async def speak_text(self, channel: Channel, text: str) -> str:
@@ -284,18 +283,37 @@ class TurnEngine:
 
         return await self.speak(channel, sentences())
 
-    async def _speak_sentence(
-        self, channel: Channel, text: str, out: PcmFormat | None
-    ) -> tuple[PcmFormat | None, int]:
-        """Synthesize one sentence and stream it; the first audio fixes the stream's format."""
-        nbytes = 0
+    async def _speak_sentence(self, stream: _AnswerAudio, text: str) -> None:
+        """Synthesize one sentence and stream it."""
         pieces = self.services.tts.synthesize(text, self.config.voice)
         async with contextlib.aclosing(pieces):
             async for piece in pieces:
-                if out is None:
-                    out = piece.fmt
-                    await channel.audio_start(out)
-                pcm = convert_pcm(piece.pcm, piece.fmt, out)
-                await channel.audio(pcm, out)
-                nbytes += len(pcm)
-        return out, nbytes
+                await stream.send(piece.pcm, piece.fmt)
+
+
+class _AnswerAudio:
+    """One answer's audio to a channel: the first audio fixes the stream's format (16-bit);
+    audio in another format later goes through one streaming converter to it."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        self.out: PcmFormat | None = None
+        self.nbytes = 0
+        self._converter: AudioConverter | None = None
+
+    async def send(self, pcm: bytes, fmt: PcmFormat) -> None:
+        if self._converter is None:
+            self.out = PcmFormat(fmt.rate, 2, fmt.channels)
+            self._converter = AudioConverter(self.out)
+            await self._channel.audio_start(self.out)
+        await self._send(self._converter.convert(pcm, fmt))
+
+    async def finish(self) -> None:
+        """What the converter still holds (its filter's tail)."""
+        if self._converter is not None:
+            await self._send(self._converter.flush())
+
+    async def _send(self, pcm: bytes) -> None:
+        if pcm and self.out is not None:
+            await self._channel.audio(pcm, self.out)
+            self.nbytes += len(pcm)

@@ -17,7 +17,7 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStopped
 
-from familiar.audio import PcmFormat
+from familiar.audio import AudioConverter, PcmFormat
 from familiar.edge import EventRejected
 from familiar.server import Connection
 from familiar_hub.config import TtsConfig
@@ -32,38 +32,52 @@ _END = None
 
 
 class AudioSender:
-    """Sends synthesized audio as Wyoming events, cut into fixed-size chunks."""
+    """Sends synthesized audio as Wyoming events, cut into fixed-size chunks.
+
+    The first audio fixes the format of the stream (``audio-start``); audio in another format
+    later (a backend changing voice or rate) goes through a streaming converter to it."""
 
     def __init__(self, conn: Connection, samples_per_chunk: int) -> None:
         self._conn = conn
         self._samples_per_chunk = samples_per_chunk
         self.fmt: PcmFormat | None = None
+        self._converter: AudioConverter | None = None
 
     async def speak(self, backend: TtsBackend, text: str, voice: str | None) -> None:
         async with aclosing(backend.synthesize(text, voice)) as pieces:
             async for piece in pieces:
                 if self.fmt is None:
-                    self.fmt = piece.fmt
+                    self.fmt = PcmFormat(piece.fmt.rate, 2, piece.fmt.channels)
+                    self._converter = AudioConverter(self.fmt)
                     await self._conn.send(
                         AudioStart(
-                            rate=piece.fmt.rate, width=piece.fmt.width, channels=piece.fmt.channels
+                            rate=self.fmt.rate, width=self.fmt.width, channels=self.fmt.channels
                         ).event()
                     )
-                step = self._samples_per_chunk * piece.fmt.width * piece.fmt.channels
-                for offset in range(0, len(piece.pcm), step):
-                    await self._conn.send(
-                        AudioChunk(
-                            rate=piece.fmt.rate,
-                            width=piece.fmt.width,
-                            channels=piece.fmt.channels,
-                            audio=piece.pcm[offset : offset + step],
-                        ).event()
-                    )
+                assert self._converter is not None
+                await self._send(self._converter.convert(piece.pcm, piece.fmt))
+
+    async def _send(self, pcm: bytes) -> None:
+        fmt = self.fmt
+        assert fmt is not None
+        step = self._samples_per_chunk * fmt.width * fmt.channels
+        for offset in range(0, len(pcm), step):
+            await self._conn.send(
+                AudioChunk(
+                    rate=fmt.rate,
+                    width=fmt.width,
+                    channels=fmt.channels,
+                    audio=pcm[offset : offset + step],
+                ).event()
+            )
 
     async def stop(self) -> None:
         if self.fmt is not None:
+            if self._converter is not None:
+                await self._send(self._converter.flush())
             await self._conn.send(AudioStop().event())
-            self.fmt = None
+        self.fmt = None
+        self._converter = None
 
 
 class TtsHandler:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from wyoming.info import AsrModel, AsrProgram, Attribution
 
-from familiar.audio import Float32Array, PcmFormat, pcm_to_float, resample
+from familiar.audio import AudioConverter, Float32Array, PcmFormat
 from familiar.errors import SttFailed
 from familiar.threads import ThreadedModel
 from familiar_hub import models
@@ -240,6 +240,7 @@ class WhisperSession:
         self._early: asyncio.Future[TranscriptResult] | None = None
         self._early_end: int | None = None
         self._early_after = int(backend.config.early_start_seconds * WHISPER_RATE)
+        self._converter = AudioConverter(PcmFormat(WHISPER_RATE))
         self.used_early = False
         """Whether the transcript came from the early start (for tests and benchmarks)."""
 
@@ -252,12 +253,14 @@ class WhisperSession:
                 )
                 self._truncated = True
             return
-        samples = resample(pcm_to_float(audio, fmt.width, fmt.channels), fmt.rate, WHISPER_RATE)
+        self._append(self._converter.convert_float(audio, fmt))
+        self._maybe_start_early()
+
+    def _append(self, samples: Float32Array) -> None:
         samples = samples[: self._max_samples - self._samples]
         self._pieces.append(samples)
         self._samples += samples.size
         self._pause.feed(samples)
-        self._maybe_start_early()
 
     def _maybe_start_early(self) -> None:
         pause = self._pause
@@ -281,6 +284,9 @@ class WhisperSession:
             self._early = None
 
     async def finish(self) -> TranscriptResult:
+        tail = self._converter.flush_float()
+        if tail.size and self._samples < self._max_samples:
+            self._append(tail)
         if not self._pieces:
             return TranscriptResult(text="", language=self._language)
         early, self._early = self._early, None

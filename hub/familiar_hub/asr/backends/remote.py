@@ -11,13 +11,15 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.info import AsrProgram, Attribution
 
-from familiar.audio import PcmFormat
+from familiar.audio import AudioConverter, PcmFormat
 from familiar.client import WyomingClient, describe
 from familiar.errors import RemoteUnavailable
 from familiar_hub.asr.backend import TranscriptResult
 from familiar_hub.config import AsrConfig
 
 TRANSCRIPT_TIMEOUT = 60.0
+REMOTE_FORMAT = PcmFormat(16000, 2, 1)
+"""What the remote server gets: every ASR server takes 16 kHz mono 16-bit, in whole frames."""
 
 
 class RemoteAsr:
@@ -65,22 +67,28 @@ class RemoteSession:
     def __init__(self, client: WyomingClient, language: str | None) -> None:
         self._client = client
         self._language = language
-        self._started: PcmFormat | None = None
+        self._started = False
+        self._converter = AudioConverter(REMOTE_FORMAT)
 
     async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
-        if self._started is None:
+        await self._send(self._converter.convert(audio, fmt))
+
+    async def _send(self, audio: bytes) -> None:
+        out = REMOTE_FORMAT
+        if not self._started:
             await self._client.send(Transcribe(language=self._language).event())
             await self._client.send(
-                AudioStart(rate=fmt.rate, width=fmt.width, channels=fmt.channels).event()
+                AudioStart(rate=out.rate, width=out.width, channels=out.channels).event()
             )
-            self._started = fmt
-        await self._client.send(
-            AudioChunk(rate=fmt.rate, width=fmt.width, channels=fmt.channels, audio=audio).event()
-        )
+            self._started = True
+        if audio:
+            chunk = AudioChunk(rate=out.rate, width=out.width, channels=out.channels, audio=audio)
+            await self._client.send(chunk.event())
 
     async def finish(self) -> TranscriptResult:
-        if self._started is None:
+        if not self._started:
             return TranscriptResult(text="", language=self._language)
+        await self._send(self._converter.flush())
         await self._client.send(AudioStop().event())
         try:
             event = await self._client.expect("transcript", TRANSCRIPT_TIMEOUT)
