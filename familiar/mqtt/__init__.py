@@ -49,6 +49,7 @@ from familiar.mqtt.discovery import (
     satellite_discovery,
 )
 from familiar.mqtt.jobs import (
+    OneShotPublisher,
     forget_device,
     publish_once,
     read_retained,
@@ -77,6 +78,7 @@ from familiar.mqtt.updates import (
     DeviceUpdate,
     MutedChanged,
     Outgoing,
+    Publisher,
     StateChanged,
     TranscriptHeard,
     VoiceDevice,
@@ -108,8 +110,10 @@ __all__ = [
     "MqttLink",
     "MqttTlsConfig",
     "MutedChanged",
+    "OneShotPublisher",
     "Outbox",
     "Outgoing",
+    "Publisher",
     "SetMuted",
     "SetVolume",
     "StartListening",

@@ -73,3 +73,20 @@ async def forget_device(config: MqttConfig, device_id: str) -> list[str]:
     await publish_once(config, messages)
     _LOGGER.info("forgot MQTT device %s (%s)", device_id, topics.discovery)
     return [m.topic for m in messages]
+
+
+class OneShotPublisher:
+    """A :class:`~familiar.mqtt.updates.Publisher` for command-line tools: one short
+    connection per message (a running hub publishes through its :class:`MqttLink`)."""
+
+    def __init__(self, config: MqttConfig) -> None:
+        self.config = config
+
+    async def send(self, message: Outgoing, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await publish_once(self.config, [message])
+        except TimeoutError as err:
+            raise MqttError(
+                f"MQTT broker {self.config.host}:{self.config.port}: no answer within {timeout:g} s"
+            ) from err

@@ -7,7 +7,9 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -55,6 +57,27 @@ def make_client(
     )
 
 
+@dataclass
+class _RetainedReader:
+    """Collects the retained payloads of ``topics`` until ``marker`` comes back."""
+
+    topics: set[str]
+    marker: str
+    found: dict[str, bytes] = field(default_factory=dict)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def see(self, topic: str, payload: bytes, retain: bool) -> bool:
+        """True when the message was this reader's (not for anybody else)."""
+        if topic == self.marker:
+            self.done.set()
+            return True
+        if topic in self.topics:
+            if retain and payload and not self.done.is_set():
+                self.found[topic] = payload
+            return True
+        return False
+
+
 class MqttLink:
     """One device's connection to the broker, kept alive while the context is open.
 
@@ -95,6 +118,7 @@ class MqttLink:
         self._runner: asyncio.Task[None] | None = None
         self._reannounce: asyncio.Task[None] | None = None
         self._closing = False
+        self._readers: list[_RetainedReader] = []
 
     async def __aenter__(self) -> Self:
         self._closing = False
@@ -139,6 +163,59 @@ class MqttLink:
     async def wait_connected(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
             await self.connected.wait()
+
+    async def _live_client(self) -> aiomqtt.Client:
+        await self.connected.wait()
+        client = self._client
+        if client is None:  # pragma: no cover - connected is set only while a client is up
+            raise MqttError(f"{self.topics.device}: not connected")
+        return client
+
+    async def send(self, message: Outgoing, timeout: float) -> None:
+        """Publish ``message`` on this connection now (not through the outbox) and wait until
+        the broker has it; waits for a connection first. Raises :class:`MqttError` when that
+        does not happen within ``timeout`` seconds (implements
+        :class:`~familiar.mqtt.updates.Publisher`)."""
+        try:
+            async with asyncio.timeout(timeout):
+                client = await self._live_client()
+                await client.publish(
+                    message.topic, message.payload, qos=message.qos, retain=message.retain
+                )
+        except aiomqtt.MqttError as err:
+            raise MqttError(f"MQTT {message.topic}: {err}") from err
+        except TimeoutError as err:
+            raise MqttError(
+                f"MQTT {message.topic}: broker {self.config.host}:{self.config.port} did not "
+                f"take it within {timeout:g} s"
+            ) from err
+
+    async def read_retained(self, topics: Iterable[str], timeout: float) -> dict[str, bytes]:
+        """The retained payloads of ``topics`` (absent when none), read on this connection.
+
+        Retained messages come right after the subscription is acknowledged; a marker we
+        publish to ourselves afterwards tells when they are all in, so no fixed wait is needed.
+        """
+        reader = _RetainedReader(
+            set(topics), f"{self.config.base_topic}/_sync/{secrets.token_hex(8)}"
+        )
+        filters = [*sorted(reader.topics), reader.marker]
+        try:
+            async with asyncio.timeout(timeout):
+                client = await self._live_client()
+                self._readers.append(reader)
+                try:
+                    await client.subscribe([(topic, 1) for topic in filters])
+                    await client.publish(reader.marker, b"1", qos=1)
+                    await reader.done.wait()
+                finally:
+                    self._readers.remove(reader)
+                await client.unsubscribe(filters)
+        except aiomqtt.MqttError as err:
+            raise MqttError(f"reading retained state: {err}") from err
+        except TimeoutError as err:
+            raise MqttError(f"reading retained state: no answer within {timeout:g} s") from err
+        return reader.found
 
     # -- the connection loop
 
@@ -240,6 +317,9 @@ class MqttLink:
         async for message in client.messages:
             topic = message.topic.value
             payload = payload_bytes(message.payload)
+            mine = [reader.see(topic, payload, bool(message.retain)) for reader in self._readers]
+            if any(mine):
+                continue
             if topic == self.topics.ha_status:
                 if payload.strip() == b"online":
                     self._schedule_reannounce(client)

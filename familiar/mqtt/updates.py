@@ -90,6 +90,19 @@ class Outgoing:
     qos: int = 1
 
 
+class Publisher(Protocol):
+    """Publishes one message now and waits until the broker has it (QoS 1).
+
+    The hub's :class:`~familiar.mqtt.link.MqttLink` is one (its one connection, with TLS and
+    credentials); :class:`~familiar.mqtt.jobs.OneShotPublisher` is one for command-line tools.
+    """
+
+    async def send(self, message: Outgoing, timeout: float) -> None:
+        """Raises :class:`~familiar.mqtt.config.MqttError` when the broker does not take it
+        within ``timeout`` seconds."""
+        ...
+
+
 def render_update(topics: Topics, config: MqttConfig, update: DeviceUpdate) -> Outgoing | None:
     """The message for one device update, or None when config keeps it private/it is invalid."""
     match update:

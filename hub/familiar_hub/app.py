@@ -58,6 +58,8 @@ class Loaded:
     asr: AsrBackend | None = None
     tts: TtsBackend | None = None
     brain: Brain | None = None
+    mqtt: HubMqtt | None = None
+    """The process's one MQTT connection (home commands from the brain go out on it too)."""
 
 
 async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
@@ -82,7 +84,9 @@ async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig, loade
     from familiar_hub.brain.handler import EVENT_TYPES as BRAIN_EVENTS
     from familiar_hub.brain.handler import BrainHandler, program
 
-    brain = loaded.brain = await stack.enter_async_context(open_brain(config.brain))
+    brain = loaded.brain = await stack.enter_async_context(
+        open_brain(config.brain, mqtt=loaded.mqtt.link if loaded.mqtt else None)
+    )
     return Role(
         "brain", BRAIN_EVENTS, lambda conn: BrainHandler(brain, conn), lambda: program(brain)
     )
@@ -99,6 +103,17 @@ async def running_hub(
     async with contextlib.AsyncExitStack() as stack:
         makers = {"asr": _asr_role, "tts": _tts_role, "brain": _brain_role}
         loaded = Loaded()
+        hub: list[RunningHub] = []  # the health sensors show nothing until the hub runs
+        if config.mqtt is not None:
+            # First: the one MQTT connection of this process, shared with the brain's executor.
+            loaded.mqtt = await stack.enter_async_context(
+                HubMqtt(
+                    config.mqtt,
+                    config.name,
+                    lambda: _health(hub[0], loaded) if hub else None,
+                    satellites=[s.name or s.uri for s in config.conductor.satellites],
+                )
+            )
         roles_loaded = await asyncio.gather(
             *(makers[name](stack, config, loaded) for name in ALL_ROLES if name in roles)
         )
@@ -133,16 +148,11 @@ async def running_hub(
             conductor = await stack.enter_async_context(
                 Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
             )
-        running = RunningHub(config, endpoint, server, advertisement, None, conductor)
-        if config.mqtt is not None:
-            mqtt = running.mqtt = await stack.enter_async_context(
-                HubMqtt(
-                    config.mqtt,
-                    config.name,
-                    lambda: _health(running, loaded),
-                    satellites=[s.name or s.uri for s in config.conductor.satellites],
-                )
-            )
+        running = RunningHub(config, endpoint, server, advertisement, loaded.mqtt, conductor)
+        hub.append(running)
+        mqtt = loaded.mqtt
+        if mqtt is not None:
+            mqtt.refresh()
             if conductor is not None:
                 # "Satellites connected" follows each link at once, not at the next tick.
                 conductor.on_link_change = lambda _name, _connected: mqtt.refresh()

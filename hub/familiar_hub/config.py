@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -221,17 +221,27 @@ class HomeAssistantApiConfig(Section):
 
 
 class MqttCommandConfig(Section):
-    """Standalone homes: commands published to an MQTT broker (``docs/brain.md`` has the topics)."""
+    """Standalone homes: commands published to MQTT (``docs/brain.md`` has the topics), through
+    the hub's one broker connection (the top-level ``mqtt:`` section: broker, credentials,
+    TLS)."""
 
-    host: str
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: str | None = None
     topic_prefix: str = "familiar"
     """Commands go to ``<prefix>/command/<domain>/<object_id>/<service>``."""
 
     timeout: float = Field(default=5.0, gt=0, le=60)
-    """Seconds connecting and publishing may take."""
+    """Seconds the broker may take to accept a command (also while the hub reconnects)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_second_broker(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            moved = sorted(set(data) & {"host", "port", "username", "password", "password_file"})
+            if moved:
+                raise ValueError(
+                    f"{', '.join(moved)}: commands go through the hub's one MQTT connection; "
+                    "set the broker in the top-level mqtt: section instead"
+                )
+        return data
 
 
 class HomeConfig(Section):
@@ -380,3 +390,12 @@ class HubConfig(Section):
     logging: LoggingConfig = LoggingConfig()
     mqtt: MqttConfig | None = None
     """MQTT broker for Home Assistant discovery, state and commands (docs/mqtt.md); null = off."""
+
+    @model_validator(mode="after")
+    def _commands_need_the_broker(self) -> HubConfig:
+        if self.brain.home.mqtt is not None and self.mqtt is None:
+            raise ValueError(
+                "brain.home.mqtt publishes through the hub's MQTT connection: "
+                "configure the broker in the top-level mqtt: section"
+            )
+        return self

@@ -29,7 +29,6 @@ from familiar.mqtt import (
     forget_device,
     forget_messages,
     hub_discovery,
-    read_retained,
     satellite_device_id,
 )
 from familiar.tasks import cancel_and_wait
@@ -57,8 +56,9 @@ class HubHealth:
     """Satellites the conductor is connected to."""
 
 
-#: Called every ``health_interval`` (and on :meth:`HubMqtt.refresh`); must be quick.
-HealthSource = Callable[[], HubHealth]
+#: Called every ``health_interval`` (and on :meth:`HubMqtt.refresh`); must be quick. None while
+#: the hub is still starting (nothing is published then).
+HealthSource = Callable[[], HubHealth | None]
 
 
 def parse_satellite_list(payload: bytes) -> list[str]:
@@ -135,6 +135,8 @@ class HubMqtt:
         except Exception:
             _LOGGER.exception("hub health check failed")
             return
+        if health is None:
+            return
         payload = json.dumps(asdict(health), separators=(",", ":")).encode()
         if payload != self._last_health:
             self._last_health = payload
@@ -146,7 +148,7 @@ class HubMqtt:
         while True:
             await self.link.connected.wait()
             try:
-                found = await read_retained(self.config, [self.topics.satellites])
+                found = await self.link.read_retained([self.topics.satellites], self.config.timeout)
             except (MqttError, TimeoutError) as err:
                 _LOGGER.debug("satellite registry not readable yet: %s", err)
                 await asyncio.sleep(backoff.next_delay())

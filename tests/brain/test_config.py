@@ -23,8 +23,22 @@ def test_choices() -> None:
     assert backends.choose_llm(openai) == "openai"
     ha = HomeConfig.model_validate({"home_assistant": {"url": "http://ha:8123", "token": "t"}})
     assert backends.choose_executor(ha) == "home-assistant"
-    mqtt = HomeConfig.model_validate({"mqtt": {"host": "broker"}})
+    mqtt = HomeConfig.model_validate({"mqtt": {"topic_prefix": "home"}})
     assert backends.choose_executor(mqtt) == "mqtt"
+
+
+def test_mqtt_commands_use_the_hubs_broker_section() -> None:
+    with pytest.raises(ValueError, match="top-level mqtt: section"):
+        HomeConfig.model_validate({"mqtt": {"host": "broker", "password": "x"}})
+    with pytest.raises(ValueError, match=r"brain\.home\.mqtt publishes through the hub's MQTT"):
+        HubConfig.model_validate({"brain": {"home": {"mqtt": {}}}})
+    config = HubConfig.model_validate(
+        {
+            "mqtt": {"host": "broker", "username": "u", "password_file": "/run/secret"},
+            "brain": {"home": {"mqtt": {}}},
+        }
+    )
+    assert config.brain.home.mqtt is not None and config.mqtt is not None
 
 
 def test_problems_are_listed_by_path(tmp_path: object) -> None:

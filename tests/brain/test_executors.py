@@ -1,23 +1,27 @@
 """Home command execution over real sockets: a stand-in Home Assistant REST server (aiohttp)
-and a real MQTT broker (mosquitto) on 127.0.0.1."""
+and a real MQTT broker (mosquitto) on 127.0.0.1, reached through the hub's one connection."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 from aiohttp import web
 
-from familiar.errors import HomeControlFailed
+from familiar.errors import ConfigError, HomeControlFailed
 from familiar_hub.brain.backends.home_assistant import HomeAssistantRest, entities_from_states
 from familiar_hub.brain.backends.mqtt import MqttCommands, command_topic
 from familiar_hub.brain.brain import open_brain
 from familiar_hub.brain.home import ServiceCall
 from familiar_hub.config import BrainConfig, HomeAssistantApiConfig, MqttCommandConfig
+from familiar_hub.mqtt import HubMqtt
 from familiar_testkit.broker import Mosquitto
 from tests.brain.fakes import ScriptedLlm
 
@@ -106,27 +110,75 @@ async def test_home_assistant_errors_are_reported(
             await api.call(ServiceCall("light", "turn_on", "light.kitchen"))
 
 
-async def test_mqtt_command_is_published(broker: Mosquitto) -> None:
+async def test_mqtt_command_goes_out_on_the_hubs_one_connection(
+    make_broker: Callable[[str], Mosquitto], tmp_path: Path
+) -> None:
+    """Credentials from password_file, one connection for the hub's device and its commands."""
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd is not installed")
+    passwd = tmp_path / "passwd"
+    await asyncio.to_thread(
+        subprocess.run,
+        ["mosquitto_passwd", "-c", "-b", str(passwd), "familiar", "s3cret"],
+        check=True,
+        capture_output=True,
+    )
+    passwd.chmod(0o600)
+    broker = make_broker(f"allow_anonymous false\npassword_file {passwd}\nlog_type all")
+    secret = tmp_path / "mqtt-password"
+    secret.write_text("s3cret\n")
+    mqtt = broker.config(username="familiar", password_file=str(secret))
+    config = BrainConfig.model_validate(
+        {
+            "home": {
+                "mqtt": {"topic_prefix": "familiar"},
+                "entities": [{"entity_id": "light.kitchen", "name": "Kitchen Light"}],
+                "ha_caller_intents": False,
+            }
+        }
+    )
     call = ServiceCall("light", "turn_on", "light.kitchen", {"brightness_pct": 40})
     topic = command_topic("familiar", call)
     assert topic == "familiar/command/light/kitchen/turn_on"
-    async with aiomqtt.Client("127.0.0.1", broker.port) as listener:
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username="familiar", password="s3cret"
+    ) as listener:
         await listener.subscribe("familiar/command/#", qos=1)
-        async with MqttCommands(MqttCommandConfig(host="127.0.0.1", port=broker.port)) as mqtt:
-            await mqtt.call(call)
+        before = _connections(broker)
+        async with HubMqtt(mqtt, "Familiar", lambda: None) as hub:
+            async with open_brain(config, llm=ScriptedLlm([]), mqtt=hub.link) as brain:
+                assert brain.executor is not None and brain.executor.name == "mqtt"
+                await brain.executor.call(call)
+                result = await brain.respond("turn off the kitchen light").text()
+            assert result.error_code is None, result
+            assert _connections(broker) - before == 1  # the hub's link, nothing else
         async with asyncio.timeout(10):
-            message = await anext(aiter(listener.messages))
-    assert str(message.topic) == topic
-    assert isinstance(message.payload, bytes)
-    assert json.loads(message.payload) == {
+            messages = [await anext(aiter(listener.messages)) for _ in range(2)]
+    assert [str(m.topic) for m in messages] == [topic, "familiar/command/light/kitchen/turn_off"]
+    assert isinstance(messages[0].payload, bytes)
+    assert json.loads(messages[0].payload) == {
         "entity_id": "light.kitchen",
         "service": "turn_on",
         "data": {"brightness_pct": 40},
     }
+    assert not messages[0].retain
 
 
-async def test_mqtt_unreachable_broker_fails_cleanly() -> None:
-    config = MqttCommandConfig(host="127.0.0.1", port=1, timeout=2)
-    async with MqttCommands(config) as mqtt:
-        with pytest.raises(HomeControlFailed):
-            await mqtt.call(ServiceCall("light", "turn_on", "light.kitchen"))
+def _connections(broker: Mosquitto) -> int:
+    """Clients the broker accepted so far (its log says "New client connected")."""
+    return broker.log.read_text().count("New client connected")
+
+
+async def test_mqtt_command_fails_cleanly_when_the_broker_is_unreachable(tmp_path: Path) -> None:
+    unreachable = Mosquitto(tmp_path).config(timeout=1)  # never started
+    async with HubMqtt(unreachable, "Familiar", lambda: None) as hub:
+        commands = MqttCommands(MqttCommandConfig(timeout=0.5), hub.link)
+        with pytest.raises(HomeControlFailed, match=r"did not take it within 0\.5 s"):
+            await commands.call(ServiceCall("light", "turn_on", "light.kitchen"))
+
+
+async def test_mqtt_commands_without_a_connection_are_a_config_error() -> None:
+    config = BrainConfig.model_validate({"home": {"mqtt": {}}})
+    with pytest.raises(ConfigError, match="top-level mqtt"):
+        async with open_brain(config, llm=ScriptedLlm([])):
+            pytest.fail("opened a brain whose commands could go nowhere")

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from familiar.errors import FamiliarError, HomeControlFailed, LlmFailed, LlmTimeout
+from familiar.mqtt import Publisher
 from familiar.tasks import bounded
 from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
@@ -503,10 +504,13 @@ def merge_entities(configured: Sequence[Entity], discovered: Sequence[Entity]) -
 
 
 @contextlib.asynccontextmanager
-async def open_brain(config: BrainConfig, llm: Llm | None = None) -> AsyncIterator[Brain]:
+async def open_brain(
+    config: BrainConfig, llm: Llm | None = None, mqtt: Publisher | None = None
+) -> AsyncIterator[Brain]:
     """Everything the brain needs, opened in order and closed in reverse.
 
-    ``llm`` lets a caller share one already loaded model (tests, benchmarks).
+    ``llm`` lets a caller share one already loaded model (tests, benchmarks); ``mqtt`` is the
+    process's MQTT connection, through which ``home.mqtt`` commands go.
     """
     from familiar_hub.brain import backends
     from familiar_hub.brain.retrieval import open_retriever
@@ -515,7 +519,7 @@ async def open_brain(config: BrainConfig, llm: Llm | None = None) -> AsyncIterat
         if llm is None:
             llm = await stack.enter_async_context(backends.create_llm(config))
         retriever = await stack.enter_async_context(open_retriever(config.persona_config))
-        executor = await stack.enter_async_context(backends.create_executor(config.home))
+        executor = await stack.enter_async_context(backends.create_executor(config.home, mqtt))
         entities = yaml_entities(config)
         if executor is not None and config.home.enabled:
             try:

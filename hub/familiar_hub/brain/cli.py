@@ -28,9 +28,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 async def _ask(config: Any, text: str, conversation: str | None) -> int:
+    from familiar.mqtt import OneShotPublisher
     from familiar_hub.brain.brain import open_brain
 
-    async with open_brain(config.brain) as brain:
+    # A tool, not the hub: no device on MQTT, one short connection per command.
+    publisher = OneShotPublisher(config.mqtt) if config.mqtt is not None else None
+    async with open_brain(config.brain, mqtt=publisher) as brain:
         start = time.monotonic()
         async with brain.respond(text, conversation) as reply:
             async for sentence in reply:

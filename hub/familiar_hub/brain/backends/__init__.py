@@ -5,7 +5,10 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING
 
+from familiar.errors import ConfigError
+
 if TYPE_CHECKING:
+    from familiar.mqtt import Publisher
     from familiar_hub.brain.backend import HomeExecutor, Llm
     from familiar_hub.config import BrainConfig, HomeConfig
 
@@ -46,7 +49,10 @@ def choose_executor(config: HomeConfig) -> str | None:
     return None
 
 
-def create_executor(config: HomeConfig) -> AbstractAsyncContextManager[HomeExecutor | None]:
+def create_executor(
+    config: HomeConfig, mqtt: Publisher | None = None
+) -> AbstractAsyncContextManager[HomeExecutor | None]:
+    """``mqtt`` is the process's one MQTT connection (the hub's link), needed by ``home.mqtt``."""
     kind = choose_executor(config)
     if kind == "home-assistant":
         from familiar_hub.brain.backends.home_assistant import HomeAssistantRest
@@ -57,5 +63,10 @@ def create_executor(config: HomeConfig) -> AbstractAsyncContextManager[HomeExecu
         from familiar_hub.brain.backends.mqtt import MqttCommands
 
         assert config.mqtt is not None
-        return MqttCommands(config.mqtt)
+        if mqtt is None:
+            raise ConfigError(
+                "brain.home.mqtt",
+                ["publishes through the hub's MQTT connection: configure the top-level mqtt:"],
+            )
+        return MqttCommands(config.mqtt, mqtt)
     return nullcontext(None)

@@ -2,17 +2,20 @@
 
 Topic ``<prefix>/command/<domain>/<object_id>/<service>``, payload JSON
 ``{"entity_id": ..., "service": ..., "data": {...}}``, QoS 1, not retained.
+
+The message goes out on the process's one MQTT connection (the hub's link, with its TLS and
+``password_file``): this executor opens no connection of its own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from types import TracebackType
 from typing import Self
 
 from familiar.errors import HomeControlFailed
+from familiar.mqtt import MqttError, Outgoing, Publisher
 from familiar_hub.brain.home import Entity, ServiceCall
 from familiar_hub.config import MqttCommandConfig
 
@@ -30,10 +33,11 @@ def command_payload(call: ServiceCall) -> bytes:
 
 
 class MqttCommands:
-    """Connects per command (commands are rare; no connection to keep alive or lose)."""
+    """Publishes each command through ``publisher`` and waits until the broker has it."""
 
-    def __init__(self, config: MqttCommandConfig) -> None:
+    def __init__(self, config: MqttCommandConfig, publisher: Publisher) -> None:
         self._config = config
+        self._publisher = publisher
 
     @property
     def name(self) -> str:
@@ -54,20 +58,10 @@ class MqttCommands:
         return []
 
     async def call(self, call: ServiceCall) -> None:
-        import aiomqtt
-
-        config = self._config
-        topic = command_topic(config.topic_prefix, call)
+        topic = command_topic(self._config.topic_prefix, call)
+        message = Outgoing(topic, command_payload(call), retain=False, qos=1)
         try:
-            async with asyncio.timeout(config.timeout):
-                async with aiomqtt.Client(
-                    config.host,
-                    config.port,
-                    username=config.username,
-                    password=config.password,
-                    timeout=config.timeout,
-                ) as client:
-                    await client.publish(topic, command_payload(call), qos=1)
-        except (aiomqtt.MqttError, OSError, TimeoutError) as err:
-            raise HomeControlFailed(f"MQTT {topic}: {err!r}") from err
+            await self._publisher.send(message, self._config.timeout)
+        except MqttError as err:
+            raise HomeControlFailed(str(err)) from err
         _LOGGER.info("published %s", topic)
