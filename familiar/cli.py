@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from familiar.config import load_config
+from familiar.config import load_config, read_yaml
 from familiar.errors import ConfigError, FamiliarError
 from familiar.logs import setup_logging
 
@@ -57,12 +57,22 @@ def config_model(kind: str) -> Any:
 
 
 def _kind_of(path: Path, explicit: str | None) -> str:
+    """The kind named by ``--kind``, else by the file's name, else by its top-level keys."""
     if explicit:
         return explicit
     kinds = config_kinds()
     for kind in kinds:
         if path.stem.startswith(kind):
             return kind
+    keys = set(read_yaml(path))
+    fitting = []
+    for kind in kinds:
+        model = _load(kinds[kind])
+        fields = set(getattr(model, "model_fields", {}))
+        if keys and keys <= fields:
+            fitting.append(kind)
+    if len(fitting) == 1:  # only keys several kinds share (name, mqtt...): ask
+        return fitting[0]
     raise ConfigError(
         str(path), ["cannot tell what this file configures; pass --kind " + "|".join(kinds)]
     )

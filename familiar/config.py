@@ -163,7 +163,10 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def validation_problems(err: ValidationError) -> list[str]:
+def validation_problems(
+    err: ValidationError, lines: dict[tuple[int | str, ...], int] | None = None
+) -> list[str]:
+    """``path: message`` per error, ``line N: path: message`` where the YAML line is known."""
     problems = []
     for item in err.errors():
         loc = tuple(
@@ -174,8 +177,44 @@ def validation_problems(err: ValidationError) -> list[str]:
             message = message[len("Value error, ") :]
         if item["type"] == "extra_forbidden":
             message = "unknown key"
-        problems.append(f"{_location(loc)}: {message}")
+        line = _line_of(loc, lines or {})
+        where = f"line {line}: " if line else ""
+        problems.append(f"{where}{_location(loc)}: {message}")
     return problems
+
+
+def _line_of(loc: tuple[int | str, ...], lines: dict[tuple[int | str, ...], int]) -> int | None:
+    """The line of the deepest part of ``loc`` that the file has (a missing key: its parent)."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def yaml_lines(text: str) -> dict[tuple[int | str, ...], int]:
+    """Key path -> 1-based line, for every key and list item of a YAML document."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[int | str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[int | str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    child = (*path, str(key.value))
+                    lines[child] = key.start_mark.line + 1
+                    walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                lines[child] = item.start_mark.line + 1
+                walk(item, child)
+
+    if root is not None:
+        walk(root, ())
+    return lines
 
 
 def default_config_path(kind: str) -> Path | None:
@@ -184,13 +223,26 @@ def default_config_path(kind: str) -> Path | None:
     return path if path.exists() else None
 
 
+def read_text(path: Path) -> str:
+    """A configuration file's text; one clear line when it cannot be read or is not UTF-8."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(source, [f"cannot read: {err.strerror or err}"]) from err
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            source, [f"line {line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save it as UTF-8"]
+        ) from err
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping; an empty file is an empty mapping."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(source, [f"cannot read: {err.strerror or err}"]) from err
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -216,7 +268,8 @@ def load_config(model: type[T], path: Path | None, overrides: dict[str, Any] | N
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(source, validation_problems(err)) from err
+        lines = yaml_lines(read_text(path)) if path is not None else None
+        raise ConfigError(source, validation_problems(err, lines)) from err
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(HubConfig, path)
     assert info.value.problems == [
-        "asr: file not found: /nowhere/whisper (and not a packaged model: "
+        "line 2: asr.model: file not found: /nowhere/whisper (and not a packaged model: "
         "all-minilm-l6-v2, en_US-joe-medium, qwen2.5-0.5b-instruct, qwen2.5-1.5b-instruct, "
         "whisper-base, whisper-tiny.en)"
     ]
@@ -110,7 +110,7 @@ def test_hub_with_bad_config_starts_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, f"endpoint:\n  uri: tcp://127.0.0.1:{port}\nasr:\n  model: /nope\n")
     result = run_cli("hub", "-c", str(path))
     assert result.returncode == 2
-    assert "asr: file not found: /nope" in result.stderr
+    assert "line 4: asr.model: file not found: /nope" in result.stderr
     import socket
 
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), 0.5):

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from familiar.config import Section
 from familiar.errors import FamiliarError
+from familiar.secrets import check_file, check_secret_file, read_secret
 
 
 class MqttError(FamiliarError):
@@ -40,6 +41,16 @@ class MqttTlsConfig(Section):
 
     insecure: bool = False
     """Skip the broker host name check (never the signature check). For testing only."""
+
+    @field_validator("ca", "cert")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_file(value, "certificate file")
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "private key file")
 
     @model_validator(mode="after")
     def _pair(self) -> MqttTlsConfig:
@@ -93,8 +104,9 @@ class MqttConfig(Section):
     reconnect_min: float = Field(default=0.5, gt=0, le=60)
     """First delay before reconnecting; doubles per failure (with jitter)..."""
 
-    reconnect_max: float = Field(default=30.0, gt=0, le=3600)
-    """...up to this many seconds."""
+    reconnect_max: float = Field(default=4.0, gt=0, le=3600)
+    """...up to this many seconds: small, so that a broker that restarts is back in use
+    within about 5 s of its return (a refused connection costs the broker nothing)."""
 
     birth_delay_max: float = Field(default=2.0, ge=0, le=60)
     """When Home Assistant comes online, discovery is re-sent after a random delay up to this."""
@@ -110,6 +122,11 @@ class MqttConfig(Section):
     def _prefix(cls, value: str) -> str:
         return _check_topic_prefix(value)
 
+    @field_validator("password_file")
+    @classmethod
+    def _password_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "password_file")
+
     @model_validator(mode="after")
     def _credentials(self) -> MqttConfig:
         if self.password is not None and self.password_file is not None:
@@ -124,13 +141,9 @@ class MqttConfig(Section):
         if self.password_file is None:
             return self.password
         try:
-            lines = self.password_file.read_text(encoding="utf-8").splitlines()
-        except OSError as err:
-            raise MqttError(
-                f"cannot read mqtt.password_file {self.password_file}: {err.strerror or err}",
-                code="mqtt-config",
-            ) from err
-        return lines[0] if lines else ""
+            return read_secret(None, self.password_file, "mqtt.password_file")
+        except ValueError as err:
+            raise MqttError(str(err), code="mqtt-config") from err
 
     def tls_params(self) -> aiomqtt.TLSParameters | None:
         if self.tls is None:

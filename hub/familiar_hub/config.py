@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
 from familiar.mqtt import MqttConfig
+from familiar.secrets import check_secret_file, one_of, read_secret
 from familiar_hub.models import check_model
 
 
@@ -61,11 +62,12 @@ class AsrConfig(Section):
     def _remote(cls, value: str | None) -> str | None:
         return _check_remote(value)
 
-    @model_validator(mode="after")
-    def _model_exists(self) -> AsrConfig:
-        if self.uri is None:
-            check_model(self.model)
-        return self
+    @field_validator("model")
+    @classmethod
+    def _model_exists(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("uri") is None:  # ``uri`` is declared first: already validated
+            check_model(value)
+        return value
 
     @property
     def resolved_compute_type(self) -> str:
@@ -134,10 +136,16 @@ class TtsConfig(Section):
     def _remote(cls, value: str | None) -> str | None:
         return _check_remote(value)
 
+    @field_validator("voice")
+    @classmethod
+    def _voice_exists(cls, value: str, info: ValidationInfo) -> str:
+        # ``uri`` and ``engine`` are declared before ``voice``: already validated.
+        if info.data.get("uri") is None and info.data.get("engine", "piper") == "piper":
+            check_model(value)
+        return value
+
     @model_validator(mode="after")
-    def _voice_exists(self) -> TtsConfig:
-        if self.uri is None and self.engine == "piper":
-            check_model(self.voice)
+    def _xtts_section(self) -> TtsConfig:
         if self.uri is None and self.engine == "xtts" and self.xtts is None:
             raise ValueError("engine xtts needs an xtts section (model_dir ...)")
         return self
@@ -210,14 +218,33 @@ class HomeAssistantApiConfig(Section):
     url: str
     """Base URL, e.g. ``http://homeassistant.local:8123``."""
 
-    token: str
-    """A long-lived access token (Profile → Security in Home Assistant)."""
+    token: str | None = None
+    """A long-lived access token (Profile → Security in Home Assistant); prefer
+    ``token_file`` so the YAML holds no secret."""
+
+    token_file: Path | None = None
+    """File whose first line is the token (``chmod 600``, owned by the service user)."""
 
     timeout: float = Field(default=5.0, gt=0, le=60)
     """Seconds a request may take."""
 
     verify_tls: bool = True
     """Check the server certificate on https URLs."""
+
+    @field_validator("token_file")
+    @classmethod
+    def _token_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "token_file")
+
+    @model_validator(mode="after")
+    def _one_token(self) -> HomeAssistantApiConfig:
+        one_of(self.token, self.token_file, "token")
+        if self.token is None and self.token_file is None:
+            raise ValueError("needs token_file (or token)")
+        return self
+
+    def read_token(self) -> str:
+        return read_secret(self.token, self.token_file, "home_assistant.token_file") or ""
 
 
 class MqttCommandConfig(Section):
@@ -297,7 +324,10 @@ class BrainConfig(Section):
     """openai: base URL including ``/v1``, e.g. ``http://127.0.0.1:8080/v1``."""
 
     api_key: str | None = None
-    """openai: bearer token, when the server wants one."""
+    """openai: bearer token, when the server wants one; prefer ``api_key_file``."""
+
+    api_key_file: Path | None = None
+    """openai: file whose first line is the bearer token (``chmod 600``)."""
 
     json_mode: Literal["json_object", "json_schema"] = "json_object"
     """openai: how a JSON schema is sent (``json_object`` + ``schema`` for llama.cpp servers,
@@ -366,8 +396,17 @@ class BrainConfig(Section):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value
 
+    @field_validator("api_key_file")
+    @classmethod
+    def _api_key_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "api_key_file")
+
+    def read_api_key(self) -> str | None:
+        return read_secret(self.api_key, self.api_key_file, "brain.api_key_file")
+
     @model_validator(mode="after")
     def _backend(self) -> BrainConfig:
+        one_of(self.api_key, self.api_key_file, "api_key")
         if self.backend == "openai" and self.url is None:
             raise ValueError("backend openai needs url")
         if self.backend == "llama-cpp":

@@ -26,7 +26,7 @@ def create_llm(config: BrainConfig) -> AbstractAsyncContextManager[Llm]:
         return OpenAiCompatibleLlm(
             config.url,
             config.model,
-            api_key=config.api_key,
+            api_key=config.read_api_key(),
             json_mode=config.json_mode,
             read_timeout=max(config.first_token_timeout, config.token_timeout),
         )

@@ -63,7 +63,7 @@ class HomeAssistantRest:
 
     async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {self._config.token}"},
+            headers={"Authorization": f"Bearer {self._config.read_token()}"},
             timeout=aiohttp.ClientTimeout(total=self._config.timeout),
             connector=aiohttp.TCPConnector(ssl=self._config.verify_tls),
         )
