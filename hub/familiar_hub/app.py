@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+from wyoming.info import HandleProgram
 
 from familiar.discovery import Advertisement, advertised_address
-from familiar.server import WyomingServer
+from familiar.server import Connection, WyomingServer
 from familiar.tasks import wait_for_stop
 from familiar_hub.asr import backends as asr_backends
 from familiar_hub.asr.backend import AsrBackend
@@ -62,34 +64,68 @@ class Loaded:
     """The process's one MQTT connection (home commands from the brain go out on it too)."""
 
 
-async def _asr_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
-    backend = loaded.asr = await stack.enter_async_context(asr_backends.create(config.asr))
-    return Role(
+Load = Callable[[contextlib.AsyncExitStack], Awaitable[None]]
+
+
+def _asr_role(config: HubConfig, loaded: Loaded) -> tuple[Role, Load]:
+    manager = asr_backends.create(config.asr)
+    backend = cast("AsrBackend", manager)  # each backend is its own context manager
+
+    async def load(stack: contextlib.AsyncExitStack) -> None:
+        loaded.asr = await stack.enter_async_context(manager)
+
+    role = Role(
         "asr",
         ASR_EVENTS,
         lambda conn: AsrHandler(backend, conn, config.asr.max_seconds),
         backend.program,
+        asyncio.Event(),
     )
+    return role, load
 
 
-async def _tts_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
-    backend = loaded.tts = await stack.enter_async_context(tts_backends.create(config.tts))
-    return Role(
-        "tts", TTS_EVENTS, lambda conn: TtsHandler(backend, config.tts, conn), backend.program
+def _tts_role(config: HubConfig, loaded: Loaded) -> tuple[Role, Load]:
+    manager = tts_backends.create(config.tts)
+    backend = cast("TtsBackend", manager)
+
+    async def load(stack: contextlib.AsyncExitStack) -> None:
+        loaded.tts = await stack.enter_async_context(manager)
+
+    role = Role(
+        "tts",
+        TTS_EVENTS,
+        lambda conn: TtsHandler(backend, config.tts, conn),
+        backend.program,
+        asyncio.Event(),
     )
+    return role, load
 
 
-async def _brain_role(stack: contextlib.AsyncExitStack, config: HubConfig, loaded: Loaded) -> Role:
+def _brain_role(config: HubConfig, loaded: Loaded) -> tuple[Role, Load]:
     from familiar_hub.brain.brain import open_brain
     from familiar_hub.brain.handler import EVENT_TYPES as BRAIN_EVENTS
-    from familiar_hub.brain.handler import BrainHandler, program
+    from familiar_hub.brain.handler import BrainHandler, program, program_for
 
-    brain = loaded.brain = await stack.enter_async_context(
-        open_brain(config.brain, mqtt=loaded.mqtt.link if loaded.mqtt else None)
-    )
-    return Role(
-        "brain", BRAIN_EVENTS, lambda conn: BrainHandler(brain, conn), lambda: program(brain)
-    )
+    async def load(stack: contextlib.AsyncExitStack) -> None:
+        loaded.brain = await stack.enter_async_context(
+            open_brain(config.brain, mqtt=loaded.mqtt.link if loaded.mqtt else None)
+        )
+
+    def make_handler(conn: Connection) -> BrainHandler:
+        assert loaded.brain is not None  # made only once the role is ready
+        return BrainHandler(loaded.brain, conn)
+
+    def describe() -> HandleProgram:
+        return program(loaded.brain) if loaded.brain is not None else program_for(config.brain)
+
+    return Role("brain", BRAIN_EVENTS, make_handler, describe, asyncio.Event()), load
+
+
+async def _load_role(stack: contextlib.AsyncExitStack, role: Role, load: Load) -> None:
+    await load(stack)
+    assert role.ready is not None
+    role.ready.set()
+    _LOGGER.info("%s ready", role.name)
 
 
 @contextlib.asynccontextmanager
@@ -99,7 +135,8 @@ async def running_hub(
     *,
     zeroconf_interfaces: list[str] | None = None,
 ) -> AsyncIterator[RunningHub]:
-    """Load the models (in parallel, on worker threads), then serve until the context exits."""
+    """Open the port at once (``describe`` answers, requests wait for their role), load the
+    models in parallel on worker threads, then serve until the context exits."""
     async with contextlib.AsyncExitStack() as stack:
         makers = {"asr": _asr_role, "tts": _tts_role, "brain": _brain_role}
         loaded = Loaded()
@@ -114,16 +151,15 @@ async def running_hub(
                     satellites=[s.name or s.uri for s in config.conductor.satellites],
                 )
             )
-        roles_loaded = await asyncio.gather(
-            *(makers[name](stack, config, loaded) for name in ALL_ROLES if name in roles)
-        )
-        endpoint = Endpoint(list(roles_loaded))
+        made = [makers[name](config, loaded) for name in ALL_ROLES if name in roles]
+        endpoint = Endpoint([role for role, _ in made])
         listen = config.endpoint
         server = await stack.enter_async_context(
             WyomingServer.listening(
                 endpoint, listen, f"hub[{','.join(r.name for r in endpoint.roles)}]"
             )
         )
+        await asyncio.gather(*(_load_role(stack, role, load) for role, load in made))
         advertisement = None
         if config.zeroconf.enabled:
             name = config.zeroconf.name or config.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,9 +11,19 @@ from typing import Protocol
 from wyoming.event import Event
 from wyoming.info import AsrProgram, HandleProgram, Info, TtsProgram
 
+from familiar.errors import FamiliarError
 from familiar.server import Connection
 
 _LOGGER = logging.getLogger(__name__)
+
+LOAD_WAIT = 300.0
+"""Seconds a request for a role whose model is still loading waits for it."""
+
+
+class RoleNotReady(FamiliarError):
+    """A role's model did not finish loading in time for a request."""
+
+    code = "not-ready"
 
 
 class RoleHandler(Protocol):
@@ -29,6 +40,19 @@ class Role:
     event_types: frozenset[str]
     make_handler: Callable[[Connection], RoleHandler]
     describe: Callable[[], AsrProgram | TtsProgram | HandleProgram]
+    ready: asyncio.Event | None = None
+    """Set once the role's model is loaded; None: ready from the start. Until then the port is
+    open and ``describe`` answers, and the role's requests wait (at most ``LOAD_WAIT``)."""
+
+    async def wait_ready(self) -> None:
+        if self.ready is None or self.ready.is_set():
+            return
+        _LOGGER.info("a %s request waits for its model to load", self.name)
+        try:
+            async with asyncio.timeout(LOAD_WAIT):
+                await self.ready.wait()
+        except TimeoutError as err:
+            raise RoleNotReady(f"{self.name} is still loading; try again shortly") from err
 
 
 @dataclass
@@ -72,6 +96,7 @@ class EndpointHandler:
             if event.type in role.event_types:
                 handler = self._handlers.get(role.name)
                 if handler is None:
+                    await role.wait_ready()
                     handler = self._handlers[role.name] = role.make_handler(self._conn)
                 return await handler.handle_event(event)
         _LOGGER.debug("%s: ignoring %s", self._conn.peer, event.type)

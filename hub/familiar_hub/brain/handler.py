@@ -23,6 +23,7 @@ from wyoming.intent import Intent
 from familiar.server import Connection
 from familiar_hub.brain.brain import Brain, ReplyResult
 from familiar_hub.brain.prompt import apology
+from familiar_hub.config import BrainConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,7 +31,15 @@ EVENT_TYPES = frozenset({"transcript"})
 
 
 def program(brain: Brain) -> HandleProgram:
-    config = brain.config
+    return program_for(brain.config, controls_home=brain.controls_home)
+
+
+def program_for(config: BrainConfig, *, controls_home: bool | None = None) -> HandleProgram:
+    """What ``describe`` says about the brain; from the config alone while its models load."""
+    if controls_home is None:
+        home = config.home
+        executor = home.home_assistant is not None or home.mqtt is not None
+        controls_home = home.enabled and (executor or home.ha_caller_intents)
     return HandleProgram(
         name="familiar-brain",
         description=f"Familiar: answers as {config.persona_name}",
@@ -48,7 +57,7 @@ def program(brain: Brain) -> HandleProgram:
             )
         ],
         supports_handled_streaming=True,
-        supports_home_control=brain.controls_home,
+        supports_home_control=controls_home,
     )
 
 
