@@ -108,7 +108,7 @@ def test_xtts_config_errors(tmp_path: Path) -> None:
     path.write_text(f"tts:\n  engine: xtts\n  xtts:\n    model_dir: {tmp_path}/none\n")
     with pytest.raises(ConfigError) as info:
         load_config(HubConfig, path)
-    assert info.value.problems[0].startswith("tts.xtts.model_dir: file not found")
+    assert info.value.problems[0].startswith("line 4: tts.xtts.model_dir: file not found")
     path.write_text("tts:\n  engine: xtts\n")
     with pytest.raises(ConfigError, match="engine xtts needs an xtts section"):
         load_config(HubConfig, path)

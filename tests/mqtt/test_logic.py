@@ -72,19 +72,23 @@ def test_password_file(tmp_path: Path) -> None:
     secret.write_text("s3cret\nignored\n")
     config = MqttConfig(username="u", password_file=secret)
     assert config.read_password() == "s3cret"
-    missing = MqttConfig(username="u", password_file=tmp_path / "none")
+    with pytest.raises(ValidationError, match="password_file not found"):
+        MqttConfig(username="u", password_file=tmp_path / "none")  # at load, not every retry
+    secret.unlink()  # removed after loading: a clear error when connecting
     with pytest.raises(MqttError) as err:
-        missing.read_password()
+        config.read_password()
     assert err.value.code == "mqtt-config"
 
 
-def test_tls_params() -> None:
+def test_tls_params(tmp_path: Path) -> None:
     assert CONFIG.tls_params() is None
-    tls = MqttConfig.model_validate(
-        {"tls": {"ca": "/ca.pem", "cert": "/c.pem", "key": "/k.pem"}}
-    ).tls_params()
+    for name in ("ca.pem", "c.pem", "k.pem"):
+        (tmp_path / name).write_text("PEM\n")
+        (tmp_path / name).chmod(0o600)
+    ca, cert, key = (str(tmp_path / name) for name in ("ca.pem", "c.pem", "k.pem"))
+    tls = MqttConfig.model_validate({"tls": {"ca": ca, "cert": cert, "key": key}}).tls_params()
     assert tls is not None
-    assert (tls.ca_certs, tls.certfile, tls.keyfile) == ("/ca.pem", "/c.pem", "/k.pem")
+    assert (tls.ca_certs, tls.certfile, tls.keyfile) == (ca, cert, key)
     system = MqttConfig.model_validate({"tls": {}}).tls_params()
     assert system is not None and system.ca_certs is None
 
