@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from familiar.config import load_config
@@ -27,14 +29,17 @@ def test_choices() -> None:
     assert backends.choose_executor(mqtt) == "mqtt"
 
 
-def test_mqtt_commands_use_the_hubs_broker_section() -> None:
+def test_mqtt_commands_use_the_hubs_broker_section(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("pw\n")
+    secret.chmod(0o600)
     with pytest.raises(ValueError, match="top-level mqtt: section"):
         HomeConfig.model_validate({"mqtt": {"host": "broker", "password": "x"}})
     with pytest.raises(ValueError, match=r"brain\.home\.mqtt publishes through the hub's MQTT"):
         HubConfig.model_validate({"brain": {"home": {"mqtt": {}}}})
     config = HubConfig.model_validate(
         {
-            "mqtt": {"host": "broker", "username": "u", "password_file": "/run/secret"},
+            "mqtt": {"host": "broker", "username": "u", "password_file": str(secret)},
             "brain": {"home": {"mqtt": {}}},
         }
     )
