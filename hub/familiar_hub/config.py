@@ -171,10 +171,24 @@ class ConductorConfig(Section):
 
     enabled: bool = True
     discover: bool = True
-    """Drive satellites found by zeroconf that advertise ``controller=hub``."""
+    """Drive satellites found by zeroconf that advertise ``controller=hub`` *and* prove they
+    know ``secret_file`` (pairing); without a secret, only the listed ``satellites`` are
+    driven, so a device that merely advertises itself cannot feed the hub requests."""
 
     satellites: list[SatelliteEntry] = Field(default_factory=list)
     """Satellites to drive in any case (e.g. on another subnet)."""
+
+    secret_file: Path | None = None
+    """File whose first line is the pairing secret shared with satellites
+    (``pairing.secret_file`` in their config; docs/security.md)."""
+
+    @field_validator("secret_file")
+    @classmethod
+    def _secret(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "secret_file")
+
+    def read_secret(self) -> str | None:
+        return read_secret(None, self.secret_file, "conductor.secret_file")
 
     language: str = "en"
     voice: str | None = None

@@ -32,11 +32,11 @@ from wyoming.tts import Synthesize
 from wyoming.vad import VoiceStarted, VoiceStopped
 from wyoming.wake import Detection
 
-from familiar import __version__
+from familiar import __version__, pairing
 from familiar.audio import PcmFormat, read_wav
 from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
-from familiar.server import Connection, WyomingServer
+from familiar.server import Connection, Network, WyomingServer, address_allowed
 from familiar.tasks import bounded, wait_for_stop
 from familiar.threads import Worker
 from familiar_satellite import state as sm
@@ -625,18 +625,79 @@ def _format_kwargs(fmt: PcmFormat) -> dict[str, int]:
     return {"rate": fmt.rate, "width": fmt.width, "channels": fmt.channels}
 
 
-class SatelliteHandler:
-    """One connection: describe and ping for anyone; the rest only for the controller."""
+@dataclass(frozen=True)
+class Trust:
+    """Who may drive the satellite: listed addresses, or hubs that prove the secret."""
 
-    def __init__(self, satellite: Satellite, conn: Connection) -> None:
+    controllers: tuple[Network, ...] = ()
+    secret: str | None = None
+
+    @classmethod
+    def of(cls, config: SatelliteConfig) -> Trust:
+        import ipaddress
+
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in config.pairing.controllers)
+        return cls(networks, config.pairing.read_secret())
+
+    def allows(self, address: str, paired: bool) -> bool:
+        if paired:
+            return True
+        if self.controllers:
+            return address_allowed(address, list(self.controllers))
+        return self.secret is None  # nothing configured: whoever listen.allow lets in
+
+
+class SatelliteHandler:
+    """One connection: describe, ping and pairing for anyone; the rest only for the
+    controller, and only a listed or paired peer may become the controller."""
+
+    def __init__(self, satellite: Satellite, conn: Connection, trust: Trust | None = None) -> None:
         self.satellite = satellite
         self.conn = conn
+        self.trust = trust or Trust()
         self._pong = asyncio.Event()
         self._pinging = False
+        self._nonce: str | None = None
+        self.paired = False
+
+    async def _pairing(self, event: Event) -> bool:
+        secret = self.trust.secret
+        if secret is None:
+            await self.conn.send(
+                Error(text="no pairing secret here", code=pairing.NOT_CONFIGURED_CODE).event()
+            )
+            return True
+        if event.type == pairing.HELLO:
+            theirs = event.data.get("nonce")
+            if not isinstance(theirs, str) or not 16 <= len(theirs) <= 128:
+                return await self._pairing_failed()
+            self._nonce = pairing.nonce()
+            challenge = {
+                "nonce": self._nonce,
+                "proof": pairing.proof(secret, pairing.SATELLITE, theirs),
+            }
+            await self.conn.send(Event(type=pairing.CHALLENGE, data=challenge))
+            return True
+        nonce, self._nonce = self._nonce, None  # one try per challenge
+        if nonce is None or not pairing.verify(
+            secret, pairing.CONTROLLER, nonce, event.data.get("proof")
+        ):
+            return await self._pairing_failed()
+        self.paired = True
+        _LOGGER.info("%s paired", self.conn.peer)
+        await self.conn.send(Event(type=pairing.PAIRED))
+        return True
+
+    async def _pairing_failed(self) -> bool:
+        _LOGGER.warning("%s failed pairing; closing", self.conn.peer)
+        await self.conn.send(Error(text="pairing failed", code=pairing.FAILED_CODE).event())
+        return False
 
     async def handle_event(self, event: Event) -> bool:
         kind = event.type
         sat = self.satellite
+        if kind in (pairing.HELLO, pairing.PROOF):
+            return await self._pairing(event)
         if Describe.is_type(kind):
             await self.conn.send(sat.info().event())
             return True
@@ -650,6 +711,17 @@ class SatelliteHandler:
             self._pong.set()
             return True
         if RunSatellite.is_type(kind):
+            if not self.trust.allows(self.conn.address, self.paired):
+                _LOGGER.warning(
+                    "refused %s: not a listed controller and not paired", self.conn.peer
+                )
+                await self.conn.send(
+                    Error(
+                        text="not allowed to drive this satellite (see pairing: in its config)",
+                        code=pairing.NOT_AUTHORIZED_CODE,
+                    ).event()
+                )
+                return False
             if not sat.claim(self.conn):
                 return await self._refuse()
             await sat.apply(sm.ControllerReady())
@@ -723,9 +795,18 @@ async def running_satellite(
             Satellite(config, detector_factory=detector_factory, vad_factory=vad_factory)
         )
         listen = config.listen
+        trust = Trust.of(config)
+        if not trust.controllers and trust.secret is None:
+            _LOGGER.warning(
+                "any host on the allowed networks (%s) may drive this satellite and open its "
+                "microphone; set pairing.controllers or pairing.secret_file (docs/security.md)",
+                ", ".join(listen.allow),
+            )
         server = await stack.enter_async_context(
             WyomingServer.listening(
-                lambda conn: SatelliteHandler(satellite, conn), listen, f"satellite[{config.name}]"
+                lambda conn: SatelliteHandler(satellite, conn, trust),
+                listen,
+                f"satellite[{config.name}]",
             )
         )
         advertisement = None
@@ -735,7 +816,11 @@ async def running_satellite(
                     config.zeroconf.name or config.name,
                     server.port,
                     advertised_address(listen.host, config.zeroconf.host),
-                    properties={"controller": config.controller, "role": "satellite"},
+                    properties={
+                        "controller": config.controller,
+                        "role": "satellite",
+                        "pairing": "1" if trust.secret else "0",
+                    },
                     interfaces=zeroconf_interfaces,
                 )
             )

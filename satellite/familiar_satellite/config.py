@@ -9,9 +9,17 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from familiar.audio import PcmFormat
-from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
+from familiar.config import (
+    ListenConfig,
+    LoggingConfig,
+    Section,
+    ZeroconfConfig,
+    check_networks,
+    parse_tcp_uri,
+)
 from familiar.errors import FamiliarError
 from familiar.mqtt import MqttConfig, satellite_device_id
+from familiar.secrets import check_secret_file, read_secret
 
 SOUNDS_DIR = Path(__file__).parent / "sounds"
 
@@ -258,6 +266,32 @@ class ConnectionConfig(Section):
     """After the command ended, how long to wait for an answer before going back to idle."""
 
 
+class PairingConfig(Section):
+    """Who may drive this satellite (and so open its microphone). See docs/security.md."""
+
+    controllers: list[str] = Field(default_factory=list)
+    """Addresses or networks (CIDR) allowed to drive it (``run-satellite``), e.g. Home
+    Assistant's address. Empty: any peer that ``listen.allow`` lets in, unless a secret is
+    set (then only paired hubs)."""
+
+    secret_file: Path | None = None
+    """File whose first line is the pairing secret shared with the hub's
+    ``conductor.secret_file``: a hub that proves it knows it may drive this satellite."""
+
+    @field_validator("controllers")
+    @classmethod
+    def _controllers(cls, value: list[str]) -> list[str]:
+        return check_networks(value) if value else value
+
+    @field_validator("secret_file")
+    @classmethod
+    def _secret(cls, value: Path | None) -> Path | None:
+        return None if value is None else check_secret_file(value, "secret_file")
+
+    def read_secret(self) -> str | None:
+        return read_secret(None, self.secret_file, "pairing.secret_file")
+
+
 class SatelliteConfig(Section):
     """``config/satellite.yaml``."""
 
@@ -274,6 +308,7 @@ class SatelliteConfig(Section):
     """Who drives this satellite; advertised in zeroconf (TXT ``controller``) so the hub
     knows whether to connect and drive it or leave it to Home Assistant."""
 
+    pairing: PairingConfig = PairingConfig()
     zeroconf: ZeroconfConfig = ZeroconfConfig()
     connection: ConnectionConfig = ConnectionConfig()
     mic: MicConfig = MicConfig()

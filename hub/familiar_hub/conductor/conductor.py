@@ -39,12 +39,18 @@ class Conductor:
         self._own_uris = own_uris or set()
         self._interfaces = zeroconf_interfaces
         self._watcher: asyncio.Task[None] | None = None
+        self._secret = services.config.read_secret()
 
     async def __aenter__(self) -> Self:
         for entry in self.services.config.satellites:
             self.add(entry.name or entry.uri, entry.uri)
-        if self.services.config.discover:
+        if self.services.config.discover and self._secret is not None:
             self._watcher = asyncio.create_task(self._discover(), name="conductor-discovery")
+        elif self.services.config.discover:
+            _LOGGER.info(
+                "conductor: satellites found by zeroconf are not driven without a pairing "
+                "secret (conductor.secret_file); driving the listed satellites only"
+            )
         return self
 
     async def __aexit__(
@@ -62,10 +68,17 @@ class Conductor:
             await asyncio.wait(tasks, timeout=10)
         self._tasks.clear()
 
-    def add(self, name: str, uri: str) -> SatelliteLink:
+    def add(self, name: str, uri: str, *, paired_only: bool = False) -> SatelliteLink:
         if name in self.links:
             return self.links[name]
-        link = SatelliteLink(name, uri, self.services, self._link_changed)
+        link = SatelliteLink(
+            name,
+            uri,
+            self.services,
+            self._link_changed,
+            secret=self._secret,
+            paired_only=paired_only,
+        )
         self.links[name] = link
         self._tasks[name] = asyncio.create_task(link.run(), name=f"satellite[{name}]")
         _LOGGER.info("conductor: satellite %s at %s", name, uri)
@@ -92,10 +105,10 @@ class Conductor:
                         continue
                     name = service.split("._wyoming", 1)[0]
                     if name not in self.links:
-                        self.add(name, uri)
-                    elif self.links[name].uri != uri:  # moved: follow it
-                        await self.remove(name)
-                        self.add(name, uri)
+                        self.add(name, uri, paired_only=True)
+                    elif self.links[name].uri != uri and self.links[name].paired_only:
+                        await self.remove(name)  # moved: follow it (a listed one stays put)
+                        self.add(name, uri, paired_only=True)
                 browser.changed.clear()
                 await browser.changed.wait()
 

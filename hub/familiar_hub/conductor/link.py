@@ -24,6 +24,7 @@ from wyoming.pipeline import RunPipeline
 from wyoming.satellite import RunSatellite
 from wyoming.tts import Synthesize
 
+from familiar import pairing
 from familiar.audio import PcmFormat
 from familiar.backoff import Backoff
 from familiar.client import WyomingClient
@@ -37,13 +38,23 @@ _BAD_EVENTS = LogLimiter(_LOGGER)
 
 PING_DELAY = 2.0
 EVENT_TIMEOUT = 5.0
+PAIRING_TIMEOUT = 2.0
+"""Seconds a satellite may take to answer a pairing event (a third-party one never does)."""
 SAMPLES_PER_CHUNK = 1024
 FOLLOW_UP_KEY = "continue_conversation"
 """In ``audio-stop``'s data: our satellites then listen again without the wake word."""
 
 
+class NotPaired(RemoteUnavailable):
+    """A satellite that must prove the pairing secret did not."""
+
+    code = "pairing-failed"
+
+
 @dataclass
 class LinkStatus:
+    paired: bool = False
+    """The satellite proved the pairing secret on this connection."""
     connected: bool = False
     info: Info | None = None
     runs: int = 0
@@ -60,10 +71,21 @@ class SatelliteLink:
     """Keeps one satellite connected and serves its pipeline runs."""
 
     def __init__(
-        self, name: str, uri: str, services: Services, on_change: LinkChanged | None = None
+        self,
+        name: str,
+        uri: str,
+        services: Services,
+        on_change: LinkChanged | None = None,
+        *,
+        secret: str | None = None,
+        paired_only: bool = False,
     ) -> None:
         self.name = name
         self.uri = uri
+        self.secret = secret
+        """Pairing secret: when set, the satellite is asked to prove it (familiar.pairing)."""
+        self.paired_only = paired_only
+        """Drive it only once it proved the secret (a satellite found by zeroconf)."""
         self.services = services
         self.turns = TurnEngine(services)
         self.on_change = on_change
@@ -104,6 +126,9 @@ class SatelliteLink:
         if info.satellite is None:
             raise RemoteUnavailable(f"{self.uri} is not a satellite")
         self.status.info = info
+        paired = await self._pair(client) if self.secret is not None else False
+        if self.paired_only and not paired:
+            raise NotPaired(f"satellite {self.name} did not prove the pairing secret")
         await client.send(RunSatellite().event())
         self.status.connected = True
         self.status.connects += 1
@@ -122,6 +147,43 @@ class SatelliteLink:
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
+
+    async def _pair(self, client: WyomingClient) -> bool:
+        """Both sides prove the shared secret (familiar.pairing); False when the satellite
+        does not take part (a third-party satellite ignores the events)."""
+        assert self.secret is not None
+        mine = pairing.nonce()
+        await client.send(Event(type=pairing.HELLO, data={"nonce": mine}))
+        try:
+            answer = await self._pairing_answer(client, pairing.CHALLENGE)
+        except TimeoutError:
+            return False
+        if answer.type != pairing.CHALLENGE:
+            return False  # an error: no secret there
+        if not pairing.verify(self.secret, pairing.SATELLITE, mine, answer.data.get("proof")):
+            raise NotPaired(f"satellite {self.name} gave a wrong pairing proof")
+        theirs = answer.data.get("nonce")
+        if not isinstance(theirs, str):
+            raise NotPaired(f"satellite {self.name} sent no pairing nonce")
+        proof = pairing.proof(self.secret, pairing.CONTROLLER, theirs)
+        await client.send(Event(type=pairing.PROOF, data={"proof": proof}))
+        done = await self._pairing_answer(client, pairing.PAIRED)
+        if done.type != pairing.PAIRED:
+            raise NotPaired(f"satellite {self.name} refused our pairing proof")
+        self.status.paired = True
+        return True
+
+    @staticmethod
+    async def _pairing_answer(client: WyomingClient, expected: str) -> Event:
+        """The next ``expected`` or ``error`` event (anything else is skipped)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PAIRING_TIMEOUT
+        while True:
+            event = await client.read(max(0.0, deadline - loop.time()))
+            if event is None:
+                raise RemoteUnavailable("satellite closed the connection while pairing")
+            if event.type in (expected, "error"):
+                return event
 
     def _changed(self, connected: bool) -> None:
         if self.on_change is None:
