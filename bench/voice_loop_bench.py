@@ -165,6 +165,7 @@ async def main(runs: int) -> list[str]:
                     "discover": False,
                     "satellites": [{"uri": f"tcp://127.0.0.1:{port}"}],
                 },
+                "web": {"enabled": False},
             },
         )
         rows = []

@@ -94,3 +94,66 @@ class PersonaStoreMismatch(PersonaStoreError):
     """The store was built with another embedding model; its vectors cannot be mixed."""
 
     code = "persona-store-mismatch"
+
+
+class WebError(FamiliarError):
+    """A web/REST request was refused; the HTTP status goes with the code."""
+
+    code = "web-error"
+    status = 400
+
+
+class Unauthorized(WebError):
+    """No credentials, or wrong ones (admin login, phone pairing token, API token)."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(WebError):
+    """The client's network is not in the allow-list."""
+
+    code = "forbidden"
+    status = 403
+
+
+class CsrfFailed(WebError):
+    """A state-changing request with the session cookie lacked the session's CSRF token."""
+
+    code = "csrf-failed"
+    status = 403
+
+
+class NotFound(WebError):
+    """No such page, file, voice clip or token."""
+
+    code = "not-found"
+    status = 404
+
+
+class PersonaNotConfigured(WebError):
+    """The hub has no persona store (``brain.persona_config`` unset or missing)."""
+
+    code = "persona-not-configured"
+    status = 409
+
+
+class TooLarge(WebError):
+    """An upload is larger than ``web.max_upload_mb``."""
+
+    code = "too-large"
+    status = 413
+
+
+class InvalidRequest(WebError):
+    """A request body or parameter is malformed; the message lists every problem."""
+
+    code = "invalid-request"
+    status = 422
+
+
+class Busy(WebError):
+    """The hub cannot serve this now (every phone slot taken, no voice loop loaded)."""
+
+    code = "busy"
+    status = 503

@@ -28,6 +28,7 @@ def hub_process(
     config = {
         "endpoint": {"uri": f"tcp://127.0.0.1:{port}"},
         "zeroconf": {"enabled": False},
+        "web": {"port": 0, "state_dir": str(tmp / "web")},
         **config,
     }
     path = tmp / f"hub-{port}.yaml"

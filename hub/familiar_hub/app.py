@@ -19,7 +19,7 @@ from familiar_hub.asr.backend import AsrBackend
 from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
 from familiar_hub.asr.handler import AsrHandler
 from familiar_hub.conductor.conductor import Conductor
-from familiar_hub.conductor.turn import Services
+from familiar_hub.conductor.turn import Services, TurnEngine
 from familiar_hub.config import HubConfig
 from familiar_hub.endpoint import Endpoint, Role
 from familiar_hub.mqtt import HubHealth, HubMqtt
@@ -30,6 +30,7 @@ from familiar_hub.tts.handler import TtsHandler
 
 if TYPE_CHECKING:
     from familiar_hub.brain.brain import Brain
+    from familiar_hub.web.server import WebServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class RunningHub:
     advertisement: Advertisement | None
     mqtt: HubMqtt | None = None
     conductor: Conductor | None = None
+    web: WebServer | None = None
 
     @property
     def uri(self) -> str:
@@ -168,12 +170,8 @@ async def running_hub(
                 Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
             )
         conductor = None
-        if (
-            config.conductor.enabled
-            and loaded.asr is not None
-            and loaded.tts is not None
-            and loaded.brain is not None
-        ):
+        services = None
+        if loaded.asr is not None and loaded.tts is not None and loaded.brain is not None:
             services = Services(
                 loaded.asr,
                 loaded.tts,
@@ -181,10 +179,27 @@ async def running_hub(
                 config.conductor,
                 config.tts.first_clause_chars,
             )
+        if config.conductor.enabled and services is not None:
             conductor = await stack.enter_async_context(
                 Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
             )
-        running = RunningHub(config, endpoint, server, advertisement, loaded.mqtt, conductor)
+        web = None
+        if config.web.enabled and services is not None:
+            # The web app needs the whole voice loop (phone page, chat test, /api/interact).
+            from familiar_hub.web.server import WebServer
+
+            web = await stack.enter_async_context(
+                WebServer(
+                    config.web,
+                    TurnEngine(services),
+                    loaded.brain,
+                    config.brain.persona_config,
+                    config.name,
+                )
+            )
+        running = RunningHub(
+            config, endpoint, server, advertisement, loaded.mqtt, conductor, web
+        )
         hub.append(running)
         mqtt = loaded.mqtt
         if mqtt is not None:

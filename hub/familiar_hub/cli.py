@@ -26,6 +26,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
     setup_logging(args.log_level or config.logging.level)
     if args.forget_mqtt:
         return _forget_hub_mqtt(config)
+    if args.web_password:
+        return _set_web_password(config)
     roles = [args.role] if args.role else list(ALL_ROLES)
     asyncio.run(run_hub(config, roles))
     return 0
@@ -39,6 +41,27 @@ def _forget_hub_mqtt(config: HubConfig) -> int:
         return 2
     topics = asyncio.run(forget_hub(config.mqtt))
     print(f"removed the hub from Home Assistant ({topics[0]} cleared)")
+    return 0
+
+
+def _set_web_password(config: HubConfig) -> int:
+    import getpass
+
+    from familiar_hub.web.security import Credentials
+    from familiar_hub.web.server import web_state_dir
+
+    state_dir = web_state_dir(config.web)
+    password = getpass.getpass("new admin password: ")
+    if len(password) < 8:
+        print("too short: use at least 8 characters", file=sys.stderr)
+        return 2
+    if getpass.getpass("again: ") != password:
+        print("the two passwords differ", file=sys.stderr)
+        return 2
+    creds = Credentials(state_dir, config.web.session_hours * 3600)
+    creds.set_password(password)
+    (state_dir / "initial-password").unlink(missing_ok=True)
+    print(f"admin password set ({creds.password_file})")
     return 0
 
 
@@ -71,6 +94,11 @@ def register(sub: Any) -> None:
         "--forget-mqtt",
         action="store_true",
         help="remove the hub's device from Home Assistant (empty retained discovery) and exit",
+    )
+    hub.add_argument(
+        "--web-password",
+        action="store_true",
+        help="set the web admin password (asked twice, stored as a hash) and exit",
     )
     hub.set_defaults(func=cmd_hub)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -428,6 +429,65 @@ class BrainConfig(Section):
         return self
 
 
+class WebConfig(Section):
+    """The hub's web app: phone satellite page, persona admin, REST API (docs/web.md)."""
+
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    """Address to listen on."""
+
+    port: int = Field(default=8443, ge=0, le=65535)
+    """0 picks a free port."""
+
+    tls: Literal["auto", "files", "off"] = "auto"
+    """``auto``: a self-signed certificate made on first start (phones only give the microphone
+    to a secure page); ``files``: ``cert_file`` and ``key_file``; ``off``: plain HTTP, only
+    behind a reverse proxy that terminates TLS."""
+
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    state_dir: str | None = None
+    """Certificate, admin password hash, session secret and tokens; default
+    ``<data dir>/web`` (``$FAMILIAR_DATA`` or ``~/.local/share/familiar``)."""
+
+    allow: list[str] = Field(default_factory=list)
+    """Client networks allowed (CIDR); empty allows everyone. Checked on every request."""
+
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies whose ``X-Forwarded-For``/``-Proto`` headers are believed."""
+
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """How long an admin login lasts."""
+
+    max_upload_mb: float = Field(default=50.0, gt=0)
+    """Largest upload (documents, mail exports, voice clips) in one request."""
+
+    wake_words: list[str] = Field(default_factory=lambda: ["hey_jarvis"])
+    """Wake words the hub listens for on phone streams (openWakeWord models of
+    ``pyopen-wakeword``: alexa, hey_jarvis, hey_mycroft, hey_rhasspy, okay_nabu)."""
+
+    wake_threshold: float = Field(default=0.5, gt=0, lt=1)
+    end_silence_seconds: float = Field(default=0.8, gt=0, le=5)
+    """Silence after speech that ends a phone's request."""
+
+    max_phones: int = Field(default=8, ge=1, le=256)
+    """Phone sessions served at once."""
+
+    @field_validator("allow", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+    @model_validator(mode="after")
+    def _files(self) -> WebConfig:
+        if self.tls == "files" and (self.cert_file is None or self.key_file is None):
+            raise ValueError("tls: files needs cert_file and key_file")
+        return self
+
+
 class HubConfig(Section):
     """``config/hub.yaml``."""
 
@@ -440,6 +500,7 @@ class HubConfig(Section):
     tts: TtsConfig = TtsConfig()
     brain: BrainConfig = BrainConfig()
     conductor: ConductorConfig = ConductorConfig()
+    web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
     mqtt: MqttConfig | None = None
     """MQTT broker for Home Assistant discovery, state and commands (docs/mqtt.md); null = off."""

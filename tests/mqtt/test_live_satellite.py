@@ -355,6 +355,7 @@ async def test_hub_health_follows_satellite_links(
                 "satellites": [{"uri": sat_uri, "name": "test-satellite"}],
             },
             "mqtt": mqtt_section(broker, health_interval=3600),
+            "web": {"enabled": False},
         },
     )
     async with running_hub(hub_config) as hub:

@@ -1,0 +1,261 @@
+// The admin page: persona store, uploads, voice clips, chat test, pairing and tokens.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  };
+  let csrf = "", guidance = null, promptIndex = 0;
+  const admin = window.familiarAdmin = { uploads: [], voice: [], chat: [] };
+
+  async function api(path, options = {}) {
+    const headers = Object.assign({ "X-CSRF-Token": csrf }, options.headers || {});
+    const response = await fetch(path, Object.assign({}, options, { headers }));
+    if (response.status === 401) { location.href = "/login"; throw new Error("log in"); }
+    if (!response.ok) {
+      let message = response.statusText;
+      try { message = (await response.json()).error.message; } catch (e) { /* not JSON */ }
+      throw new Error(message);
+    }
+    return response;
+  }
+  const json = async (path, options) => (await api(path, options)).json();
+
+  // --- the store ---------------------------------------------------------------------------
+  async function refresh() {
+    let p;
+    try { p = await json("/api/persona"); } catch (err) {
+      $("store-summary").textContent = err.message; return;
+    }
+    $("persona-name").textContent = "· " + p.name;
+    const share = Math.round(p.own_share * 100);
+    $("store-summary").textContent = `${p.files.length} files, ${p.chunks} chunks, ${share}% their own writing`;
+    $("store-summary").dataset.chunks = p.chunks;
+    const style = $("style"); style.replaceChildren();
+    if (p.style) {
+      const s = p.style, dl = el("dl", { class: "style" });
+      const add = (k, v) => { if (v && v.length !== 0) dl.append(el("dt", {}, k), el("dd", {}, v)); };
+      add("Greetings", s.greetings.join(", ")); add("Sign-offs", s.sign_offs.join(", "));
+      add("Sentences", `${s.mean_sentence_words} words on average`); add("Tone", s.formality);
+      add("Languages", s.languages.join(", ")); add("Mixed words", s.mixed_words.join(", "));
+      add("Phrases", s.phrases.slice(0, 6).join("; "));
+      if (s.examples.length) add("For example", "“" + s.examples[0] + "”");
+      style.append(el("p", { class: "muted" }, `Style learned from ${s.evidence_texts} of their own texts:`), dl);
+    } else style.append(el("p", { class: "muted" }, "No style learned yet: add mail they wrote."));
+    const body = $("files-table").tBodies[0]; body.replaceChildren();
+    for (const f of p.files) {
+      body.append(el("tr", {}, el("td", { title: f.path }, f.name), el("td", {}, f.kind),
+        el("td", { class: "num" }, f.chunks),
+        el("td", { class: "num" }, el("button", { class: "danger", onclick: () => forget(f) }, "Forget"))));
+    }
+    if (!p.files.length) body.append(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "Nothing yet.")));
+    guidance = p.voice.guidance;
+    $("voice-guidance").textContent = `Read the text aloud in a quiet room, ${guidance.min_seconds}–` +
+      `${guidance.max_seconds} s per clip; about ${guidance.recommended_total_seconds} s in all.`;
+    showPrompt();
+    const r = p.voice.readiness;
+    $("readiness").textContent = `Voice readiness ${r.score}/100 (${r.clips} clips, ${r.seconds} s)` + (r.notes.length ? ": " + r.notes.join("; ") + "." : ".");
+    const clips = $("clips").tBodies[0]; clips.replaceChildren();
+    for (const c of p.voice.clips) {
+      const audio = el("audio", { controls: "", preload: "none", src: `/api/persona/voice/${c.id}/audio` });
+      clips.append(el("tr", {}, el("td", {}, c.name, el("br"), audio), el("td", { class: "num" }, c.seconds + " s"),
+        el("td", { class: "num" }, Math.round(c.score * 100)),
+        el("td", { class: "num" }, el("button", { class: "danger", onclick: () => removeClip(c) }, "Delete"))));
+    }
+    if (!p.voice.clips.length) clips.append(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No clips yet.")));
+  }
+  async function forget(f) {
+    if (!confirm(`Forget ${f.name} completely?`)) return;
+    await api("/api/persona/documents?path=" + encodeURIComponent(f.path), { method: "DELETE" });
+    refresh();
+  }
+  async function removeClip(c) {
+    if (!confirm(`Delete the clip ${c.name}?`)) return;
+    await api(`/api/persona/voice/${c.id}`, { method: "DELETE" });
+    refresh();
+  }
+
+  // --- uploads: upload progress, then one line per file as it is ingested -------------------
+  function upload(files) {
+    if (!files.length) return;
+    const form = new FormData();
+    for (const f of files) form.append("files", f, f.name);
+    const xhr = new XMLHttpRequest();
+    const bar = $("upload-bar"), label = $("upload-label"), rows = $("upload-results").tBodies[0];
+    $("upload-progress").hidden = false; $("upload-results").hidden = false; rows.replaceChildren();
+    $("upload-summary").textContent = "";
+    bar.max = 100; bar.value = 0; label.textContent = `Uploading ${files.length} file(s)…`;
+    let seen = 0;
+    const consume = () => {
+      const lines = xhr.responseText.split("\n");
+      for (; seen < lines.length - 1; seen++) {
+        const m = JSON.parse(lines[seen]); admin.uploads.push(m);
+        if (m.type === "file") {
+          bar.max = m.total; bar.value = m.done; label.textContent = `Reading ${m.done} of ${m.total}…`;
+          const ok = m.status !== "skipped";
+          rows.append(el("tr", {}, el("td", {}, m.name),
+            el("td", {}, el("span", { class: "pill " + (ok ? "ok" : "bad") }, m.status), " ", m.reason || ""),
+            el("td", { class: "num" }, ok ? `+${m.added}` : "")));
+        } else if (m.type === "done") {
+          label.textContent = "Done.";
+          $("upload-summary").textContent = `${m.added} new chunks; the store now holds ${m.chunks}.`;
+          refresh();
+        } else if (m.type === "error") $("upload-summary").textContent = m.message;
+      }
+    };
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) { bar.value = (100 * e.loaded) / e.total; } };
+    xhr.upload.onload = () => { label.textContent = "Reading the files…"; bar.removeAttribute("value"); };
+    xhr.onprogress = consume;
+    xhr.onload = () => {
+      if (xhr.status !== 200) {
+        let message = xhr.statusText;
+        try { message = JSON.parse(xhr.responseText).error.message; } catch (e) { /* */ }
+        $("upload-summary").textContent = message; label.textContent = "Failed."; return;
+      }
+      consume();
+    };
+    xhr.open("POST", "/api/persona/documents");
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.send(form);
+  }
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); upload([...e.dataTransfer.files]); });
+  $("files").addEventListener("change", (e) => { upload([...e.target.files]); e.target.value = ""; });
+
+  // --- voice clips: record in the browser, live level, WAV upload, scores ---------------------
+  let recording = null;
+  function showPrompt() { if (guidance) $("voice-prompt").textContent = guidance.prompts[promptIndex % guidance.prompts.length]; }
+  $("next-prompt").addEventListener("click", () => { promptIndex++; showPrompt(); });
+  $("record").addEventListener("click", async () => {
+    if (recording) { stopRecording(); return; }
+    const ctx = new AudioContext();
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: {
+      channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    await ctx.audioWorklet.addModule("/static/mic-worklet.js");
+    const node = new AudioWorkletNode(ctx, "mic-capture");
+    const blocks = []; const started = performance.now();
+    node.port.onmessage = (e) => {
+      blocks.push(e.data);
+      let peak = 0; for (const v of e.data) peak = Math.max(peak, Math.abs(v));
+      $("level").style.width = Math.min(100, peak * 140) + "%";
+      $("level").style.background = peak > 0.98 ? "var(--warn)" : "var(--ok)";
+      const secs = (performance.now() - started) / 1000;
+      $("record-time").textContent = `${secs.toFixed(1)} s`;
+      if (guidance && secs >= guidance.max_seconds) stopRecording();
+    };
+    ctx.createMediaStreamSource(stream).connect(node);
+    recording = { ctx, stream, blocks };
+    $("record").textContent = "Stop";
+  });
+  async function stopRecording() {
+    const { ctx, stream, blocks } = recording; recording = null;
+    stream.getTracks().forEach((t) => t.stop()); const rate = ctx.sampleRate; await ctx.close();
+    $("record").textContent = "Record"; $("level").style.width = "0";
+    const wav = encodeWav(blocks, rate);
+    const form = new FormData(); form.append("clip", new Blob([wav], { type: "audio/wav" }), "clip.wav");
+    $("voice-result").textContent = "Checking the clip…";
+    try {
+      const r = await json("/api/persona/voice", { method: "POST", body: form });
+      admin.voice.push(r);
+      const m = r.measures;
+      const facts = m ? `${m.seconds.toFixed(1)} s, loudness ${m.loudness_dbfs.toFixed(0)} dBFS, SNR ${m.snr_db.toFixed(0)} dB, ` +
+        `silence ${Math.round(m.silence_ratio * 100)}%, clipped ${(m.clipped_fraction * 100).toFixed(2)}%` : "";
+      $("voice-result").replaceChildren(
+        el("p", {}, el("span", { class: "pill " + (r.passed ? "ok" : "bad") }, r.passed ? `kept · score ${Math.round(r.score * 100)}` : "not kept"), " ", facts),
+        el("ul", { class: "plain" }, ...r.problems.map((p) => el("li", { class: "error" }, "✗ " + p)),
+          ...r.notes.map((n) => el("li", { class: "muted" }, "• " + n))));
+      refresh();
+    } catch (err) { $("voice-result").textContent = err.message; }
+  }
+  function encodeWav(blocks, rate) {
+    const n = blocks.reduce((a, b) => a + b.length, 0);
+    const buffer = new ArrayBuffer(44 + n * 2), v = new DataView(buffer);
+    const str = (o, s) => { for (let i = 0; i < s.length; i++) v.setUint8(o + i, s.charCodeAt(i)); };
+    str(0, "RIFF"); v.setUint32(4, 36 + n * 2, true); str(8, "WAVEfmt "); v.setUint32(16, 16, true);
+    v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, rate, true); v.setUint32(28, rate * 2, true);
+    v.setUint16(32, 2, true); v.setUint16(34, 16, true); str(36, "data"); v.setUint32(40, n * 2, true);
+    let o = 44;
+    for (const b of blocks) for (const s of b) { const x = Math.max(-1, Math.min(1, s)); v.setInt16(o, x < 0 ? x * 0x8000 : x * 0x7fff, true); o += 2; }
+    return buffer;
+  }
+
+  // --- chat test: streamed text and speech -------------------------------------------------------
+  let conversation = null, playCtx = null, playAt = 0;
+  $("chat-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = $("chat-text").value.trim(); if (!text) return;
+    $("chat-text").value = "";
+    const log = $("chat-log");
+    log.append(el("div", { class: "bubble me" }, text));
+    const bubble = el("div", { class: "bubble it" }, "…"); log.append(bubble); log.scrollTop = log.scrollHeight;
+    const speech = $("chat-speech").checked;
+    if (speech && !playCtx) playCtx = new AudioContext();
+    const response = await api("/api/interact", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, conversation_id: conversation, speech }) });
+    const reader = response.body.getReader(), decoder = new TextDecoder();
+    let buffered = "", said = "";
+    for (;;) {
+      const { value, done } = await reader.read(); if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffered.indexOf("\n")) >= 0) {
+        const m = JSON.parse(buffered.slice(0, cut)); buffered = buffered.slice(cut + 1);
+        admin.chat.push(m.type);
+        if (m.type === "sentence") { said = (said + " " + m.text).trim(); bubble.textContent = said; }
+        else if (m.type === "audio") playPcm(m);
+        else if (m.type === "done") conversation = m.conversation_id;
+        else if (m.type === "error") bubble.append(el("div", { class: "error" }, m.message));
+      }
+      log.scrollTop = log.scrollHeight;
+    }
+  });
+  function playPcm(m) {
+    const bytes = Uint8Array.from(atob(m.pcm), (c) => c.charCodeAt(0));
+    const pcm = new Int16Array(bytes.buffer, 0, bytes.length >> 1);
+    const buf = playCtx.createBuffer(1, pcm.length, m.rate), data = buf.getChannelData(0);
+    for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 0x8000;
+    const src = playCtx.createBufferSource(); src.buffer = buf; src.connect(playCtx.destination);
+    playAt = Math.max(playAt, playCtx.currentTime + 0.05); src.start(playAt); playAt += buf.duration;
+  }
+
+  // --- pairing, tokens, hub info ---------------------------------------------------------------
+  async function tokens() {
+    const list = await json("/api/tokens"), body = $("token-table").tBodies[0]; body.replaceChildren();
+    for (const t of list) {
+      body.append(el("tr", {}, el("td", {}, t.name), el("td", {}, t.kind), el("td", {}, t.created.slice(0, 10)),
+        el("td", { class: "num" }, el("button", { class: "danger", onclick: async () => {
+          await api(`/api/tokens/${t.id}`, { method: "DELETE" }); tokens(); } }, "Revoke"))));
+    }
+    const info = await json("/api/admin/info");
+    $("fingerprint").textContent = info.fingerprint || "(served without TLS: behind a proxy?)";
+    $("connected").textContent = info.phones.length ? "Connected now: " + info.phones.join(", ") : "No phone connected.";
+  }
+  $("pair").addEventListener("click", async () => {
+    const r = await json("/api/tokens", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ kind: "phone", name: $("phone-name").value || "phone" }) });
+    const qr = $("qr"); qr.innerHTML = r.qr_svg;
+    qr.append(el("p", { class: "mono" }, el("a", { href: r.url, id: "pair-link" }, r.url)));
+    tokens();
+  });
+  $("new-api").addEventListener("click", async () => {
+    const r = await json("/api/tokens", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ kind: "api", name: $("api-name").value || "api" }) });
+    $("new-token").textContent = "New token (shown once): " + r.token;
+    tokens();
+  });
+  $("logout").addEventListener("click", async () => { await api("/api/logout", { method: "POST" }); location.href = "/login"; });
+
+  (async () => {
+    csrf = (await json("/api/session")).csrf;
+    await Promise.all([refresh(), tokens()]);
+    document.body.dataset.ready = "1";
+  })();
+})();

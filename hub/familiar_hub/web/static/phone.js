@@ -1,0 +1,143 @@
+// The phone satellite: microphone to the hub over a WebSocket, the answer played as it arrives.
+// The hub runs the wake word and VAD for this stream (see docs/web.md).
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const talk = $("talk"), stateEl = $("state"), hint = $("hint");
+  const HINT_IDLE = "Say “Hey Jarvis”, or tap and talk. Hold to push-to-talk.";
+  // What the page did, for tests and for curious people (window.familiar).
+  const stats = window.familiar = { states: [], wakes: [], transcript: "", answer: "",
+    playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0 };
+
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get("pair")) {
+    localStorage.setItem("familiar-token", hash.get("pair"));
+    history.replaceState(null, "", location.pathname);
+  }
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+
+  let ctx = null, ws = null, state = "disconnected", started = false;
+  let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressAt = 0, pttTimer = null;
+
+  function setState(s) {
+    state = s; stats.states.push(s);
+    talk.dataset.state = s; stateEl.textContent = s;
+    stateEl.className = "state pill" + (s === "disconnected" || s === "reconnecting" ? " bad" : "");
+    talk.textContent = !started ? "Start" : ({ idle: "Talk", listening: "Listening…",
+      thinking: "Thinking…", speaking: "Stop", disconnected: "Offline", reconnecting: "…" })[s] || s;
+  }
+  function showError(text) { $("error").textContent = text || ""; }
+
+  async function start() {
+    started = true;
+    ctx = new (window.AudioContext || window.webkitAudioContext)({ sampleRate: 16000 });
+    await ctx.resume();
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: {
+        channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+    } catch (err) {
+      showError("The microphone is not available: " + err.message +
+        (window.isSecureContext ? "" : " (open this page over https)"));
+      started = false; setState("disconnected"); return;
+    }
+    await ctx.audioWorklet.addModule("/static/mic-worklet.js");
+    const mic = new AudioWorkletNode(ctx, "mic-capture");
+    mic.port.onmessage = (e) => send(e.data);
+    ctx.createMediaStreamSource(stream).connect(mic);
+    hint.textContent = HINT_IDLE;
+    connect();
+  }
+
+  function send(samples) {
+    if (!ws || ws.readyState !== WebSocket.OPEN || !ws.ready) return;
+    const pcm = new Int16Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      const v = Math.max(-1, Math.min(1, samples[i]));
+      pcm[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
+    }
+    ws.send(pcm.buffer);
+  }
+
+  function connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/phone";
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => ws.send(JSON.stringify({ type: "hello",
+      token: localStorage.getItem("familiar-token") || "", rate: ctx.sampleRate }));
+    ws.onmessage = (e) => (typeof e.data === "string" ? onMessage(JSON.parse(e.data)) : play(e.data));
+    ws.onclose = () => {
+      ws = null; stopAudio();
+      if (state !== "unpaired") {
+        setState("reconnecting");
+        const delay = Math.min(5000, 300 * 2 ** retry++) * (0.8 + Math.random() * 0.4);
+        setTimeout(connect, delay);
+      }
+    };
+  }
+
+  function onMessage(m) {
+    switch (m.type) {
+      case "ready": ws.ready = true; retry = 0; stats.connects++; showError(""); break;
+      case "state": setState(m.state); break;
+      case "wake": stats.wakes.push(m.name); break;
+      case "transcript": stats.transcript = m.text; $("transcript").textContent = m.text || "…";
+        stats.answer = ""; $("answer").textContent = "…"; break;
+      case "sentence": stats.answer = (stats.answer + " " + m.text).trim();
+        $("answer").textContent = stats.answer; break;
+      case "audio-start": outRate = m.rate; nextTime = 0; break;
+      case "audio-stop": {
+        const left = Math.max(0, nextTime - ctx.currentTime);
+        setTimeout(() => { stats.answers++; if (ws) ws.send(JSON.stringify({ type: "played" })); },
+          left * 1000 + 50);
+        break;
+      }
+      case "stop-audio": stopAudio(); break;
+      case "error":
+        if (m.code === "unauthorized") {
+          state = "unpaired"; setState("disconnected");
+          showError("This phone is not paired: scan the QR code on the hub's admin page.");
+        } else if (m.code === "stt-no-text-recognized") {
+          $("transcript").textContent = "(didn't catch that)";
+        } else showError(m.text || m.code);
+        break;
+    }
+  }
+
+  function play(buffer) {
+    const pcm = new Int16Array(buffer);
+    if (!pcm.length) return;
+    const audio = ctx.createBuffer(1, pcm.length, outRate);
+    const data = audio.getChannelData(0);
+    for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 0x8000;
+    const src = ctx.createBufferSource();
+    src.buffer = audio; src.connect(ctx.destination);
+    nextTime = Math.max(nextTime, ctx.currentTime + 0.03);
+    src.start(nextTime); nextTime += audio.duration;
+    stats.playedSamples += pcm.length; stats.playedSeconds += audio.duration;
+    sources.push(src);
+    src.onended = () => { sources = sources.filter((s) => s !== src); };
+  }
+  function stopAudio() { for (const s of sources) { try { s.stop(); } catch (e) { /* ended */ } } sources = []; nextTime = 0; }
+
+  function command(type) { if (ws && ws.ready) ws.send(JSON.stringify({ type })); }
+
+  talk.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    if (!started) { start(); return; }
+    if (!ws || !ws.ready) return;
+    pressAt = performance.now();
+    if (state === "speaking") { stopAudio(); command("stop"); return; }   // barge-in
+    if (state !== "listening") command("listen");
+    pttTimer = setTimeout(() => { pttTimer = "held"; }, 400);
+  });
+  talk.addEventListener("pointerup", () => {
+    if (pttTimer === "held") command("end");      // push-to-talk released
+    else clearTimeout(pttTimer);
+    pttTimer = null;
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && ctx) ctx.resume();
+  });
+  setState("disconnected");
+})();

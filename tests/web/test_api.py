@@ -1,0 +1,317 @@
+"""The web app over real HTTPS on 127.0.0.1: credentials, REST, persona admin, phone socket."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import pytest
+
+from familiar.audio import PcmFormat, wav_bytes
+from familiar_hub.web.security import Credentials, check_password, hash_password
+from tests.persona.corpus import write_corpus
+from tests.web.conftest import PASSWORD, Web
+
+
+async def lines(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (await response.text()).splitlines() if line]
+
+
+async def test_serves_tls_with_a_stable_certificate(web: Web) -> None:
+    assert web.url.startswith("https://")
+    ctx = web.server.context
+    assert ctx is not None and ctx.fingerprint is not None
+    assert len(ctx.fingerprint.split(":")) == 32
+    cert = (web.tmp / "web" / "cert.pem").read_bytes()
+    assert (web.tmp / "web" / "key.pem").stat().st_mode & 0o077 == 0
+    # A restart keeps the certificate (a phone that accepted it once is not asked again).
+    from familiar_hub.web.security import ensure_certificate
+
+    assert ensure_certificate(web.tmp / "web", ["x"]).fingerprint == ctx.fingerprint
+    assert (web.tmp / "web" / "cert.pem").read_bytes() == cert
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/persona"),
+        ("POST", "/api/interact"),
+        ("GET", "/api/tokens"),
+        ("POST", "/api/tokens"),
+        ("GET", "/api/admin/info"),
+        ("DELETE", "/api/persona/voice/1"),
+        ("POST", "/api/persona/documents"),
+    ],
+)
+async def test_requests_without_credentials_are_refused(web: Web, method: str, path: str) -> None:
+    async with web.session() as session, session.request(method, path, json={"text": "hi"}) as r:
+        assert r.status == 401
+        assert (await r.json())["error"]["code"] == "unauthorized"
+
+
+async def test_health_needs_no_credentials_and_tells_nothing_else(web: Web) -> None:
+    async with web.session() as session, session.get("/api/health") as r:
+        assert r.status == 200
+        assert await r.json() == {"status": "ok"}
+
+
+async def test_admin_pages_need_a_login(web: Web) -> None:
+    async with web.session() as session:
+        async with session.get("/admin", allow_redirects=False) as r:
+            assert r.status == 307 and r.headers["location"] == "/login"
+        async with session.post("/api/login", json={"password": "wrong"}) as r:
+            assert r.status == 401
+        async with session.post("/api/login", json={"password": PASSWORD}) as r:
+            assert r.status == 200
+            cookie = r.cookies["familiar_session"]
+            assert (
+                cookie["httponly"] and cookie["secure"] and cookie["samesite"].lower() == "strict"
+            )
+        async with session.get("/admin", allow_redirects=False) as r:
+            assert r.status == 200
+
+
+async def test_unsafe_requests_with_the_cookie_need_the_csrf_token(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        async with session.post("/api/tokens", json={"kind": "api"}) as r:
+            assert r.status == 403
+            assert (await r.json())["error"]["code"] == "csrf-failed"
+        async with session.post("/api/tokens", json={"kind": "api"}, headers=csrf) as r:
+            assert r.status == 200
+
+
+async def test_api_token_works_wrong_token_is_logged_without_the_token(
+    web: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    session, csrf = await web.admin()
+    async with (
+        session,
+        session.post("/api/tokens", json={"kind": "api", "name": "ci"}, headers=csrf) as r,
+    ):
+        token = (await r.json())["token"]
+    stored = (web.tmp / "web" / "tokens.json").read_text()
+    assert token not in stored  # only its hash is kept
+    async with web.session() as client:
+        good = {"Authorization": f"Bearer {token}"}
+        async with client.post(
+            "/api/interact", json={"text": "hello", "speech": False}, headers=good
+        ) as r:
+            assert r.status == 200
+        with caplog.at_level(logging.WARNING):
+            bad = {"Authorization": "Bearer not-the-token-123"}
+            async with client.get("/api/persona", headers=bad) as r:
+                assert r.status == 401
+    assert "wrong token" in caplog.text
+    assert "not-the-token-123" not in caplog.text
+
+
+async def test_interact_streams_text_and_speech_and_continues_the_conversation(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        async with session.post("/api/interact", json={"text": "hello"}, headers=csrf) as r:
+            assert r.headers["content-type"].startswith("application/x-ndjson")
+            got = await lines(r)
+        types = [g["type"] for g in got]
+        assert types[0] == "sentence" and types[-1] == "done"
+        assert [g["text"] for g in got if g["type"] == "sentence"] == [
+            "You said hello.",
+            "Anything else?",
+        ]
+        # the audio of a sentence comes after its text and before the next sentence
+        assert types.index("audio") < types.index("sentence", 1)
+        audio = b"".join(base64.b64decode(g["pcm"]) for g in got if g["type"] == "audio")
+        assert len(audio) > 0 and got[1]["rate"] == 22050
+        done = got[-1]
+        assert done["answer"] == "You said hello. Anything else?"
+        body = {"text": "more", "conversation_id": done["conversation_id"], "speech": False}
+        async with session.post("/api/interact", json=body, headers=csrf) as r:
+            again = await lines(r)
+        assert "audio" not in [g["type"] for g in again]
+    assert web.responder.heard[1] == ("more", done["conversation_id"])
+
+
+async def test_bad_requests_get_json_errors(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        async with session.post("/api/interact", json={"text": ""}, headers=csrf) as r:
+            assert r.status == 422
+            assert (await r.json())["error"]["code"] == "invalid-request"
+        async with session.get("/api/nothing") as r:
+            assert r.status == 404
+            assert (await r.json())["error"]["code"] == "not-found"
+        async with session.delete("/api/persona/voice/999", headers=csrf) as r:
+            assert r.status == 404
+
+
+async def test_upload_reports_each_file_and_the_new_chunk_count(web: Web, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "corpus")
+    session, csrf = await web.admin()
+    form = aiohttp.FormData()
+    form.add_field("files", corpus["reply"].read_bytes(), filename="reply.eml")
+    form.add_field("files", b"\x00\x01binary", filename="photo.jpg")
+    form.add_field("files", b"", filename="../../empty.txt")
+    async with session:
+        async with session.post("/api/persona/documents", data=form, headers=csrf) as r:
+            assert r.status == 200, await r.text()
+            got = await lines(r)
+        files = [g for g in got if g["type"] == "file"]
+        assert [(f["name"], f["status"]) for f in files[:2]] == [
+            ("reply.eml", "added"),
+            ("photo.jpg", "skipped"),
+        ]
+        # a name trying to leave the upload folder is kept inside it
+        assert files[2]["status"] == "skipped" and "/" not in files[2]["name"]
+        assert files[2]["name"].endswith("empty.txt")
+        assert "not a supported file" in files[1]["reason"]
+        assert [f["done"] for f in files] == [1, 2, 3]
+        done = got[-1]
+        assert done["type"] == "done" and done["chunks"] > done["chunks_before"] == 0
+        async with session.get("/api/persona") as r:
+            overview = await r.json()
+        assert overview["chunks"] == done["chunks"]
+        assert [f["name"] for f in overview["files"]] == ["reply.eml"]
+        assert overview["own_share"] > 0
+        assert overview["style"] is not None and overview["style"]["evidence_texts"] >= 1
+        stored = overview["files"][0]["path"]
+        assert Path(stored).is_file()
+        async with session.delete(
+            "/api/persona/documents", params={"path": stored}, headers=csrf
+        ) as r:
+            assert r.status == 200
+            assert (await r.json())["chunks"] == done["chunks"]
+        assert not Path(stored).exists()
+        async with session.get("/api/persona") as r:
+            assert (await r.json())["chunks"] == 0
+
+
+def tone_clip(seconds: float, rate: int = 16000, level: float = 0.3) -> bytes:
+    """A voiced, speech-like signal with pauses (harmonics, syllable rhythm, a little noise)."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(1)
+    voice = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 420, 700), 1))
+    syllables = (np.sin(2 * np.pi * 3.5 * t) > -0.2).astype(float)
+    pauses = ((t % 2.5) < 2.1).astype(float)
+    signal = level * voice * syllables * pauses / 2 + rng.normal(0, 0.0005, t.size)
+    pcm = (np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes()
+    return wav_bytes(pcm, PcmFormat(rate, 2, 1))
+
+
+async def test_voice_clip_is_scored_kept_listened_to_and_deleted(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        form = aiohttp.FormData()
+        form.add_field("clip", tone_clip(1.0), filename="short.wav")
+        async with session.post("/api/persona/voice", data=form, headers=csrf) as r:
+            short = await r.json()
+        assert short["passed"] is False
+        assert any("short" in p for p in short["problems"]), short["problems"]
+        form = aiohttp.FormData()
+        form.add_field("clip", tone_clip(12.0), filename="good.wav")
+        async with session.post("/api/persona/voice", data=form, headers=csrf) as r:
+            good = await r.json()
+        assert good["passed"], good["problems"]
+        assert good["measures"]["seconds"] == pytest.approx(12.0, abs=0.1)
+        clip_id = good["clip"]["id"]
+        async with session.get(f"/api/persona/voice/{clip_id}/audio") as r:
+            assert r.status == 200 and r.headers["content-type"] == "audio/wav"
+            assert (await r.read())[:4] == b"RIFF"
+        async with session.get("/api/persona") as r:
+            assert [c["id"] for c in (await r.json())["voice"]["clips"]] == [clip_id]
+        async with session.delete(f"/api/persona/voice/{clip_id}", headers=csrf) as r:
+            assert r.status == 200
+        async with session.get("/api/persona") as r:
+            assert (await r.json())["voice"]["clips"] == []
+
+
+async def test_pairing_gives_a_qr_code_and_a_phone_token(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        body = {"kind": "phone", "name": "Anna's phone"}
+        async with session.post("/api/tokens", json=body, headers=csrf) as r:
+            pairing = await r.json()
+        assert pairing["qr_svg"].startswith("<svg")
+        assert pairing["url"].endswith(f"/phone#pair={pairing['token']}")
+        async with session.get("/api/tokens") as r:
+            listed = await r.json()
+        assert [(t["kind"], t["name"]) for t in listed] == [("phone", "Anna's phone")]
+        assert "token" not in listed[0]
+        async with session.delete(f"/api/tokens/{pairing['id']}", headers=csrf) as r:
+            assert r.status == 200
+        async with session.get("/api/tokens") as r:
+            assert await r.json() == []
+
+
+async def phone(web: Web, token: str) -> aiohttp.ClientWebSocketResponse:
+    session = web.session()
+    ws = await session.ws_connect("/ws/phone")
+    await ws.send_str(json.dumps({"type": "hello", "token": token, "rate": 16000}))
+    ws._familiar_session = session  # type: ignore[attr-defined]
+    return ws
+
+
+async def test_phone_without_a_paired_token_is_refused(web: Web) -> None:
+    ws = await phone(web, "guess")
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        message = await ws.receive_json(timeout=5)
+        assert message == {"type": "error", "code": "unauthorized"}
+        closed = await ws.receive(timeout=5)
+        assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_phone_push_to_talk_turn(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session, session.post("/api/tokens", json={"kind": "phone"}, headers=csrf) as r:
+        token = (await r.json())["token"]
+    ws = await phone(web, token)
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        assert (await ws.receive_json(timeout=10))["type"] == "ready"
+        await ws.send_str(json.dumps({"type": "listen"}))
+        await ws.send_bytes(b"\x00\x10" * 1600)  # 0.1 s
+        await ws.send_str(json.dumps({"type": "end"}))
+        seen: list[str] = []
+        audio = 0
+        async with asyncio.timeout(10):
+            while True:
+                message = await ws.receive()
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    audio += len(message.data)
+                    continue
+                data = json.loads(message.data)
+                seen.append(data["type"] + ":" + str(data.get("state") or data.get("text") or ""))
+                if data["type"] == "audio-stop":
+                    await ws.send_str(json.dumps({"type": "played"}))
+                if data.get("state") == "idle" and "audio-stop:" in seen:
+                    break
+        await ws.close()
+    assert "state:listening" in seen
+    assert "transcript:3200 bytes at 16000" in seen
+    assert "sentence:You said 3200 bytes at 16000." in seen
+    assert seen.index("state:thinking") < seen.index("state:speaking")
+    assert seen[-1] == "state:idle"
+    assert audio > 0
+
+
+def test_password_hash_round_trip_and_file_modes(tmp_path: Path) -> None:
+    stored = hash_password("s3cret")
+    assert check_password("s3cret", stored) and not check_password("other", stored)
+    assert "s3cret" not in stored
+    creds = Credentials(tmp_path / "w", 60)
+    initial = creds.ensure_password()
+    assert initial is not None and creds.login(initial.read_text().strip())
+    assert creds.ensure_password() is None  # only on first start
+    for name in ("admin.passwd", "secret", "initial-password"):
+        assert (tmp_path / "w" / name).stat().st_mode & 0o077 == 0
+    cookie, csrf = creds.new_session()
+    assert creds.session(cookie) == csrf
+    assert creds.session(cookie[:-2] + "xx") is None
+    assert (
+        Credentials(tmp_path / "w", -1).session(Credentials(tmp_path / "w", -1).new_session()[0])
+        is None
+    )
