@@ -9,11 +9,14 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 
 # System tools: Mosquitto (MQTT broker, tests start their own), espeak-ng (a second speaker
-# for voice-clip tests), ALSA utilities (arecord/aplay for satellites).
+# for voice-clip tests), ALSA utilities (arecord/aplay for satellites), Chromium and its
+# WebDriver (the web app's browser tests).
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v arecord >/dev/null || missing+=(alsa-utils)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "setup: installing ${missing[*]}"

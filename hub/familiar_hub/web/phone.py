@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any, Protocol
 
-from familiar.audio import PcmFormat, convert_pcm
+from familiar.audio import AudioConverter, PcmFormat
 from familiar.segmenter import Segment, SpeechSegmenter
 from familiar_hub.conductor.turn import Conversations, TurnEngine, TurnSlot, Utterance
 
@@ -143,6 +143,8 @@ class PhoneSession:
         self._conversations = Conversations(config.conversation_seconds)
         self._send_lock = asyncio.Lock()
         self._rate = MIC.rate
+        self._mic = AudioConverter(MIC)
+        """The page's microphone (its own rate, odd bytes carried) to 16 kHz mono."""
         self._pending: set[asyncio.Task[Any]] = set()
         self.turns_done = 0
 
@@ -223,9 +225,9 @@ class PhoneSession:
             self.played.set()
 
     async def _on_audio(self, data: bytes) -> None:
-        pcm = data[: len(data) - len(data) % 2]
-        if self._rate != MIC.rate:
-            pcm = convert_pcm(pcm, PcmFormat(self._rate, 2, 1), MIC)
+        pcm = self._mic.convert(data, PcmFormat(self._rate, 2, 1))
+        if not pcm:
+            return
         utterance = self._utterance
         if utterance is not None:
             utterance.feed(pcm, MIC)

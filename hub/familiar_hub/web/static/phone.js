@@ -7,7 +7,15 @@
   const HINT_IDLE = "Say “Hey Jarvis”, or tap and talk. Hold to push-to-talk.";
   // What the page did, for tests and for curious people (window.familiar).
   const stats = window.familiar = { states: [], wakes: [], transcript: "", answer: "",
-    playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0 };
+    playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0, rate: 0 };
+  let answerPcm = [];  // the last answer's audio, as played (one answer at most)
+  stats.answerAudio = () => {
+    const n = answerPcm.reduce((a, b) => a + b.length, 0), all = new Int16Array(n);
+    let o = 0; for (const b of answerPcm) { all.set(b, o); o += b.length; }
+    let s = ""; const bytes = new Uint8Array(all.buffer);
+    for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+    return btoa(s);
+  };
 
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get("pair")) {
@@ -85,7 +93,7 @@
         stats.answer = ""; $("answer").textContent = "…"; break;
       case "sentence": stats.answer = (stats.answer + " " + m.text).trim();
         $("answer").textContent = stats.answer; break;
-      case "audio-start": outRate = m.rate; nextTime = 0; break;
+      case "audio-start": outRate = stats.rate = m.rate; nextTime = 0; answerPcm = []; break;
       case "audio-stop": {
         const left = Math.max(0, nextTime - ctx.currentTime);
         setTimeout(() => { stats.answers++; if (ws) ws.send(JSON.stringify({ type: "played" })); },
@@ -114,7 +122,7 @@
     src.buffer = audio; src.connect(ctx.destination);
     nextTime = Math.max(nextTime, ctx.currentTime + 0.03);
     src.start(nextTime); nextTime += audio.duration;
-    stats.playedSamples += pcm.length; stats.playedSeconds += audio.duration;
+    stats.playedSamples += pcm.length; stats.playedSeconds += audio.duration; answerPcm.push(pcm);
     sources.push(src);
     src.onended = () => { sources = sources.filter((s) => s !== src); };
   }

@@ -1,0 +1,96 @@
+"""The phone page in real headless Chromium against the real hub (packaged models) and a real
+Mosquitto: "Hey Jarvis. Turn on the kitchen light." from the fake microphone reaches the broker
+as the light command, and the page plays the spoken answer (transcribed back to check it)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from familiar.audio import PcmFormat
+from familiar_hub.web.security import Credentials
+from familiar_testkit.broker import Mosquitto
+from familiar_testkit.ports import free_port, wait_for_port
+from familiar_testkit.processes import hub_process
+from familiar_testkit.speech import speak, words
+from tests.test_speech_models import transcribe
+from tests.web.browser import PHONE, chromium, needs_chromium, page_state, wait_until
+from tests.web.test_browser import mic_file, silence
+
+pytestmark = [pytest.mark.models, needs_chromium]
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Any:
+    mosquitto = Mosquitto(tmp_path, free_port())
+    mosquitto.start()
+    try:
+        yield mosquitto
+    finally:
+        mosquitto.stop()
+
+
+def talk(url: str, mic: Path) -> dict[str, Any]:
+    with chromium(mic, PHONE) as driver:
+        driver.get(url)
+        driver.find_element("id", "talk").click()  # tap to start; then only the voice
+        wait_until(driver, lambda d: page_state(d).get("answers", 0) >= 1, 150)
+        state = page_state(driver)
+        state["audio"] = driver.execute_script("return window.familiar.answerAudio()")
+        return state
+
+
+async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    state_dir = tmp_path / "web"
+    _, token = Credentials(state_dir, 3600).issue("phone", "e2e phone")
+    web_port = free_port()
+    config = {
+        "brain": {
+            "home": {
+                "entities": [
+                    {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"}
+                ],
+                "mqtt": {"host": "127.0.0.1", "port": broker.port},
+            },
+        },
+        "conductor": {"discover": False},
+        "web": {"host": "127.0.0.1", "port": web_port, "state_dir": str(state_dir)},
+    }
+    mic = mic_file(
+        tmp_path / "mic.wav",
+        silence(4.0)
+        + speak("Hey Jarvis.")
+        + silence(0.8)
+        + speak("Turn on the kitchen light.")
+        + silence(4.0),
+    )
+    commands: list[str] = []
+
+    async def watch() -> None:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe("familiar/command/#")
+            async for message in client.messages:
+                commands.append(str(message.topic))
+
+    watcher = asyncio.create_task(watch())
+    try:
+        with hub_process(tmp_path, config) as (hub_uri, proc):
+            await asyncio.to_thread(wait_for_port, web_port, proc, 60)
+            url = f"https://127.0.0.1:{web_port}/phone#pair={token}"
+            state = await asyncio.to_thread(talk, url, mic)
+            answer = base64.b64decode(state["audio"])
+            heard = words(await transcribe(hub_uri, answer, PcmFormat(state["rate"], 2, 1)))
+    finally:
+        watcher.cancel()
+    assert state["wakes"] == ["hey_jarvis"]
+    assert {"kitchen", "light"} <= set(words(state["transcript"])), state["transcript"]
+    assert commands == ["familiar/command/light/kitchen/turn_on"]
+    assert state["playedSeconds"] > 0.5
+    assert {"kitchen", "light", "on"} <= set(heard), heard
