@@ -197,9 +197,7 @@ async def running_hub(
                     config.name,
                 )
             )
-        running = RunningHub(
-            config, endpoint, server, advertisement, loaded.mqtt, conductor, web
-        )
+        running = RunningHub(config, endpoint, server, advertisement, loaded.mqtt, conductor, web)
         hub.append(running)
         mqtt = loaded.mqtt
         if mqtt is not None:

@@ -57,9 +57,10 @@ async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
                 "entities": [
                     {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"}
                 ],
-                "mqtt": {"host": "127.0.0.1", "port": broker.port},
+                "mqtt": {},  # commands through the hub's MQTT connection
             },
         },
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
         "conductor": {"discover": False},
         "web": {"host": "127.0.0.1", "port": web_port, "state_dir": str(state_dir)},
     }
