@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 import uvicorn
+from fastapi import FastAPI
 
 from familiar_hub.config import WebConfig
 from familiar_hub.web.app import WebContext, create_app
@@ -76,6 +77,7 @@ class WebServer:
         self.port = 0
         self.scheme = "https" if config.tls != "off" else "http"
         self.context: WebContext | None = None
+        self.app: FastAPI | None = None
         self._stack = contextlib.AsyncExitStack()
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -137,7 +139,7 @@ class WebServer:
             hub_name=self.hub_name,
         )
         self._stack.callback(ctx.executor.shutdown, wait=False, cancel_futures=True)
-        app = create_app(ctx)
+        app = self.app = create_app(ctx)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
