@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -118,7 +119,21 @@ class PersonaConfig(Section):
     persona's own writing (style evidence); documents naming an author follow ``names``."""
 
     max_file_mb: float = Field(default=50.0, gt=0)
-    """Files larger than this are skipped (mbox files are exempt)."""
+    """Files larger than this are skipped (mailboxes too: raise it for a big ``.mbox``)."""
+
+    own_mail: Literal["auto", "sent", "from"] = "auto"
+    """Which mail from the persona's ``addresses``/``names`` counts as their own writing
+    (style evidence). ``sent``: only mail in a sent folder (a folder or mailbox named Sent,
+    Sent Items, Gesendet...) or under ``own_paths``. ``auto`` (default): that, or mail that
+    never passed a mail server (no ``Received:`` header), as exported sent mail is.
+    ``from``: the ``From:`` header alone, which anyone can forge."""
+
+    own_paths: list[Path] = Field(default_factory=list)
+    """Files and folders holding the persona's own sent mail, whatever their names."""
+
+    follow_symlinks: bool = False
+    """Ingest files that symbolic links point to outside the folders given; by default such a
+    link is skipped (and reported), so ingest never leaves the folders you named."""
 
     embedder: EmbedderConfig = EmbedderConfig()
     chunking: ChunkingConfig = ChunkingConfig()

@@ -61,6 +61,9 @@ class Piece:
     message_id: str | None = None
     is_mail: bool = False
     """A mail body (cleaned of quotes, signatures and greetings) rather than a document."""
+    relayed: bool = False
+    """The message passed through a mail server (it has ``Received:`` headers): mail that
+    arrived, not a copy of mail the owner sent (whatever its ``From:`` says)."""
 
 
 def read_file(path: Path) -> Iterator[Piece]:
@@ -185,6 +188,7 @@ def mail_pieces(
             subject=subject,
             message_id=message_id,
             is_mail=True,
+            relayed=bool(message.get_all("Received")),
         )
     for part in message.iter_attachments():
         assert isinstance(part, EmailMessage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,21 +61,55 @@ Progress = Callable[[int, int, FileOutcome], None]
 """``(files done, files in total, outcome of the last one)``."""
 
 
+_SENT_FOLDER = re.compile(
+    r"^(sent|sent[ _-]?(items|mail|messages)|gesendet(e objekte)?|envoy[eé]s|"
+    r"[eé]l[eé]ments envoy[eé]s|enviados|elementos enviados|posta inviata|inviati|"
+    r"verzonden( items)?|skickat)$",
+    re.IGNORECASE,
+)
+
+
+def in_sent_folder(path: Path) -> bool:
+    """Whether a file lies in a sent folder or is a sent mailbox (``Sent.mbox``)."""
+    return any(_SENT_FOLDER.match(part) for part in path.parent.parts) or bool(
+        _SENT_FOLDER.match(path.stem)
+    )
+
+
 class Attribution:
-    """Decides whether a piece was written by the persona."""
+    """Decides whether a piece was written by the persona.
+
+    A mail's ``From:`` can be forged by anyone, so by default it only counts together with
+    where the mail is (a sent folder, ``own_paths``) or with having never passed a mail server
+    (``PersonaConfig.own_mail``)."""
 
     def __init__(self, config: PersonaConfig) -> None:
         self.addresses = {a.lower() for a in config.addresses}
         self.names = {" ".join(n.lower().split()) for n in config.names}
         self.documents_by_persona = config.documents_by_persona
+        self.own_mail = config.own_mail
+        self.own_paths = [p.expanduser().resolve() for p in config.own_paths]
 
-    def by_persona(self, piece: Piece) -> bool:
+    def own_source(self, path: Path | None) -> bool:
+        """Whether mail in ``path`` may be the persona's own (sent folder or ``own_paths``)."""
+        if path is None:
+            return False
+        return in_sent_folder(path) or any(
+            path == own or path.is_relative_to(own) for own in self.own_paths
+        )
+
+    def by_persona(self, piece: Piece, own_source: bool = False) -> bool:
+        claimed = False
         if piece.address and piece.address.lower() in self.addresses:
-            return True
-        if piece.author:
+            claimed = True
+        elif piece.author:
             author = " ".join(piece.author.lower().split())
-            return author in self.names or author in self.addresses
-        return not piece.is_mail and piece.address is None and self.documents_by_persona
+            claimed = author in self.names or author in self.addresses
+        else:
+            return not piece.is_mail and piece.address is None and self.documents_by_persona
+        if not claimed or not piece.is_mail or self.own_mail == "from" or own_source:
+            return claimed
+        return self.own_mail == "auto" and not piece.relayed
 
 
 @dataclass(frozen=True)
@@ -84,13 +119,17 @@ class PreparedFile:
 
 
 def prepare_pieces(
-    pieces: Iterable[Piece], config: PersonaConfig, attribution: Attribution
+    pieces: Iterable[Piece],
+    config: PersonaConfig,
+    attribution: Attribution,
+    path: Path | None = None,
 ) -> PreparedFile:
     """Clean, attribute and chunk the pieces of one file. Pure apart from logging."""
     chunks: list[Chunk] = []
     own: list[OwnText] = []
+    own_source = attribution.own_source(path)
     for piece in pieces:
-        mine = attribution.by_persona(piece)
+        mine = attribution.by_persona(piece, own_source)
         if piece.is_mail:
             cleaned = clean_mail(piece.text)
             body = cleaned.body
@@ -120,19 +159,32 @@ def prepare_pieces(
     return PreparedFile(chunks, own)
 
 
-def walk(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to ingest under ``paths`` (sorted, hidden ones left out) and those skipped."""
+def walk(
+    paths: Sequence[Path], follow_symlinks: bool = False
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to ingest under ``paths`` (sorted, hidden ones left out) and those skipped.
+
+    A symbolic link whose target lies outside the folder it was found in is skipped unless
+    ``follow_symlinks``: ingest never reads what you did not name (and ``forget <folder>``
+    then covers everything it took)."""
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
     for given in paths:
         root = given.expanduser()
         if root.is_dir():
+            real_root = root.resolve()
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
                 if any(part.startswith(".") for part in rel.parts) or not path.is_file():
                     continue
+                real = path.resolve()
+                if not follow_symlinks and not real.is_relative_to(real_root):
+                    skipped.append((str(path), f"symbolic link to {real}, outside {root}"))
+                    continue
                 if path.suffix.lower() in SUFFIX_KINDS:
-                    found.append(path.resolve())
+                    # A followed link outside the folder is stored under its own path, so
+                    # that forgetting the folder forgets it too.
+                    found.append(real if real.is_relative_to(real_root) else path.absolute())
                 else:
                     skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}"))
         elif root.is_file():
@@ -176,11 +228,11 @@ class Ingestor:
         await self._worker.close()
 
     def _parse(self, path: Path) -> PreparedFile:
-        return prepare_pieces(list(read_file(path)), self.config, self.attribution)
+        return prepare_pieces(list(read_file(path)), self.config, self.attribution, path)
 
     async def ingest_file(self, path: Path) -> FileOutcome:
         name = str(path)
-        limit = None if path.suffix.lower() == ".mbox" else self.config.max_file_mb * (1 << 20)
+        limit = self.config.max_file_mb * (1 << 20)
         try:
             hashed = await self._worker.run(_sha256, path, limit)
         except OSError as err:
@@ -220,7 +272,7 @@ class Ingestor:
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
 
     async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        files, skipped = await self._worker.run(walk, paths)
+        files, skipped = await self._worker.run(walk, paths, self.config.follow_symlinks)
         report = IngestReport()
         for name, reason in skipped:
             report.record(FileOutcome(name, "skipped", reason))
