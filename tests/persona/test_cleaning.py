@@ -17,8 +17,8 @@ def test_reply_keeps_new_text_and_strips_quote_signature_disclaimer() -> None:
     for gone in ("QUOTEDSECRET", "wrote:", "Arun Kumar", "Sent with love", "confidential"):
         assert gone not in cleaned.body
     assert "+44" not in cleaned.body and "Senior Architect" not in cleaned.body
-    assert cleaned.greeting == "Hi"
-    assert cleaned.sign_off == "Cheers"
+    assert cleaned.greeting == "Hi Arun,"
+    assert cleaned.sign_off == "Cheers,\nPriya"
     assert "quote" in cleaned.removed and "greeting" in cleaned.removed
 
 
@@ -28,14 +28,14 @@ def test_outlook_original_message_block_is_stripped() -> None:
     assert "OUTLOOKQUOTED" not in cleaned.body
     assert "Original Message" not in cleaned.body
     assert "meena@example.net" not in cleaned.body and "Treasurer" not in cleaned.body
-    assert (cleaned.greeting, cleaned.sign_off) == ("Dear", "Best regards")
+    assert (cleaned.greeting, cleaned.sign_off) == ("Dear Priya,", "Best regards,\nMeena Iyer")
 
 
 def test_forwarded_block_is_stripped() -> None:
     cleaned = clean_mail(FORWARD_BY_PERSONA)
     assert "enna solreenga" in cleaned.body
     assert "FORWARDEDBODY" not in cleaned.body and "Park Office" not in cleaned.body
-    assert (cleaned.greeting, cleaned.sign_off) == ("Hey all", "Thanks")
+    assert (cleaned.greeting, cleaned.sign_off) == ("Hey all,", "Thanks,\nPriya")
     assert "forward" in cleaned.removed
 
 
@@ -64,7 +64,7 @@ def test_mobile_signature_and_sign_off_with_name_on_same_line() -> None:
         "Hello,\n\nRunning ten minutes late.\n\nBest, Priya\n\nSent from my iPhone"
     )
     assert cleaned.body == "Running ten minutes late."
-    assert (cleaned.greeting, cleaned.sign_off) == ("Hello", "Best")
+    assert (cleaned.greeting, cleaned.sign_off) == ("Hello,", "Best, Priya")
 
 
 def test_normalise_quotes_spaces_and_keeps_tamil_joiners() -> None:

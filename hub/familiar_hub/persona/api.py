@@ -35,7 +35,9 @@ class StyleProfile:
     """How the persona writes, learned from their own text."""
 
     greetings: list[str] = field(default_factory=list)
+    """Whole greeting lines as written, most used first (``Kanna,``, ``Ravi anna, vanakkam!``)."""
     sign_offs: list[str] = field(default_factory=list)
+    """Closing blocks as written, lines joined by a space (``Seri, bye. Amma``, ``H.``)."""
     mean_sentence_words: float = 0.0
     formality: str = "neutral"
     """``casual``, ``neutral`` or ``formal``."""
@@ -49,6 +51,22 @@ class StyleProfile:
     """Words of their other language they drop into English (e.g. romanised Tamil ``seri``)."""
     evidence_texts: int = 0
     """How many of their own texts the profile was learned from."""
+    address_terms: list[str] = field(default_factory=list)
+    """Terms of endearment or kinship they greet people with, usable for whoever is speaking
+    (``Kanna``, ``cariño``); never a person's name."""
+    greeting_words: list[str] = field(default_factory=list)
+    """Spoken greeting words of theirs (``vanakkam``, ``hola``); written-only ones such as
+    ``Dear`` are left out."""
+    farewells: list[str] = field(default_factory=list)
+    """Closing phrases without the name under them (``Seri, bye.``, ``Anbudan,``)."""
+    signatures: list[str] = field(default_factory=list)
+    """Names or initials they sign with (``Amma``, ``H.``)."""
+    closers: list[str] = field(default_factory=list)
+    """Short last lines they end many texts with (``Simple. Done.``, ``Nothing further.``)."""
+    openers: list[str] = field(default_factory=list)
+    """Words they often start a sentence with, comma after (``Seri``, ``Bueno``)."""
+    tone_evidence: list[str] = field(default_factory=list)
+    """What the ``formality`` verdict rests on, in words."""
 
 
 class Retriever(Protocol):

@@ -65,9 +65,12 @@ class CleanMail:
 
     body: str
     greeting: str | None = None
-    """The greeting word(s) the writer opened with (``Hi``, ``Dear``, ``Vanakkam``)."""
+    """The writer's whole greeting line, as written (``Hi Arun,``, ``Kanna,``,
+    ``Ravi anna, vanakkam!``, ``Dear Mr Okafor,``)."""
     sign_off: str | None = None
-    """The closing phrase (``Thanks``, ``Best regards``), without the name under it."""
+    """The closing block as written, its lines joined by ``\n`` (``Cheers,\nPriya``,
+    ``Seri, bye.\nAmma``, ``H.``): the closing phrase and the name or initials under it,
+    without job titles and contact lines."""
     removed: list[str] = field(default_factory=list)
     """What was stripped: ``quote``, ``forward``, ``signature``, ``disclaimer`` ..."""
 
@@ -131,8 +134,37 @@ GREETING_WORDS = (
     "yo",
     "vanakkam",
     "namaste",
+    "namaskar",
     "hai",
+    "hola",
+    "buenos días",
+    "buenas",
+    "querido",
+    "querida",
+    "hallo",
+    "lieber",
+    "liebe",
+    "moin",
+    "bonjour",
+    "salut",
+    "cher",
+    "chère",
+    "ciao",
+    "caro",
+    "cara",
+    "olá",
+    "oi",
 )
+_GREETING_ANYWHERE = re.compile(
+    r"(?<!\w)(" + "|".join(re.escape(w) for w in GREETING_WORDS) + r")(?!\w)", re.I
+)
+# Lines of at most this many words ending in a comma are greetings when they name someone
+# (``Kanna,`` ``Divya ma,`` ``Margaret,``); these openers are sentences, not greetings.
+_NOT_ADDRESS = frozenset(
+    "also however yes no ok okay so well anyway thanks thank sorry btw ps right now then "
+    "first second finally update note fyi hmm oh ah".split()
+)
+_MAX_GREETING_WORDS = 5
 _GREETING = re.compile(
     r"^(?P<word>" + "|".join(re.escape(w) for w in GREETING_WORDS) + r")\b(?P<rest>.{0,40})$",
     re.I,
@@ -183,6 +215,7 @@ _SIG_LINE = re.compile(
     re.I,
 )
 _MAX_SIG_LINES = 7
+_SIG_CONTACT = re.compile(r"[|@/]|\d|https?://|www\.")
 
 
 def _join_wrapped_reply_header(lines: list[str], index: int) -> str:
@@ -254,17 +287,39 @@ def clean_mail(body: str) -> CleanMail:
     greeting = None
     while lines and not lines[0].strip():
         lines.pop(0)
-    if lines:
-        match = _GREETING.match(lines[0].strip())
-        if match and _looks_like_greeting(match.group("rest")):
-            greeting = _title(match.group("word"))
-            lines.pop(0)
-            removed.append("greeting")
+    if lines and is_greeting_line(lines[0]):
+        greeting = lines.pop(0).strip()
+        removed.append("greeting")
 
-    sign_off, lines = _strip_sign_off(lines)
+    sign_off, lines = _strip_closing_block(lines)
+    if sign_off is None:
+        sign_off, lines = _strip_sign_off(lines)
     if sign_off:
         removed.append("sign-off")
     return CleanMail(normalise("\n".join(lines)), greeting, sign_off, removed)
+
+
+def is_greeting_line(line: str) -> bool:
+    """A whole line that opens a letter: a greeting word with a name (``Hi Arun,``), a
+    native-language greeting (``Ravi anna, vanakkam!``, ``¡Hola, cariño!``), or a bare name or
+    term of address followed by a comma (``Kanna,``, ``Margaret,``)."""
+    line = line.strip()
+    match = _GREETING.match(line.lstrip("¡¿"))
+    if match and _looks_like_greeting(match.group("rest")):
+        return True
+    words = line.rstrip(",!:").split()
+    if not words or len(words) > _MAX_GREETING_WORDS or len(line) > 50:
+        return False
+    if line.endswith(("!", ",")) and _GREETING_ANYWHERE.search(line):
+        return True  # "Ravi anna, vanakkam!", "Amma, hola,"
+    if not line.endswith(",") or len(words) > 3:
+        return False
+    first = words[0].strip("¡¿,.!:;").lower()
+    return (
+        first not in _NOT_ADDRESS
+        and words[0][:1].isupper()
+        and not any(ch.isdigit() for ch in line)
+    )
 
 
 def _looks_like_greeting(rest: str) -> bool:
@@ -277,9 +332,56 @@ def _looks_like_greeting(rest: str) -> bool:
     return len(rest.split()) <= 3 and not rest.endswith(".")
 
 
-def _title(phrase: str) -> str:
-    phrase = " ".join(phrase.split())
-    return phrase[:1].upper() + phrase[1:].lower()
+_INITIALS = re.compile(r"^([A-Z]\.){1,3}$|^[A-Z]\.\s?[A-Z]\.?$")
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'.-]*\.?$")
+
+
+def _name_like(line: str) -> bool:
+    """``Amma``, ``Meena``, ``H. Voss``, ``H.V.``, ``Mamá``: a signature name or initials."""
+    line = line.strip()
+    if _INITIALS.match(line.replace(" ", "")) and len(line) <= 6:
+        return True
+    words = line.split()
+    return (
+        0 < len(words) <= 3
+        and len(line) <= 30
+        and words[0][:1].isupper()
+        and all(_NAME_WORD.match(w) for w in words)
+    )
+
+
+def _closing_line(line: str) -> bool:
+    """The line above the name: ``Anbudan,``, ``Regards,``, ``Seri, bye.``, ``Besos,``."""
+    line = line.strip()
+    words = line.split()
+    if not words or len(words) > 4 or len(line) > 30:
+        return False
+    return bool(_SIGN_OFF.match(line)) or line[-1] in ",.!"
+
+
+def _strip_closing_block(lines: list[str]) -> tuple[str | None, list[str]]:
+    """The last paragraph, when it is only a short closing line and a name (or just a name
+    or initials): ``Seri, bye.`` / ``Amma``; ``Anbudan,`` / ``Meena``; ``H.``."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) < 2:
+        return None, lines
+    start = content[-1]
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    block = [line.strip() for line in lines[start:] if line.strip()]
+    if start == 0 or not block or len(block) > 3:
+        return None, lines
+    if len(block) == 1:
+        if not _name_like(block[0]) or len(block[0].split()) > 2:
+            return None, lines
+    else:
+        # closing line, name, and at most one title line under it ("Treasurer")
+        if not _closing_line(block[0]) or not _name_like(block[1]):
+            return None, lines
+        if len(block) == 3 and not _name_like(block[2]):
+            return None, lines
+        block = block[:2]
+    return "\n".join(block), lines[:start]
 
 
 def _strip_sign_off(lines: list[str]) -> tuple[str | None, list[str]]:
@@ -296,8 +398,10 @@ def _strip_sign_off(lines: list[str]) -> tuple[str | None, list[str]]:
             continue
         if rest and not _is_name(rest):  # "Thanks for the update" is a sentence
             continue
-        phrase = _title(match.group("phrase"))
-        return phrase, lines[:index]
+        closing = [line]
+        if not rest and below and _name_like(below[0]) and not _SIG_CONTACT.search(below[0]):
+            closing.append(below[0])
+        return "\n".join(closing), lines[:index]
     return None, lines
 
 
