@@ -103,7 +103,6 @@ def test_prompt_marks_documents_as_data_with_source_and_date() -> None:
     messages = build_messages("Anna", style, history, [hostile], "Where is it?")
     assert messages[0].role == "system"
     assert messages[0].content == system_prompt("Anna", style)  # fixed prefix
-    assert "Wouldn't miss it for the world!" in messages[0].content
     assert [m.role for m in messages] == ["system", "user", "assistant", "user"]
     last = messages[-1].content
     assert "source: mail/7.eml" in last and "date: 2025-06-01" in last

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import re
 import uuid
@@ -56,11 +57,14 @@ from familiar_hub.brain.memory import Conversation, ConversationMemory, Turn
 from familiar_hub.brain.prompt import (
     apology,
     build_messages,
-    decline,
+    is_decline,
     is_question,
     retrieval_query,
     system_prompt,
 )
+from familiar_hub.brain.retrieval import DEFAULT_NAME
+from familiar_hub.brain.smalltalk import classify, strip_greeting
+from familiar_hub.brain.speaking import Voice, first_person, ungrounded
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
@@ -68,13 +72,17 @@ from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
 
-ReplyKind = Literal["home", "answer", "declined", "refused", "confirm", "error", "empty"]
+ReplyKind = Literal[
+    "home", "answer", "smalltalk", "declined", "refused", "confirm", "error", "empty"
+]
 _PRONOUN = re.compile(r"\b(it|them)\b", re.IGNORECASE)
 # Questions are never home commands ("what did the alarm company write?").
 _WH_QUESTION = re.compile(r"^\s*(who|whom|whose|what|when|where|which|why)\b", re.IGNORECASE)
 _RETRIEVAL_TIMEOUT = 10.0
 _INTENT_MAX_TOKENS = 40
 _FIRST_CLAUSE_CHARS = 25
+_MAX_SENTENCES = 3
+_TERSE_SENTENCES = 2
 
 
 @dataclass
@@ -93,6 +101,23 @@ class ReplyResult:
     forwarded: bool = False
     """The intent is left to the caller to carry out (Home Assistant's handlers)."""
     passages: list[Passage] = field(default_factory=list)
+    plain: str = ""
+    """The same reply without the persona's habits (a neutral baseline for benchmarks)."""
+
+
+@dataclass
+class _Said:
+    """What one answer may rest on, and what of it was said so far."""
+
+    question: str
+    sources: list[str]
+    names: list[str]
+    key: str
+    kept: list[str] = field(default_factory=list)
+    plain: list[str] = field(default_factory=list)
+    declined: bool = False
+    tainted: bool = False
+    """A piece was unfounded: the model has left the passages, nothing after it is said."""
 
 
 class Reply:
@@ -146,8 +171,11 @@ class Brain:
         executor: HomeExecutor | None = None,
         entities: Sequence[Entity] = (),
         timers: Timers | None = None,
+        persona_name: str = DEFAULT_NAME,
     ) -> None:
         self.config = config
+        self.persona_name = persona_name
+        """Who the brain speaks as: the persona config's ``name`` (the one source)."""
         self.llm = llm
         self.retriever = retriever
         self.executor = executor
@@ -157,6 +185,7 @@ class Brain:
             config.history_turns, config.max_conversations, config.conversation_ttl
         )
         self.style: StyleProfile | None = None
+        self.voice = Voice(persona_name)
         self._recognizer: intent_lib.TemplateRecognizer | None = None
         self._intent_thread = Worker("intents")
 
@@ -180,6 +209,7 @@ class Brain:
             raise
         except Exception:
             _LOGGER.exception("could not read the persona's style profile; plain style")
+        self.voice = Voice(self.persona_name, self.style)
         if self.config.home.enabled:
             self._recognizer = await self._intent_thread.run(self._compile)
         _LOGGER.info(
@@ -199,7 +229,7 @@ class Brain:
 
     @property
     def system_prompt(self) -> str:
-        return system_prompt(self.config.persona_name, self.style)
+        return system_prompt(self.persona_name, self.style)
 
     @property
     def controls_home(self) -> bool:
@@ -256,13 +286,21 @@ class Brain:
             if spoken:
                 said.append(spoken)
                 yield spoken
+        elif (small_talk := classify(text)) is not None:
+            result.kind = "smalltalk"
+            key = f"{text}|{len(conversation.turns)}"
+            for sentence in self.voice.small_talk(small_talk, conversation.turns, key):
+                said.append(sentence)
+                yield sentence
+            plain = Voice(self.persona_name).small_talk(small_talk, conversation.turns, key)
+            result.plain = " ".join(plain)
         else:
             async for sentence in self._guarded(self._answer(text, conversation, result)):
                 said.append(sentence)
                 yield sentence
         result.text = " ".join(said)
         result.continue_conversation = result.kind == "confirm" or (
-            result.kind == "answer" and result.text.endswith("?")
+            result.kind in ("answer", "smalltalk") and result.text.endswith("?")
         )
         self.memory.add(result.conversation_id, Turn(text, result.text))
         _LOGGER.debug("[%s] said: %s", result.conversation_id, result.text)
@@ -417,30 +455,56 @@ class Brain:
             return False
         return passage.similarity is None or passage.similarity >= self.config.min_similarity
 
+    def _sources(
+        self, passages: Sequence[Passage], question: str, history: list[Turn]
+    ) -> list[str]:
+        """What an answer may rest on: this turn's passages, the question, the conversation."""
+        out = [question, self.persona_name]
+        for passage in passages:
+            out += [passage.text, passage.subject or "", passage.author or "", passage.date or ""]
+        for turn in history:
+            out += [turn.user, turn.answer]
+        return out
+
+    def _names(self) -> list[str]:
+        names = [self.persona_name]
+        if self.style is not None:
+            names += [s.rstrip(".") for s in self.style.signatures if len(s) > 2]
+        return names
+
     async def _answer(
         self, text: str, conversation: Conversation, result: ReplyResult
     ) -> AsyncGenerator[str, None]:
         history = list(conversation.turns)
-        passages = await self._retrieve(retrieval_query(text, history))
+        key = f"{text}|{len(history)}"
+        question = strip_greeting(text)
+        passages = await self._retrieve(retrieval_query(question, history))
         result.passages = passages
-        if not passages and is_question(text):
+        if not passages and is_question(question):
             result.kind = "declined"
-            yield decline(self.style)
+            result.plain = " ".join(Voice(self.persona_name).decline(key))
+            for sentence in self.voice.decline(key):
+                yield sentence
             return
         if self.llm is None:
             result.kind, result.error_code = "error", LlmFailed.code
             yield apology()
             return
         messages = build_messages(
-            self.config.persona_name,
+            self.persona_name,
             self.style,
             history,
             passages,
-            text,
+            question,
             max_passage_chars=self.config.passage_chars,
         )
         result.kind = "answer"
+        said = _Said(
+            question, self._sources(passages, question, history), self._names(), key
+        )
+        limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
+        accept = functools.partial(self._accept, said, result.conversation_id)
         try:
             stream = self.llm.stream(
                 messages,
@@ -449,16 +513,53 @@ class Brain:
             )
             async for piece in self._bounded(stream):
                 for sentence in splitter.feed(piece):
-                    yield sentence
-            for sentence in splitter.flush():
-                yield sentence
+                    if (spoken := accept(sentence)) is not None:
+                        yield spoken
+                if said.declined or len(said.kept) >= limit:
+                    break
+            if not said.declined and len(said.kept) < limit:
+                for sentence in splitter.flush():
+                    if (spoken := accept(sentence)) is not None:
+                        yield spoken
         except FamiliarError as err:
             code = err.code if err.code in (LlmTimeout.code, LlmFailed.code) else LlmFailed.code
             result.kind, result.error_code = "error", code
             _LOGGER.error("answer failed (%s): %s", code, err)
             for sentence in splitter.flush():  # what was already written is still said
-                yield sentence
+                if (spoken := accept(sentence)) is not None:
+                    yield spoken
             yield apology()
+            return
+        if not said.kept:
+            result.kind = "declined"
+            result.plain = " ".join(Voice(self.persona_name).decline(key))
+            for sentence in self.voice.decline(key):
+                yield sentence
+            return
+        result.plain = " ".join(said.plain)
+        closer = self.voice.closer(key, said.kept)
+        if closer is not None:
+            yield closer
+
+    def _accept(self, said: _Said, conversation_id: str, piece: str) -> str | None:
+        """A piece of the LLM's answer in the persona's voice, or None when it must not be
+        said: the model's own "I don't know" (declined in her words instead), or a sentence
+        naming something found in neither the passages nor the conversation."""
+        piece = first_person(piece.strip(), said.question, said.names)
+        if not piece or said.tainted:
+            return None
+        if is_decline(piece):
+            said.declined = True
+            return None
+        missing = ungrounded(piece, said.sources)
+        if missing:
+            _LOGGER.debug("[%s] dropped, unfounded %s: %s", conversation_id, missing, piece)
+            said.tainted = True
+            return None
+        spoken = self.voice.lead(piece, said.key) if not said.kept else piece
+        said.kept.append(spoken)
+        said.plain.append(piece)
+        return spoken
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
         """The LLM's pieces, with a deadline for the first, between pieces, and overall."""
@@ -513,12 +614,13 @@ async def open_brain(
     process's MQTT connection, through which ``home.mqtt`` commands go.
     """
     from familiar_hub.brain import backends
-    from familiar_hub.brain.retrieval import open_retriever
+    from familiar_hub.brain.retrieval import open_persona
 
     async with contextlib.AsyncExitStack() as stack:
         if llm is None:
             llm = await stack.enter_async_context(backends.create_llm(config))
-        retriever = await stack.enter_async_context(open_retriever(config.persona_config))
+        persona = await stack.enter_async_context(open_persona(config.persona_config))
+        retriever = persona.retriever
         executor = await stack.enter_async_context(backends.create_executor(config.home, mqtt))
         entities = yaml_entities(config)
         if executor is not None and config.home.enabled:
@@ -528,6 +630,14 @@ async def open_brain(
                 _LOGGER.warning("could not read entities from %s: %s", executor.name, err)
         timers = await stack.enter_async_context(Timers())
         brain = await stack.enter_async_context(
-            Brain(config, llm, retriever, executor=executor, entities=entities, timers=timers)
+            Brain(
+                config,
+                llm,
+                retriever,
+                executor=executor,
+                entities=entities,
+                timers=timers,
+                persona_name=persona.name,
+            )
         )
         yield brain

@@ -42,14 +42,14 @@ def program_for(config: BrainConfig, *, controls_home: bool | None = None) -> Ha
         controls_home = home.enabled and (executor or home.ha_caller_intents)
     return HandleProgram(
         name="familiar-brain",
-        description=f"Familiar: answers as {config.persona_name}",
+        description=f"Familiar: answers as {brain.persona_name}",
         attribution=Attribution(name="Familiar", url="https://github.com/familiar"),
         installed=True,
         version="0.1.0",
         models=[
             HandleModel(
-                name=config.persona_name,
-                description=f"{config.persona_name} (persona)",
+                name=brain.persona_name,
+                description=f"{brain.persona_name} (persona)",
                 attribution=Attribution(name="Familiar", url="https://github.com/familiar"),
                 installed=True,
                 version=None,

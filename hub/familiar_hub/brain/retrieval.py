@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from familiar.errors import ConfigError
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
 
 _LOGGER = logging.getLogger(__name__)
+DEFAULT_NAME = "Familiar"
+"""Who the assistant speaks as without a persona."""
 
 
 class EmptyRetriever:
@@ -23,28 +27,65 @@ class EmptyRetriever:
         return None
 
 
-def _existing(value: str) -> Path | None:
-    path = Path(value).expanduser()
-    return path if path.exists() else None
+@dataclass(frozen=True)
+class OpenedPersona:
+    """Who the brain speaks as, and where their passages come from."""
+
+    name: str
+    """The persona config's ``name``: the one place a persona's name is set."""
+    retriever: Retriever
+
+
+def persona_config_path(value: str) -> Path:
+    """``brain.persona_config`` as a path (``sample`` is the packaged demo persona)."""
+    from familiar_hub.persona.sample import SAMPLE, SAMPLE_DIR
+
+    if value == SAMPLE:
+        return SAMPLE_DIR / "persona.yaml"
+    return Path(value).expanduser()
+
+
+@contextlib.asynccontextmanager
+async def open_persona(persona_config: str | None) -> AsyncIterator[OpenedPersona]:
+    """The persona of ``brain.persona_config``: ``sample`` (the demo persona, ingested on
+    first start), a ``persona.yaml`` path, or None (no persona: questions are declined).
+
+    A path that does not exist is a configuration error, not a persona who knows nothing."""
+    if persona_config is None:
+        _LOGGER.info("no persona configured (brain.persona_config): questions will be declined")
+        yield OpenedPersona(DEFAULT_NAME, EmptyRetriever())
+        return
+    from familiar.config import load_config
+    from familiar_hub.persona.config import PersonaConfig
+    from familiar_hub.persona.retriever import open_retriever as open_store
+    from familiar_hub.persona.sample import SAMPLE, ingest_if_empty, sample_config
+
+    if persona_config == SAMPLE:
+        config = await asyncio.to_thread(sample_config)
+    else:
+        path = persona_config_path(persona_config)
+        if not await asyncio.to_thread(path.is_file):
+            raise ConfigError(
+                "brain.persona_config",
+                [f"persona config {path} does not exist (use `sample` for the demo persona)"],
+            )
+        config = await asyncio.to_thread(load_config, PersonaConfig, path)
+    async with open_store(config) as retriever:
+        if persona_config == SAMPLE:
+            await ingest_if_empty(config, retriever.store, retriever.embedder)
+            _LOGGER.warning(
+                "talking as the DEMO persona %s (invented mails in %s); use your own: "
+                "docs/persona.md",
+                config.name,
+                config.sources[0].parent if config.sources else "the package",
+            )
+        else:
+            _LOGGER.info("persona %s from %s", config.name, persona_config)
+        yield OpenedPersona(config.name, retriever)
 
 
 @contextlib.asynccontextmanager
 async def open_retriever(persona_config: str | None) -> AsyncIterator[Retriever]:
-    """The persona store's retriever for ``persona.yaml``; an empty one when there is none
-    (the hub still starts, and questions about the persona are declined)."""
-    if persona_config is None:
-        _LOGGER.info("no persona store configured: answers will say they don't know")
-        yield EmptyRetriever()
-        return
-    path = await asyncio.to_thread(_existing, persona_config)
-    if path is None:
-        _LOGGER.warning("persona config %s does not exist: no documents", persona_config)
-        yield EmptyRetriever()
-        return
-    from familiar.config import load_config
-    from familiar_hub.persona.config import PersonaConfig
-    from familiar_hub.persona.retriever import open_retriever as open_persona
-
-    config = await asyncio.to_thread(load_config, PersonaConfig, path)
-    async with open_persona(config) as retriever:
-        yield retriever
+    """Only the retriever of :func:`open_persona`."""
+    async with open_persona(persona_config) as persona:
+        yield persona.retriever

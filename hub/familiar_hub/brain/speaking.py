@@ -1,0 +1,392 @@
+"""The persona's way of talking, as a deterministic layer around the LLM's content (pure).
+
+Measured with the packaged Qwen2.5-Coder 0.5B/1.5B (bench/persona_fidelity.py): few-shot
+examples of the persona's own sentences make these tiny models copy their *content* (a grey
+folder, a date of another email), and style instructions alone change nothing. So the model
+is asked for the facts only, in the first person, and this layer gives the answer her voice:
+
+- her term of address for family and her sentence openers before the answer, her short
+  closing lines after it, in the proportions she uses them, chosen deterministically per
+  turn so answers vary but tests and benchmarks repeat;
+- perspective repaired ("your key is with Lakshmi" -> "my key ..." when "your key" was asked);
+- every sentence checked against what it may rest on (this turn's passages, the question,
+  the conversation): a sentence naming a number or a name found in none of them is dropped,
+  so nothing from style evidence, few-shot text or the model's imagination is said as a fact;
+- small talk, identity, thanks, farewells and declines composed from her own greetings,
+  terms of address, closers and farewells, with several wordings each.
+
+Nothing here quotes her writing except her habits (greeting words, terms of address,
+openers, closers, farewells), which carry no facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from familiar_hub.brain.memory import Turn
+from familiar_hub.brain.smalltalk import SmallTalk, classify
+from familiar_hub.persona.api import StyleProfile
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,}(?:'s)?)\b")
+# Capitalised words that are not names of anything the persona could have made up.
+_COMMON_CAPITALISED = frozenset(
+    """i i'm i'll i've i'd okay ok yes no english tamil hindi spanish german french mr mrs ms
+    dr sir madam""".split()
+)
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+# The same months and days in the other languages passages may be written in.
+_FOREIGN_CALENDAR = {
+    foreign: english
+    for english, words in {
+        "january": "januar enero janvier", "february": "februar febrero février",
+        "march": "märz marzo mars", "april": "abril avril", "may": "mai mayo",
+        "june": "juni junio juin", "july": "juli julio juillet", "august": "agosto août",
+        "september": "septiembre septembre", "october": "oktober octubre octobre",
+        "november": "noviembre novembre", "december": "dezember diciembre décembre",
+        "monday": "montag lunes lundi", "tuesday": "dienstag martes mardi",
+        "wednesday": "mittwoch miércoles mercredi", "thursday": "donnerstag jueves jeudi",
+        "friday": "freitag viernes vendredi", "saturday": "samstag sábado samedi",
+        "sunday": "sonntag domingo dimanche",
+    }.items()
+    for foreign in words.split()
+}
+_CALENDAR = re.compile(r"\b(" + "|".join(_MONTHS + _WEEKDAYS) + r")\b", re.I)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MIN_CONTENT_WORDS = 3
+_WRITTEN_FAREWELLS = frozenset(
+    "regards best regards kind regards warm regards yours yours sincerely yours faithfully "
+    "yours truly sincerely best respectfully".split(" ")
+)
+_FUNCTION = frozenset(
+    """that this these those there their they them then than with from have has had were
+    will would could should about into over just also very what when where which your yours
+    mine know sure think really well here been being does doing said says tell told""".split()
+)
+_ENGLISHISH = frozenset(
+    "the a an is are was were i my you your it to of and in on at for with not have has".split()
+)
+
+_DECLINES_CASUAL = (
+    "I don't know that one.",
+    "No idea, I haven't got anything about that.",
+    "That I don't know.",
+    "Hmm, nothing about that in my letters.",
+    "I can't tell you, I don't remember anything like that.",
+    "I really don't know.",
+)
+_DECLINES_FORMAL = (
+    "I do not know.",
+    "I have no record of that.",
+    "Nothing on that in my papers.",
+    "That I cannot tell you.",
+    "I have nothing on that.",
+)
+DECLINES = _DECLINES_CASUAL + _DECLINES_FORMAL
+"""Every core wording of a decline (the persona's habits go around them)."""
+_WELLBEING_CASUAL = ("I'm fine.", "Fine, fine.", "All good here.", "Doing well.")
+_WELLBEING_FORMAL = ("Well, thank you.", "Quite well.", "Perfectly well, thank you.")
+_THANKS_CASUAL = ("Anytime.", "You're welcome.", "No need to thank me.")
+_THANKS_FORMAL = ("You are welcome.", "Not at all.")
+_ASK_CASUAL = ("What do you need?", "Tell me.", "What is it?")
+_ASK_FORMAL = ("What is it?", "Yes?", "Go on.")
+
+
+def _pick(options: Sequence[str], key: str, salt: str = "") -> str:
+    digest = hashlib.sha256(f"{salt}|{key}".encode()).digest()
+    return options[digest[0] % len(options)]
+
+
+def _chance(key: str, salt: str, percent: int) -> bool:
+    digest = hashlib.sha256(f"{salt}|{key}".encode()).digest()
+    return int.from_bytes(digest[1:5], "big") % 100 < percent
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _uncap(text: str) -> str:
+    """Lower-case the first letter unless it starts "I " or a name-like word."""
+    if text.startswith(("I ", "I'")) or not text:
+        return text
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[1:].islower() and first.lower() in _ENGLISHISH | {
+        "she", "he", "they", "we", "that", "this", "there", "no", "yes", "nothing", "it's",
+        "hmm", "fine", "all", "doing", "well", "quite", "perfectly", "not", "anytime",
+        "tell", "what", "go", "ask", "you're", "that's",
+    }:
+        return text[:1].lower() + text[1:]
+    return text
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one persona talks: built from the style profile, no LLM needed."""
+
+    name: str
+    style: StyleProfile | None = None
+
+    # --- habits ---------------------------------------------------------------------------
+
+    @property
+    def formal(self) -> bool:
+        return self.style is not None and self.style.formality == "formal"
+
+    @property
+    def address(self) -> str | None:
+        """Her term of address for family (``Kanna``), if she has one."""
+        terms = self.style.address_terms if self.style else []
+        return terms[0] if terms else None
+
+    @property
+    def openers(self) -> list[str]:
+        return list(self.style.openers) if self.style else []
+
+    @property
+    def closers(self) -> list[str]:
+        return list(self.style.closers) if self.style else []
+
+    @property
+    def terse(self) -> bool:
+        return self.style is not None and 0 < self.style.mean_sentence_words < 7
+
+    def _with_address(self, text: str, key: str) -> str:
+        address = self.address
+        if address is None or address.lower() in text.lower():
+            return text
+        if text[-1:] in ".!?" and _chance(key, "address-end", 35):
+            return f"{text.rstrip('.!')}, {_cap(address)}{text[-1] if text[-1] in '.!?' else '.'}"
+        return f"{_cap(address)}, {_uncap(text)}"
+
+    def lead(self, sentence: str, key: str) -> str:
+        """The answer's first sentence with her opener or term of address, as she would."""
+        lead = sentence.strip()
+        if self.openers and _chance(key, "opener", 40):
+            opener = _pick(self.openers, key, "opener")
+            if not lead.lower().startswith(opener.lower()):
+                return f"{_cap(opener)}, {_uncap(lead)}"
+        if self.address and _chance(key, "address", 70):
+            return self._with_address(lead, key)
+        return lead
+
+    def closer(self, key: str, said: Sequence[str]) -> str | None:
+        """One of her short closing lines, after some answers (as in some of her mails)."""
+        if not self.closers or not _chance(key, "closer", 50 if self.formal else 30):
+            return None
+        closer = _pick(self.closers, key, "closer")
+        return None if closer.lower() in " ".join(said).lower() else closer
+
+    def dress(self, sentences: Sequence[str], key: str) -> list[str]:
+        """Opener or term of address before, a closer after."""
+        out = [s for s in (x.strip() for x in sentences) if s]
+        if not out:
+            return out
+        out[0] = self.lead(out[0], key)
+        closer = self.closer(key, out)
+        return [*out, closer] if closer else out
+
+    # --- turns answered without the LLM -------------------------------------------------------
+
+    def decline(self, key: str) -> list[str]:
+        """Nothing found: said in her words, a different wording from turn to turn."""
+        core = _pick(_DECLINES_FORMAL if self.formal else _DECLINES_CASUAL, key, "decline")
+        return self.dress([core], key)
+
+    def greeting(self, key: str) -> list[str]:
+        words = self.style.greeting_words if self.style else []
+        word = _cap(words[0]) if words else ("Hello" if self.formal else "Hi")
+        address = self.address
+        line = f"{word}, {address}!" if address else f"{word}."
+        spanish = "¡" in " ".join(self.style.greetings if self.style else [])
+        if spanish and address:
+            line = f"¡{word}, {address}!"
+        elif address and self.style and any(
+            g.lower().rstrip("!,. ").endswith(words[0]) for g in self.style.greetings if words
+        ):
+            line = f"{_cap(address)}, {word.lower()}!"  # "Kanna, vanakkam!" as she writes it
+        ask = _pick(_ASK_FORMAL if self.formal else _ASK_CASUAL, key, "ask")
+        return [line, ask]
+
+    def identity(self, key: str) -> list[str]:
+        core = (
+            f"{self.name} here."
+            if self.terse
+            else _pick((f"It's me, {self.name}.", f"I'm {self.name}."), key, "who")
+        )
+        told = (
+            "Or rather a voice assistant answering as me, from my mails and notes."
+            if not self.formal
+            else "Strictly, an assistant answering as me, from my correspondence."
+        )
+        return [self._with_address(core, key), told]
+
+    def wellbeing(self, key: str) -> list[str]:
+        core = _pick(_WELLBEING_FORMAL if self.formal else _WELLBEING_CASUAL, key, "well")
+        return self.dress([core], key)
+
+    def thanks(self, key: str) -> list[str]:
+        core = _pick(_THANKS_FORMAL if self.formal else _THANKS_CASUAL, key, "thanks")
+        return self.dress([core], key)
+
+    def farewell(self, key: str) -> list[str]:
+        farewells = self.style.farewells if self.style else []
+        spoken = [
+            f.rstrip(",").strip()
+            for f in farewells
+            if f.rstrip(",.! ").lower() not in _WRITTEN_FAREWELLS
+        ]
+        if spoken:
+            line = spoken[0]
+            return [line if line[-1:] in ".!?" else f"{line}."]
+        return ["Goodbye." if self.formal else "Bye for now."]
+
+    def recall(self, kind: SmallTalk, history: Sequence[Turn], key: str) -> list[str]:
+        """"What did I just ask?" / "what did you say?" from the conversation memory."""
+        if not history:
+            return self.dress(["You haven't asked me anything yet."], key)
+        last = history[-1]
+        if kind is SmallTalk.RECALL_ANSWER:
+            return [last.answer] if last.answer else ["I didn't say anything."]
+        recalls = (SmallTalk.RECALL_QUESTION, SmallTalk.RECALL_ANSWER)
+        asked_before = [t for t in history if classify(t.user) not in recalls]
+        if not asked_before:
+            return self.dress(["You haven't asked me anything yet."], key)
+        last = asked_before[-1]
+        asked = last.user.strip().rstrip("?.!")
+        verb = "asked" if last.user.strip().endswith("?") else "said"
+        return [self._with_address(f"You {verb}: {asked}.", key)]
+
+    def small_talk(self, kind: SmallTalk, history: Sequence[Turn], key: str) -> list[str]:
+        if kind is SmallTalk.GREETING:
+            return self.greeting(key)
+        if kind is SmallTalk.IDENTITY:
+            return self.identity(key)
+        if kind is SmallTalk.WELLBEING:
+            return self.wellbeing(key)
+        if kind is SmallTalk.THANKS:
+            return self.thanks(key)
+        if kind is SmallTalk.FAREWELL:
+            return self.farewell(key)
+        return self.recall(kind, history, key)
+
+
+# --- perspective ----------------------------------------------------------------------------
+
+_YOU_VERB = re.compile(
+    r"\b(?:do|did|are|were|will|would|have|had|can|could|should)\s+you\s+(\w+)", re.I
+)
+_YOUR_NOUN = re.compile(r"\byour\s+(\w+(?:\s+\w+)?)", re.I)
+_TO_BE = {"are": "am", "were": "was", "have": "have", "will": "will", "had": "had"}
+
+
+def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str:
+    """The persona talks about herself as "I": repairs answers that echo the question's "you"
+    ("You book it on the 1st" to "Where do you book...") or name her in the third person."""
+    out = sentence
+    for name in names:
+        if not name or len(name) < 2:
+            continue
+        escaped = re.escape(name)
+        out = re.sub(rf"\b{escaped}'s\b", "my", out)
+        out = re.sub(rf"^{escaped} (is|was|has|will|would|can)\b", _third_to_first, out)
+    for match in _YOUR_NOUN.finditer(question):
+        noun = match.group(1).split()[0]
+        out = re.sub(rf"\b[Yy]our ({re.escape(noun)})\b", _your_to_my, out)
+    verbs = {m.group(1).lower() for m in _YOU_VERB.finditer(question)}
+    if re.search(r"\b(?:are|were|will|have|do|did|can)\s+you\b", question, re.I):
+        for verb in verbs:
+            out = re.sub(
+                rf"\b[Yy]ou (?:(are|were|will|have|had|would|can|do|did) )?{re.escape(verb)}\b",
+                _you_to_i,
+                out,
+            )
+        out = re.sub(r"^You are\b", "I am", out)
+        out = re.sub(r"^You're\b", "I'm", out)
+    return _cap(out)
+
+
+def _your_to_my(match: re.Match[str]) -> str:
+    return ("My " if match.group(0)[:1].isupper() else "my ") + match.group(1)
+
+
+def _you_to_i(match: re.Match[str]) -> str:
+    text = match.group(0)
+    aux = match.group(1)
+    rest = text[3:]
+    if aux:
+        rest = rest.replace(aux, _TO_BE.get(aux.lower(), aux), 1)
+    return "I" + rest
+
+
+def _third_to_first(match: re.Match[str]) -> str:
+    verb = match.group(1)
+    return "I " + {"is": "am", "has": "have"}.get(verb, verb)
+
+
+# --- grounding ------------------------------------------------------------------------------
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(text)}
+
+
+def _calendar_text(text: str) -> str:
+    """Sources with ISO dates spelled out and foreign month and day names in English too."""
+    spelled = _ISO_DATE.sub(
+        lambda m: f"{m.group(0)} {int(m.group(3))} {_MONTHS[int(m.group(2)) - 1]}"
+        if 1 <= int(m.group(2)) <= 12
+        else m.group(0),
+        text,
+    )
+    words = {w.lower() for w in _WORD.findall(spelled)}
+    extra = [_FOREIGN_CALENDAR[w] for w in words if w in _FOREIGN_CALENDAR]
+    return spelled + " " + " ".join(extra)
+
+
+def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
+    """What in ``sentence`` none of ``sources`` supports: numbers, months and weekdays, names,
+    or every content word at once.
+
+    A tiny model asked about something its passages do not cover answers anyway, with a date
+    or a place from somewhere else (a style example, a previous turn, its training): "next
+    January", "the grey folder in the study". Numbers and calendar words are checked
+    everywhere; capitalised names only in English sentences (German capitalises every noun)."""
+    joined = _calendar_text(" ".join(sources))
+    lower = joined.lower()
+    known_numbers = _numbers(joined)
+    missing = [
+        n
+        for n in _numbers(sentence)
+        if n not in known_numbers and n not in {"0", "1"} and not _part_of_known(n, known_numbers)
+    ]
+    missing += [
+        m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower
+    ]
+    words = [w.lower() for w in _WORD.findall(sentence)]
+    english = sum(1 for w in words if w in _ENGLISHISH) >= max(1, len(words) // 6)
+    content = [w for w in words if len(w) >= 4 and w not in _FUNCTION and not w.isdigit()]
+    supported = sum(1 for w in content if w[:4] in lower)
+    if len(content) >= _MIN_CONTENT_WORDS and supported * 3 < len(content):
+        missing.append(" ".join(content))
+    if english:
+        for match in _CAPITALISED.finditer(sentence):
+            word = match.group(1)
+            base = word[:-2] if word.endswith("'s") else word
+            if base.lower() in _COMMON_CAPITALISED:
+                continue
+            if base.lower() not in lower:
+                missing.append(base)
+    return list(dict.fromkeys(missing))
+
+
+def _part_of_known(number: str, known: set[str]) -> bool:
+    """"7:15" is split into 7 and 15 in both; "5001" may appear as "5,001"."""
+    return any(number in k.replace(".", "") for k in known if len(number) >= 2)

@@ -1,0 +1,274 @@
+"""Answers in the persona's voice, and style that never becomes a fact (pure logic and the
+brain with scripted models)."""
+
+from __future__ import annotations
+
+import pytest
+
+from familiar_hub.brain.brain import Brain
+from familiar_hub.brain.memory import Turn
+from familiar_hub.brain.prompt import build_messages
+from familiar_hub.brain.smalltalk import SmallTalk, classify, strip_greeting
+from familiar_hub.brain.speaking import DECLINES, Voice, first_person, ungrounded
+from familiar_hub.config import BrainConfig
+from familiar_hub.persona.api import StyleProfile
+from tests.brain.fakes import ListRetriever, ScriptedLlm, passage
+
+CONFIG = BrainConfig(home={"enabled": False})
+
+# A profile as learned from real-looking mail of a code-mixed writer, with the two example
+# sentences that leaked into answers before (issue 9): a place and a date from other mails.
+MEENA = StyleProfile(
+    greetings=["Kanna,", "Divya ma,", "Ravi anna, vanakkam!"],
+    sign_offs=["Seri, bye. Amma", "Anbudan, Meena"],
+    mean_sentence_words=7.0,
+    formality="casual",
+    phrases=["grey folder", "budget review"],
+    languages=["en", "ta"],
+    examples=[
+        "The old passport is in the grey folder in the study, second shelf.",
+        "The budget review is next January.",
+    ],
+    mixed_words=["seri", "romba", "konjam"],
+    address_terms=["kanna"],
+    greeting_words=["vanakkam"],
+    farewells=["Seri, bye.", "Anbudan,"],
+    signatures=["Amma", "Meena"],
+    closers=["Simple. Done."],
+    openers=["seri", "aama"],
+)
+HAROLD = StyleProfile(
+    greetings=["Margaret,", "Dear Mr Okafor,"],
+    sign_offs=["H.", "Regards, H. Voss"],
+    mean_sentence_words=4.5,
+    formality="formal",
+    farewells=["Regards,"],
+    signatures=["H.", "H. Voss"],
+    closers=["Nothing further.", "That is all."],
+)
+BUDGET = passage(
+    "The budget review for the residents association is on the agenda again. Bring the "
+    "solar panel figures.",
+    source="mail/9.eml",
+)
+
+
+# --- style never becomes a fact ---------------------------------------------------------------
+
+
+def test_style_examples_and_phrases_never_reach_the_prompt() -> None:
+    messages = build_messages("Meena", MEENA, [], [BUDGET], "When is the budget review?")
+    everything = "\n".join(m.content for m in messages)
+    assert "grey folder" not in everything
+    assert "January" not in everything
+    assert "Meena" in messages[0].content and "first person" in messages[0].content
+
+
+async def test_a_copied_style_example_is_never_said_as_the_answer() -> None:
+    """The Home Assistant case: "When is the budget review?" answered "next January" from a
+    style example, although the retrieved passage has no date."""
+    llm = ScriptedLlm(["The budget review is next January."])
+    brain = Brain(CONFIG, llm, ListRetriever([BUDGET], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("When is the budget review?").text()
+    assert "January" not in result.text
+    assert result.kind == "declined"
+    assert any(core in result.text for core in DECLINES)
+
+
+async def test_an_invented_place_is_never_said_as_the_answer() -> None:
+    """The 0.5B model answered an unanswerable question with "the grey folder in the study"."""
+    llm = ScriptedLlm(["It's in the grey folder in the study, second shelf."])
+    brain = Brain(CONFIG, llm, ListRetriever([BUDGET], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Where is my old passport?").text()
+    assert "grey folder" not in result.text and result.kind == "declined"
+
+
+async def test_grounded_sentences_are_kept_and_unfounded_ones_dropped() -> None:
+    key = passage("Selvam will come on Thursday at 10 am to fix the bathroom tap.", "mail/2.eml")
+    llm = ScriptedLlm(["Selvam comes on Thursday at 10.", " He also fixes the roof on 3 May."])
+    brain = Brain(CONFIG, llm, ListRetriever([key], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("When is the plumber coming?").text()
+    assert "Thursday" in result.text and "Selvam" in result.text
+    assert "May" not in result.text and "roof" not in result.text
+    assert result.kind == "answer"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "problem"),
+    [
+        ("The budget review is next January.", "January"),
+        ("It is on 14 June.", "14"),
+        ("Ask Ramesh about it.", "Ramesh"),
+        ("It is in the grey folder in the study, second shelf.", "grey"),
+    ],
+)
+def test_ungrounded_details(sentence: str, problem: str) -> None:
+    sources = ["The review is on the agenda. Bring the figures.", "When is the review?"]
+    assert any(problem in found for found in ungrounded(sentence, sources))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sources"),
+    [
+        ("It is on 3 July at the Fischereihafen.", ["Feier am 3. Juli im Fischereihafen"]),
+        ("Dinner is on Saturday 14 June.", ["date: 2025-06-14", "dinner on Saturday"]),
+        ("Murugan picks him up at 7:15.", ["Murugan will pick you up, I told him 7:15."]),
+        ("I gave 5,001 rupees.", ["I have given 5001 rupees to the temple"]),
+        ("Die Feier ist im Restaurant Fischereihafen.", ["Restaurant Fischereihafen", "Feier"]),
+    ],
+)
+def test_grounded_details(sentence: str, sources: list[str]) -> None:
+    assert ungrounded(sentence, sources) == []
+
+
+# --- first person -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        (
+            "When do you book the gas cylinder?",
+            "You book it on the 1st of every month.",
+            "I book it on the 1st of every month.",
+        ),
+        (
+            "How much tamarind goes in your sambar?",
+            "Your sambar needs tamarind the size of a lemon.",
+            "My sambar needs tamarind the size of a lemon.",
+        ),
+        (
+            "Which train are you taking to Madurai?",
+            "You are taking the Vaigai Express.",
+            "I am taking the Vaigai Express.",
+        ),
+        ("Where is the key?", "Meena's key is with Lakshmi.", "My key is with Lakshmi."),
+        (
+            "Where is the key?",
+            "You can get it from Lakshmi.",
+            "You can get it from Lakshmi.",  # "you" is the listener here: unchanged
+        ),
+    ],
+)
+def test_first_person(question: str, answer: str, expected: str) -> None:
+    assert first_person(answer, question, ["Meena"]) == expected
+
+
+# --- small talk and memory --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Hello!", SmallTalk.GREETING),
+        ("good morning", SmallTalk.GREETING),
+        ("Vanakkam", SmallTalk.GREETING),
+        ("Hello, who are you?", SmallTalk.IDENTITY),
+        ("What's your name?", SmallTalk.IDENTITY),
+        ("How are you?", SmallTalk.WELLBEING),
+        ("Thank you!", SmallTalk.THANKS),
+        ("thanks a lot", SmallTalk.THANKS),
+        ("Good night", SmallTalk.FAREWELL),
+        ("What did I just ask you?", SmallTalk.RECALL_QUESTION),
+        ("what was my last question", SmallTalk.RECALL_QUESTION),
+        ("Say that again", SmallTalk.RECALL_ANSWER),
+        ("When is the plumber coming?", None),
+        ("Hi, where is the spare key?", None),
+        ("How are you getting to Madurai?", None),
+        ("Who are you meeting on Friday?", None),
+    ],
+)
+def test_small_talk_is_recognised(text: str, kind: SmallTalk | None) -> None:
+    assert classify(text) == kind
+
+
+def test_a_greeting_before_a_question_is_left_out_of_the_question() -> None:
+    assert strip_greeting("Hi, where is the spare key?") == "where is the spare key?"
+    assert strip_greeting("Hiking boots: where are they?") == "Hiking boots: where are they?"
+
+
+async def test_small_talk_needs_no_retrieval_and_no_llm() -> None:
+    llm = ScriptedLlm(["should not be used"])
+    retriever = ListRetriever([BUDGET], MEENA)
+    brain = Brain(CONFIG, llm, retriever, persona_name="Meena")
+    async with brain:
+        hello = await brain.respond("Hello, who are you?", "c").text()
+        how = await brain.respond("How are you?", "c").text()
+        thanks = await brain.respond("Thank you!", "c").text()
+    assert retriever.queries == [] and llm.calls == []
+    assert hello.kind == "smalltalk" and "Meena" in hello.text
+    assert "I don't know" not in hello.text + how.text + thanks.text
+    assert {hello.kind, how.kind, thanks.kind} == {"smalltalk"}
+
+
+async def test_what_did_i_just_ask_comes_from_the_conversation() -> None:
+    key = passage("The spare key is with Lakshmi next door.", "mail/1.eml")
+    llm = ScriptedLlm(["Lakshmi has the spare key."])
+    brain = Brain(CONFIG, llm, ListRetriever([key], MEENA), persona_name="Meena")
+    async with brain:
+        await brain.respond("Where is the spare key?", "c").text()
+        asked = await brain.respond("What did I just ask you?", "c").text()
+        again = await brain.respond("Say that again", "c").text()
+        still = await brain.respond("What did I ask you?", "c").text()
+        fresh = await brain.respond("What did I just ask you?", "other").text()
+    assert "Where is the spare key" in asked.text and asked.kind == "smalltalk"
+    assert again.text == asked.text  # the last thing said, again
+    assert "Where is the spare key" in still.text  # questions about the talk are skipped
+    assert "haven't asked" in fresh.text
+    assert len(llm.calls) == 1
+
+
+# --- her habits -------------------------------------------------------------------------------
+
+
+def test_greeting_and_identity_use_her_own_words() -> None:
+    meena = Voice("Meena", MEENA)
+    assert meena.greeting("k")[0] == "Kanna, vanakkam!"
+    assert "Meena" in " ".join(meena.identity("k"))
+    assert meena.farewell("k") == ["Seri, bye."]
+    harold = Voice("Harold", HAROLD)
+    assert harold.greeting("k")[0] == "Hello."  # no term of address, nothing written-only
+    assert harold.farewell("k") == ["Goodbye."]  # "Regards" is written, never said
+
+
+def test_declines_vary_and_carry_her_habits() -> None:
+    meena = Voice("Meena", MEENA)
+    declines = {" ".join(meena.decline(f"question {n}")) for n in range(30)}
+    assert len(declines) >= 5
+    habits = ("Kanna", "Seri", "Aama", "Simple. Done.")
+    with_habit = [d for d in declines if any(h in d for h in habits)]
+    assert len(with_habit) >= len(declines) // 2
+    assert all(any(core.rstrip(".")[1:] in d for core in DECLINES) for d in declines)
+
+
+def test_answers_are_dressed_in_her_habits_often_but_not_always() -> None:
+    meena = Voice("Meena", MEENA)
+    dressed = [" ".join(meena.dress(["Lakshmi has the spare key."], f"q{n}")) for n in range(40)]
+    habits = ("Kanna", "Seri,", "Aama,", "Simple. Done.")
+    share = sum(any(h in d for h in habits) for d in dressed) / len(dressed)
+    assert 0.5 <= share < 1.0
+    assert all("Lakshmi has the spare key" in d or "lakshmi has the spare key" in d
+               for d in dressed)
+    harold = Voice("Harold", HAROLD)
+    formal = [" ".join(harold.dress(["The key is with Mrs Henderson."], f"q{n}"))
+              for n in range(20)]
+    assert not any("Kanna" in d or "Seri" in d for d in formal)
+    assert any("Nothing further." in d or "That is all." in d for d in formal)
+
+
+def test_no_profile_means_plain_answers() -> None:
+    plain = Voice("Familiar")
+    assert plain.dress(["It is on Friday."], "k") == ["It is on Friday."]
+    assert plain.decline("k")[0] in DECLINES
+
+
+def test_memory_turns_feed_recall() -> None:
+    voice = Voice("Meena", MEENA)
+    history = [Turn("When is Anu's recital?", "On 15 December.")]
+    assert "When is Anu's recital" in " ".join(
+        voice.small_talk(SmallTalk.RECALL_QUESTION, history, "k")
+    )
+    assert voice.small_talk(SmallTalk.RECALL_ANSWER, history, "k") == ["On 15 December."]
