@@ -2,7 +2,8 @@
 question, per packaged LLM; generation speed. Appends/replaces ``## Brain`` in
 docs/benchmarks.md.
 
-    python bench/brain_bench.py [--runs 3] [--models qwen2.5-0.5b-instruct qwen2.5-1.5b-instruct]
+    python bench/brain_bench.py [--runs 3]
+        [--models qwen2.5-coder-0.5b-instruct qwen2.5-coder-1.5b-instruct]
 """
 
 from __future__ import annotations
@@ -68,11 +69,18 @@ async def one_turn(brain: Brain, tts: PiperTts, text: str) -> tuple[float, float
 async def bench_model(name: str, runs: int, threads: int) -> list[str]:
     llm = LlamaCppLlm(name, n_ctx=2048, n_threads=threads)
     rows = []
-    config = BrainConfig(persona_name="Anna", max_tokens=60, temperature=0.0)
+    config = BrainConfig(max_tokens=60, temperature=0.0)
     async with (
         llm,
         PiperTts(TtsConfig()) as tts,
-        Brain(config, llm, EmailRetriever(), executor=DryRunExecutor(), entities=ENTITIES) as brain,
+        Brain(
+            config,
+            llm,
+            EmailRetriever(),
+            executor=DryRunExecutor(),
+            entities=ENTITIES,
+            persona_name="Anna",
+        ) as brain,
     ):
         for label, text in SCENARIOS.items():
             await one_turn(brain, tts, text)  # warm-up: persona prefix into the KV cache
@@ -139,7 +147,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
-        "--models", nargs="+", default=["qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"]
+        "--models",
+        nargs="+",
+        default=["qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct"],
     )
     args = parser.parse_args()
     rows = []

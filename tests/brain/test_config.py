@@ -15,7 +15,7 @@ from familiar_hub.config import BrainConfig, HomeConfig, HubConfig
 def test_defaults_are_valid() -> None:
     config = HubConfig()
     assert config.brain.backend == "llama-cpp"
-    assert config.brain.model == "qwen2.5-0.5b-instruct"
+    assert config.brain.model == "qwen2.5-coder-0.5b-instruct"
     assert backends.choose_llm(config.brain) == "llama-cpp"
     assert backends.choose_executor(config.brain.home) is None
 

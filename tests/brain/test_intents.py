@@ -169,7 +169,6 @@ async def test_llm_fallback_with_real_model(
     qwen: object, text: str, intent: str, entity: str
 ) -> None:
     config = BrainConfig(
-        persona_name="Anna",
         first_token_timeout=240,
         token_timeout=60,
         answer_timeout=280,

@@ -24,7 +24,6 @@ pytestmark = pytest.mark.models
 
 # The machine is shared: generous model deadlines (speed is measured in bench/, not here).
 CONFIG = BrainConfig(
-    persona_name="Anna",
     max_tokens=40,
     temperature=0.0,
     first_token_timeout=240,
@@ -102,7 +101,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    gguf = models.resolve("qwen2.5-0.5b-instruct")
+    gguf = models.resolve("qwen2.5-coder-0.5b-instruct")
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
