@@ -88,7 +88,7 @@ def test_turn_off_on_a_lock_is_not_unlock() -> None:
 
 def config(**home: object) -> BrainConfig:
     return BrainConfig.model_validate(
-        {"persona_name": "Anna", "home": {"entities": entity_config(), **home}}
+        {"home": {"entities": entity_config(), **home}}
     )
 
 

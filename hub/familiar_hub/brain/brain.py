@@ -435,7 +435,8 @@ class Brain:
         if withheld:
             _LOGGER.warning("withheld %d sentence(s) that recited instructions or JSON", withheld)
             if not spoken:
-                yield decline(self.style)
+                for line in self.voice.decline(f"withheld|{withheld}"):
+                    yield line
 
     async def _retrieve(self, query: str) -> list[Passage]:
         try:

@@ -310,7 +310,7 @@ def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str
             )
         out = re.sub(r"^You are\b", "I am", out)
         out = re.sub(r"^You're\b", "I'm", out)
-    return _cap(out)
+    return _cap(out) if sentence[:1].isupper() else out
 
 
 def _your_to_my(match: re.Match[str]) -> str:
