@@ -46,7 +46,7 @@ def test_a_file_s_kind_is_told_by_its_content(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     hub = tmp_path / "kitchen.yaml"
-    hub.write_text("brain:\n  persona_name: Anna\n", encoding="utf-8")
+    hub.write_text("brain:\n  max_tokens: 80\n", encoding="utf-8")
     code, out = check(hub, capsys)
     assert code == 0 and "valid hub configuration" in out
     satellite = tmp_path / "pi.yaml"

@@ -116,3 +116,12 @@ def test_the_better_model_is_installable_by_the_project() -> None:
         check=False,
     ).stdout
     assert "--install" in help_text
+
+
+def test_describe_names_the_persona_before_anything_loads(tmp_path: Path) -> None:
+    from familiar_hub.brain.handler import program_for
+
+    assert program_for(BrainConfig()).models[0].name == "Rosa"  # the demo persona
+    assert program_for(BrainConfig(persona_config=None)).models[0].name == "Familiar"
+    persona = write(tmp_path, "name: Meena\n", "persona.yaml")
+    assert program_for(BrainConfig(persona_config=str(persona))).models[0].name == "Meena"

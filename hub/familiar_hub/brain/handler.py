@@ -23,6 +23,7 @@ from wyoming.intent import Intent
 from familiar.server import Connection
 from familiar_hub.brain.brain import Brain, ReplyResult
 from familiar_hub.brain.prompt import apology
+from familiar_hub.brain.retrieval import configured_name
 from familiar_hub.config import BrainConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,25 +32,30 @@ EVENT_TYPES = frozenset({"transcript"})
 
 
 def program(brain: Brain) -> HandleProgram:
-    return program_for(brain.config, controls_home=brain.controls_home)
+    return program_for(
+        brain.config, controls_home=brain.controls_home, persona_name=brain.persona_name
+    )
 
 
-def program_for(config: BrainConfig, *, controls_home: bool | None = None) -> HandleProgram:
+def program_for(
+    config: BrainConfig, *, controls_home: bool | None = None, persona_name: str | None = None
+) -> HandleProgram:
     """What ``describe`` says about the brain; from the config alone while its models load."""
+    name = persona_name or configured_name(config.persona_config)
     if controls_home is None:
         home = config.home
         executor = home.home_assistant is not None or home.mqtt is not None
         controls_home = home.enabled and (executor or home.ha_caller_intents)
     return HandleProgram(
         name="familiar-brain",
-        description=f"Familiar: answers as {brain.persona_name}",
+        description=f"Familiar: answers as {name}",
         attribution=Attribution(name="Familiar", url="https://github.com/familiar"),
         installed=True,
         version="0.1.0",
         models=[
             HandleModel(
-                name=brain.persona_name,
-                description=f"{brain.persona_name} (persona)",
+                name=name,
+                description=f"{name} (persona)",
                 attribution=Attribution(name="Familiar", url="https://github.com/familiar"),
                 installed=True,
                 version=None,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from familiar.errors import ConfigError
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
@@ -43,6 +46,20 @@ def persona_config_path(value: str) -> Path:
     if value == SAMPLE:
         return SAMPLE_DIR / "persona.yaml"
     return Path(value).expanduser()
+
+
+@functools.lru_cache(maxsize=8)
+def configured_name(persona_config: str | None) -> str:
+    """The persona's name from its config file (for ``describe`` before anything is loaded);
+    the default name when there is none or it cannot be read (the hub's start reports why)."""
+    if persona_config is None:
+        return DEFAULT_NAME
+    try:
+        data = yaml.safe_load(persona_config_path(persona_config).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return DEFAULT_NAME
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name.strip() else DEFAULT_NAME
 
 
 @contextlib.asynccontextmanager
