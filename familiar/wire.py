@@ -13,12 +13,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import wyoming
 from wyoming.event import Event
 
 from familiar.errors import ProtocolError
 from familiar.tasks import bounded
 
-_VERSION = "1.10.2"
+WYOMING_VERSION: str = wyoming.__version__
+"""The protocol version we speak: the installed ``wyoming`` package's, as its own writer sends."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ async def read_event(reader: asyncio.StreamReader, limits: Limits = DEFAULT_LIMI
 
 def encode_event(event: Event) -> bytes:
     """Serialise an event into one frame."""
-    header: dict[str, Any] = {"type": event.type, "version": _VERSION}
+    header: dict[str, Any] = {"type": event.type, "version": WYOMING_VERSION}
     data_bytes = b""
     if event.data:
         data_bytes = json.dumps(event.data, ensure_ascii=False).encode("utf-8")

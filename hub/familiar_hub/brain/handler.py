@@ -20,6 +20,7 @@ from wyoming.info import Attribution, HandleModel, HandleProgram
 from wyoming.intent import Entity as WyomingEntity
 from wyoming.intent import Intent
 
+from familiar import __version__
 from familiar.server import Connection
 from familiar_hub.brain.brain import Brain, ReplyResult
 from familiar_hub.brain.prompt import apology
@@ -51,7 +52,7 @@ def program_for(
         description=f"Familiar: answers as {name}",
         attribution=Attribution(name="Familiar", url="https://github.com/familiar"),
         installed=True,
-        version="0.1.0",
+        version=__version__,
         models=[
             HandleModel(
                 name=name,

@@ -18,6 +18,7 @@ from wyoming.info import AsrModel, AsrProgram, Attribution
 from familiar.audio import AudioConverter, Float32Array, PcmFormat
 from familiar.errors import SttFailed
 from familiar.threads import ThreadedModel
+from familiar.versions import installed_version
 from familiar_hub import models
 from familiar_hub.asr.backend import TranscriptResult
 from familiar_hub.asr.pause import PauseTracker
@@ -42,6 +43,39 @@ def window_frames(duration: float, window_seconds: float) -> int | None:
         return None
     seconds = max(window_seconds, math.ceil(needed))
     return int(seconds * FRAMES_PER_SECOND)
+
+
+#: The faster-whisper release whose internals the short window uses (``pyproject.toml`` pins it;
+#: tests/test_asr_window.py fails when the installed one differs or the internals moved).
+SHORT_WINDOW_TESTED_WITH = "1.2.1"
+
+
+def short_window_missing(model: Any) -> str | None:
+    """What the short-window decoder needs from faster-whisper but does not find, or None.
+
+    faster-whisper has no public call that encodes less than 30 s, so the short window uses
+    its internals (``WhisperModel.model.generate``, ``feature_extractor``, ``hf_tokenizer``,
+    ``Tokenizer``, ``get_suppressed_tokens``). When they move, the backend says so once and
+    decodes every utterance through the public ``transcribe`` (the classic 30 s window).
+    """
+    try:
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+    except ImportError as err:
+        return str(err)
+    needed = {
+        "WhisperModel.hf_tokenizer": getattr(model, "hf_tokenizer", None),
+        "WhisperModel.feature_extractor": getattr(model, "feature_extractor", None),
+        "WhisperModel.model.generate": getattr(getattr(model, "model", None), "generate", None),
+        "WhisperModel.model.is_multilingual": hasattr(
+            getattr(model, "model", None), "is_multilingual"
+        )
+        or None,
+        "Tokenizer": Tokenizer,
+        "get_suppressed_tokens": get_suppressed_tokens,
+    }
+    missing = [name for name, found in needed.items() if found is None]
+    return ", ".join(missing) or None
 
 
 def repeats_itself(text: str) -> bool:
@@ -94,6 +128,7 @@ class FasterWhisperAsr(ThreadedModel):
         self.config = config
         self._model: Any = None
         self._english_only = config.model.endswith(".en")
+        self._short_window = False
 
     def _load(self) -> None:
         from faster_whisper import WhisperModel
@@ -114,9 +149,24 @@ class FasterWhisperAsr(ThreadedModel):
             num_workers=self.config.workers,
             local_files_only=True,
         )
+        self._short_window = self._short_window_usable(model)
         # Warm up once so the first real request does not pay for lazy initialisation.
         self._run(model, np.zeros(WHISPER_RATE // 2, dtype=np.float32), self.config.language)
         self._model = model
+
+    def _short_window_usable(self, model: Any) -> bool:
+        if self.config.window_seconds >= FULL_WINDOW_SECONDS:
+            return False
+        missing = short_window_missing(model)
+        if missing is not None:
+            _LOGGER.warning(
+                "faster-whisper %s lacks what the short window uses (%s; tested with %s): "
+                "every utterance gets the full 30 s window",
+                installed_version("faster-whisper"),
+                missing,
+                SHORT_WINDOW_TESTED_WITH,
+            )
+        return missing is None
 
     def _unload(self) -> None:
         self._model = None
@@ -135,7 +185,7 @@ class FasterWhisperAsr(ThreadedModel):
                 name="Familiar", url="https://github.com/SYSTRAN/faster-whisper"
             ),
             installed=True,
-            version="1.2.1",
+            version=installed_version("faster-whisper"),
             models=[
                 AsrModel(
                     name=name,
@@ -153,7 +203,7 @@ class FasterWhisperAsr(ThreadedModel):
         if self._english_only:
             language = "en"
         frames = window_frames(audio.size / WHISPER_RATE, self.config.window_seconds)
-        if language is not None and frames is not None:
+        if language is not None and frames is not None and self._short_window:
             text = self._run_window(model, audio, language, frames)
             if text is not None:
                 return TranscriptResult(text=text, language=language)

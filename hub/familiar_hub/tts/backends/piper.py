@@ -14,6 +14,7 @@ from wyoming.info import Attribution, TtsProgram, TtsVoice
 from familiar.audio import PcmFormat
 from familiar.errors import TtsFailed
 from familiar.threads import ThreadedModel
+from familiar.versions import installed_version
 from familiar_hub import models
 from familiar_hub.config import TtsConfig
 from familiar_hub.tts.backend import SpeechAudio
@@ -59,7 +60,7 @@ class PiperTts(ThreadedModel):
             description="Familiar text-to-speech (Piper)",
             attribution=Attribution(name="Familiar", url="https://github.com/OHF-Voice/piper1-gpl"),
             installed=True,
-            version="1.8.0",
+            version=installed_version("piper-tts"),
             voices=[
                 TtsVoice(
                     name=self.voice_name,
