@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from wyoming.info import Info
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -99,7 +101,7 @@ async def bench(seconds: float, words: list[str], engine: str) -> dict[str, obje
                     except Exception:
                         await asyncio.sleep(0.2)
             await client.send(Describe().event())
-            await client.expect("info", 5)
+            await client.expect(Info, 5)
             await client.send(RunSatellite().event())
             await asyncio.sleep(3.0)  # settle: models loaded, mic running
             cpu0, t0 = _proc_times(proc.pid), time.monotonic()

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from wyoming.asr import Transcript
+from wyoming.info import Info
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: use this checkout's code
@@ -341,7 +343,7 @@ async def _wait_ready(server: Server) -> None:
         with contextlib.suppress(FamiliarError, TimeoutError, OSError):
             async with WyomingClient(server.uri, connect_timeout=2.0) as client:
                 await client.send(Describe().event())
-                await client.expect("info", timeout=10.0)
+                await client.expect(Info, timeout=10.0)
                 return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"{server.label} not ready after {READY_TIMEOUT_S:.0f} s")
@@ -498,7 +500,7 @@ async def asr_request(uri: str, item: int, pcm: bytes, realtime: bool) -> AsrSam
             await asyncio.sleep(max(0.0, start + len(pcm) / (2 * RATE) - loop.time()))
         sent = time.perf_counter()
         await client.send(AudioStop().event())
-        event = await client.expect("transcript", timeout=REQUEST_TIMEOUT_S)
+        event = await client.expect(Transcript, timeout=REQUEST_TIMEOUT_S)
         latency = time.perf_counter() - sent
     return AsrSample(item, latency, str(event.data.get("text") or ""))
 

@@ -8,7 +8,7 @@ import logging
 from types import TracebackType
 from typing import Self
 
-from wyoming.event import Event
+from wyoming.event import Event, Eventable
 from wyoming.info import Describe, Info
 
 from familiar.config import parse_tcp_uri
@@ -84,15 +84,15 @@ class WyomingClient:
         except OSError as err:
             raise RemoteUnavailable(f"{self.uri}: read failed: {err!r}") from err
 
-    async def expect(self, event_type: str, timeout: float) -> Event:
-        """Read until an event of ``event_type``; other events are skipped."""
+    async def expect(self, kind: type[Eventable], timeout: float) -> Event:
+        """Read until an event of ``kind`` (a wyoming event class); other events are skipped."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             event = await self.read(max(0.0, deadline - loop.time()))
             if event is None:
-                raise RemoteUnavailable(f"{self.uri} closed before sending {event_type}")
-            if event.type == event_type:
+                raise RemoteUnavailable(f"{self.uri} closed before sending {kind.__name__}")
+            if kind.is_type(event.type):
                 return event
 
 
@@ -101,7 +101,7 @@ async def describe(uri: str, timeout: float = 5.0) -> Info | None:
     try:
         async with WyomingClient(uri, connect_timeout=timeout) as client:
             await client.send(Describe().event())
-            return Info.from_event(await client.expect("info", timeout))
+            return Info.from_event(await client.expect(Info, timeout))
     except (RemoteUnavailable, TimeoutError) as err:
         _LOGGER.warning("%s not reachable yet (%s); will retry per request", uri, err)
         return None

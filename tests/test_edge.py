@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
-from wyoming.info import Describe
+from wyoming.info import Describe, Info
 from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from familiar.client import WyomingClient
@@ -212,7 +213,7 @@ async def test_a_bad_frame_closes_that_connection_only(
         finally:
             writer.close()
         await bystander.send(Describe().event())
-        assert (await bystander.expect("info", 5)).type == "info"
+        assert (await bystander.expect(Info, 5)).type == "info"
     assert not [r for r in caplog.records if r.exc_info]
 
 
@@ -227,7 +228,7 @@ async def test_odd_audio_never_grows_past_the_utterance_budget() -> None:
             chunk = AudioChunk(rate=8000, width=1, channels=1, audio=b"\x80" * (8 << 20))
             await client.send(chunk.event())
         await client.send(AudioStop().event())
-        transcript = await client.expect("transcript", 30)
+        transcript = await client.expect(Transcript, 30)
     assert transcript.data["text"] == f"{30 * 8000} bytes at 8000"
 
 
@@ -247,7 +248,7 @@ async def test_a_streamed_text_over_the_cap_is_cut_with_an_error(hub: Hub) -> No
         assert event.data["code"] == "event-invalid"
         assert "synthesize-stopped" in [e.type for e in events]
         await client.send(Describe().event())
-        assert (await client.expect("info", 5)).type == "info"
+        assert (await client.expect(Info, 5)).type == "info"
     assert "Short." in hub.tts.spoken
     assert sum(len(s) for s in hub.tts.spoken) <= 4000
 
@@ -271,7 +272,7 @@ async def test_when_full_the_longest_idle_connection_makes_room() -> None:
         idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(3)]
         async with WyomingClient(uri) as client:
             await client.send(Describe().event())
-            assert (await client.expect("info", 5)).type == "info"
+            assert (await client.expect(Info, 5)).type == "info"
         assert await closed_by_server(idle[0][0])  # the oldest made room
         assert server.evicted >= 1
         for _, writer in idle:
@@ -286,7 +287,7 @@ async def test_when_every_connection_is_busy_a_new_one_is_refused() -> None:
         async with WyomingClient(uri) as a, WyomingClient(uri) as b:
             for client in (a, b):  # each asks for a long, slow synthesis: busy
                 await client.send(Event(type="synthesize", data={"text": "word " * 50}))
-                await client.expect("audio-start", 10)
+                await client.expect(AudioStart, 10)
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
             assert await closed_by_server(reader)
             writer.close()

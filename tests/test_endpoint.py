@@ -7,10 +7,11 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from wyoming.asr import Transcribe
+from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Describe, Info
+from wyoming.ping import Pong
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from familiar.audio import PcmFormat, wav_bytes
@@ -61,7 +62,7 @@ async def collect(client: WyomingClient, until: str, timeout: float = 10.0) -> l
 async def test_describe_offers_asr_and_tts_from_one_port(hub: Hub) -> None:
     async with WyomingClient(hub.uri) as client:
         await client.send(Describe().event())
-        info = Info.from_event(await client.expect("info", 5))
+        info = Info.from_event(await client.expect(Info, 5))
     assert [p.name for p in info.asr] == ["fake-asr"]
     assert [p.name for p in info.tts] == ["fake-tts"]
     assert info.tts[0].supports_synthesize_streaming
@@ -104,7 +105,7 @@ async def transcribe(uri: str, audio: bytes, rate: int = 16000, step: int = 3200
                 AudioChunk(rate=rate, width=2, channels=1, audio=audio[i : i + step]).event()
             )
         await client.send(AudioStop().event())
-        return str((await client.expect("transcript", 10)).data["text"])
+        return str((await client.expect(Transcript, 10)).data["text"])
 
 
 async def test_wav_header_is_skipped_and_its_format_used(hub: Hub) -> None:
@@ -175,7 +176,7 @@ async def test_peer_leaving_mid_stream_leaks_nothing(hub: Hub) -> None:
     await client.__aenter__()
     await client.send(SynthesizeStart().event())
     await client.send(SynthesizeChunk(text="one two three four five six seven. eight").event())
-    await client.expect("audio-start", 5)
+    await client.expect(AudioStart, 5)
     asr_client = WyomingClient(hub.uri)
     await asr_client.__aenter__()
     await asr_client.send(AudioStart(rate=16000, width=2, channels=1).event())
@@ -202,10 +203,10 @@ async def test_allow_list_refuses_other_networks() -> None:
         client = WyomingClient(f"tcp://127.0.0.1:{server.port}")
         async with client:
             await client.send(Describe().event())
-            assert (await client.expect("info", 5)).type == "info"
+            assert (await client.expect(Info, 5)).type == "info"
 
 
 async def test_ping_is_answered(hub: Hub) -> None:
     async with WyomingClient(hub.uri) as client:
         await client.send(Event(type="ping", data={"text": "hi"}))
-        assert (await client.expect("pong", 5)).data == {"text": "hi"}
+        assert (await client.expect(Pong, 5)).data == {"text": "hi"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from wyoming.asr import Transcribe
+from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Describe, Info
@@ -46,7 +46,7 @@ async def transcribe(
                 ).event()
             )
         await client.send(AudioStop().event())
-        return str((await client.expect("transcript", 60)).data["text"])
+        return str((await client.expect(Transcript, 60)).data["text"])
 
 
 async def collect(client: WyomingClient, until: str) -> list[Event]:
@@ -68,7 +68,7 @@ def audio_of(events: list[Event]) -> tuple[bytes, PcmFormat]:
 async def test_describe(hub_uri: str) -> None:
     async with WyomingClient(hub_uri) as client:
         await client.send(Describe().event())
-        info = Info.from_event(await client.expect("info", 10))
+        info = Info.from_event(await client.expect(Info, 10))
     assert info.asr[0].models[0].name == "whisper-base"
     assert info.tts[0].voices[0].name == "en_US-joe-medium"
     assert info.tts[0].supports_synthesize_streaming
@@ -164,7 +164,7 @@ def test_remote_roles_proxy_to_another_wyoming_server(hub_uri: str, tmp_path: Pa
         async def check() -> None:
             async with WyomingClient(proxy_uri) as client:
                 await client.send(Describe().event())
-                info = Info.from_event(await client.expect("info", 10))
+                info = Info.from_event(await client.expect(Info, 10))
             assert info.asr[0].name == "familiar-faster-whisper"
             assert info.tts[0].voices[0].name == "en_US-joe-medium"
             text = "Open the front door."

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from wyoming.event import Event
-from wyoming.info import AsrProgram, HandleProgram, Info, TtsProgram
+from wyoming.event import Event, Eventable
+from wyoming.info import AsrProgram, Describe, HandleProgram, Info, TtsProgram
+from wyoming.ping import Ping, Pong
 
 from familiar.errors import FamiliarError
 from familiar.server import Connection
@@ -37,7 +38,7 @@ class Role:
     """One service offered on the endpoint."""
 
     name: str
-    event_types: frozenset[str]
+    event_types: tuple[type[Eventable], ...]
     make_handler: Callable[[Connection], RoleHandler]
     describe: Callable[[], AsrProgram | TtsProgram | HandleProgram]
     ready: asyncio.Event | None = None
@@ -86,14 +87,14 @@ class EndpointHandler:
         self._handlers: dict[str, RoleHandler] = {}
 
     async def handle_event(self, event: Event) -> bool:
-        if event.type == "describe":
+        if Describe.is_type(event.type):
             await self._conn.send(self._endpoint.info().event())
             return True
-        if event.type == "ping":
-            await self._conn.send(Event(type="pong", data={"text": event.data.get("text")}))
+        if Ping.is_type(event.type):
+            await self._conn.send(Pong(text=Ping.from_event(event).text).event())
             return True
         for role in self._endpoint.roles:
-            if event.type in role.event_types:
+            if any(kind.is_type(event.type) for kind in role.event_types):
                 handler = self._handlers.get(role.name)
                 if handler is None:
                     await role.wait_ready()

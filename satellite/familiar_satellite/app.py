@@ -36,6 +36,7 @@ from familiar import __version__, pairing
 from familiar.audio import PcmFormat, read_wav
 from familiar.discovery import Advertisement, advertised_address
 from familiar.errors import ConfigError
+from familiar.extensions import PipelineEnded, follow_up_flag, with_snd_format
 from familiar.server import Connection, Network, WyomingServer, address_allowed
 from familiar.tasks import bounded, wait_for_stop
 from familiar.threads import Worker
@@ -51,10 +52,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-FOLLOW_UP_KEY = "continue_conversation"
-PIPELINE_ENDED = "pipeline-ended"
-"""Our event (not in wyoming 1.10): the controller's pipeline run is over;
-``data.continue_conversation`` asks the satellite to listen again without the wake word."""
 
 BUSY_CODE = "satellite-busy"
 
@@ -67,16 +64,6 @@ _ENGINE_ATTRIBUTION = {
         name="Kevin Ahrendt", url="https://github.com/kahrendt/microWakeWord"
     ),
 }
-
-
-def follow_up_flag(data: dict[str, Any]) -> bool | None:
-    """``continue_conversation`` from an event's data or its ``context``; None when absent."""
-    for source in (data, data.get("context")):
-        if isinstance(source, dict):
-            value = source.get(FOLLOW_UP_KEY)
-            if isinstance(value, bool):
-                return value
-    return None
 
 
 @dataclass(frozen=True)
@@ -362,12 +349,8 @@ class Satellite:
                     restart_on_end=False,
                 ).event()
                 snd = self.config.snd.format
-                event.data["snd_format"] = {
-                    "rate": snd.rate,
-                    "width": snd.width,
-                    "channels": snd.channels,
-                }
-                await self._send(event)
+                fmt = PcmFormat(snd.rate, snd.width, snd.channels)
+                await self._send(with_snd_format(event, fmt))
             case sm.StartStreaming():
                 self._answer_texts = []
                 self.segmenter.reset()
@@ -527,7 +510,7 @@ class Satellite:
             if self._answer is not None and self.state.phase is sm.Phase.SPEAKING:
                 self.speaker.write(self._answer, AudioChunk.from_event(event).audio)
             return
-        if flag is not None and not (Transcript.is_type(kind) or kind == PIPELINE_ENDED):
+        if flag is not None and not (Transcript.is_type(kind) or PipelineEnded.is_type(kind)):
             await self.apply(sm.FollowUpSignalled(flag))
         if AudioStart.is_type(kind):
             start = AudioStart.from_event(event)
@@ -543,7 +526,7 @@ class Satellite:
             await self.apply(sm.TranscriptReceived(flag))
         elif Synthesize.is_type(kind):
             self._remember_answer(Synthesize.from_event(event).text or "")
-        elif kind == PIPELINE_ENDED:
+        elif PipelineEnded.is_type(kind):
             await self.apply(sm.PipelineEnded(bool(flag)))
         elif PauseSatellite.is_type(kind):
             await self.apply(sm.ControllerPaused())

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from wyoming.audio import AudioChunk, AudioStart
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.tts import Synthesize
 
@@ -97,7 +97,7 @@ async def synthesize(
                 audio += chunk.audio
                 if fmt.seconds(len(audio)) > max_seconds:
                     raise TtsFailed(f"{uri}: speech longer than {max_seconds:.0f} s; not played")
-            elif event.type == "audio-stop":
+            elif AudioStop.is_type(event.type):
                 if fmt is None or not audio:
                     raise TtsFailed(f"{uri}: no audio for the text")
                 return bytes(audio), fmt

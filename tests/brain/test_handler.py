@@ -64,7 +64,7 @@ def intent_slots(event: Event) -> dict[str, Any]:
 async def test_describe_advertises_the_handle_program(hub: RunningHub) -> None:
     async with WyomingClient(hub.uri) as client:
         await client.send(Describe().event())
-        info = Info.from_event(await client.expect("info", timeout=10))
+        info = Info.from_event(await client.expect(Info, timeout=10))
     assert len(info.handle) == 1
     program = info.handle[0]
     assert program.installed and program.models[0].languages == ["en"]

@@ -38,7 +38,7 @@ class FakeHomeAssistant:
     async def __aenter__(self) -> Self:
         await self.client.__aenter__()
         await self.client.send(Describe().event())
-        self.info = Info.from_event(await self.client.expect("info", 5.0))
+        self.info = Info.from_event(await self.client.expect(Info, 5.0))
         await self.client.send(RunSatellite().event())
         self._tasks.append(asyncio.create_task(self._read(), name="ha-read"))
         if self.send_pings:

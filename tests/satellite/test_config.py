@@ -10,7 +10,7 @@ import pytest
 
 from familiar.config import load_config
 from familiar.errors import ConfigError
-from familiar_satellite.app import follow_up_flag
+from familiar.extensions import follow_up_flag
 from familiar_satellite.config import SatelliteConfig
 from familiar_satellite.wake import WakeGate
 

@@ -18,7 +18,7 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Describe
+from wyoming.info import Describe, Info
 from wyoming.ping import Ping
 from wyoming.satellite import RunSatellite
 from wyoming.timer import TimerFinished, TimerStarted
@@ -26,6 +26,7 @@ from wyoming.tts import Synthesize
 
 from familiar.audio import PcmFormat, read_wav
 from familiar.client import WyomingClient
+from familiar.extensions import PipelineEnded
 from familiar_satellite.app import RunningSatellite, SatelliteStatus, running_satellite
 from familiar_satellite.config import SOUNDS_DIR, SatelliteConfig
 from tests.satellite.conftest import PYTHON, REALTIME_SINK, Speech, pad, silence, wait_until
@@ -184,7 +185,7 @@ async def test_follow_up_listens_again_without_wake_word(workdir: Path, speech: 
         await ha.wait_for("audio-stop", after=ha.index_of(run))
         assert "detection" not in ha.types(after=ha.index_of(played))
         await ha.send(Transcript(text="Tomorrow at nine.").event())
-        await ha.send(Event(type="pipeline-ended", data={"continue_conversation": False}))
+        await ha.send(PipelineEnded(follow_up=False).event())
         await wait_until(lambda: sat.status.state == "idle")
 
 
@@ -217,15 +218,15 @@ async def test_one_controller_at_a_time(workdir: Path) -> None:
     async with satellite(workdir) as running, FakeHomeAssistant(running.uri) as ha:
         async with WyomingClient(running.uri) as other:
             await other.send(Describe().event())  # describe-only is fine
-            info = await other.expect("info", 5.0)
+            info = await other.expect(Info, 5.0)
             assert info.data["satellite"]["name"] == "test-satellite"
             await other.send(RunSatellite().event())
-            refusal = await other.expect("error", 5.0)
+            refusal = await other.expect(Error, 5.0)
             assert refusal.data["code"] == "satellite-busy"
             assert await other.read(5.0) is None  # and closed
         async with WyomingClient(running.uri) as intruder:
             await intruder.send(Transcript(text="hello").event())
-            assert (await intruder.expect("error", 5.0)).data["code"] == "satellite-busy"
+            assert (await intruder.expect(Error, 5.0)).data["code"] == "satellite-busy"
         await ha.send(Ping(text="still there?").event())
         await wait_until(lambda: ha.pongs >= 1 or not ha.closed.is_set())
         assert not ha.closed.is_set()
@@ -354,7 +355,7 @@ async def test_command_line(workdir: Path) -> None:
                 try:
                     async with WyomingClient("tcp://127.0.0.1:10799") as client:
                         await client.send(Describe().event())
-                        info = await client.expect("info", 5.0)
+                        info = await client.expect(Info, 5.0)
                 except Exception:  # not listening yet
                     await asyncio.sleep(0.2)
         assert info.data["satellite"]["name"] == "cli-satellite"

@@ -11,8 +11,8 @@ import contextlib
 import logging
 
 from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioStart
-from wyoming.event import Event
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event, Eventable
 
 from familiar.audio import PcmFormat, WavHeaderSkipper
 from familiar.server import Connection
@@ -20,7 +20,7 @@ from familiar_hub.asr.backend import AsrBackend, AsrSession
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_TYPES = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop"})
+EVENT_TYPES: tuple[type[Eventable], ...] = (Transcribe, AudioStart, AudioChunk, AudioStop)
 DEFAULT_MAX_SECONDS = 30.0
 PIECE_SECONDS = 1.0
 """A big chunk is fed in pieces of this much audio, the loop free between them."""
@@ -50,21 +50,21 @@ class AsrHandler:
         self._header = WavHeaderSkipper()
 
     async def handle_event(self, event: Event) -> bool:
-        if event.type == "transcribe":
+        if Transcribe.is_type(event.type):
             await self._close_session()
             self._language = Transcribe.from_event(event).language
-        elif event.type == "audio-start":
+        elif AudioStart.is_type(event.type):
             start = AudioStart.from_event(event)
             self._fmt = PcmFormat(start.rate, start.width, start.channels)
             self._header = WavHeaderSkipper()
             await self._open_session()
-        elif event.type == "audio-chunk":
+        elif AudioChunk.is_type(event.type):
             chunk = AudioChunk.from_event(event)
             audio = self._header.feed(chunk.audio)
             if audio:
                 fmt = self._header.fmt or PcmFormat(chunk.rate, chunk.width, chunk.channels)
                 await self._feed(audio, fmt)
-        elif event.type == "audio-stop":
+        elif AudioStop.is_type(event.type):
             if tail := self._header.finish():
                 await self._feed(tail, self._header.fmt or self._fmt)
             self._header = WavHeaderSkipper()

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from wyoming.asr import Transcript
-from wyoming.event import Event
+from wyoming.event import Event, Eventable
 from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 from wyoming.info import Attribution, HandleModel, HandleProgram
 from wyoming.intent import Entity as WyomingEntity
@@ -29,7 +29,7 @@ from familiar_hub.config import BrainConfig
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_TYPES = frozenset({"transcript"})
+EVENT_TYPES: tuple[type[Eventable], ...] = (Transcript,)
 
 
 def program(brain: Brain) -> HandleProgram:

@@ -22,6 +22,7 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
 from wyoming.satellite import RunSatellite
+from wyoming.snd import Played
 from wyoming.tts import Synthesize
 
 from familiar import pairing
@@ -30,6 +31,7 @@ from familiar.backoff import Backoff
 from familiar.client import WyomingClient
 from familiar.edge import EventRejected, check_event
 from familiar.errors import ProtocolError, RemoteUnavailable
+from familiar.extensions import with_follow_up
 from familiar.logs import LogLimiter
 from familiar_hub.conductor.turn import Conversations, Services, TurnEngine, Utterance
 
@@ -41,8 +43,6 @@ EVENT_TIMEOUT = 5.0
 PAIRING_TIMEOUT = 2.0
 """Seconds a satellite may take to answer a pairing event (a third-party one never does)."""
 SAMPLES_PER_CHUNK = 1024
-FOLLOW_UP_KEY = "continue_conversation"
-"""In ``audio-stop``'s data: our satellites then listen again without the wake word."""
 
 
 class NotPaired(RemoteUnavailable):
@@ -122,7 +122,7 @@ class SatelliteLink:
 
     async def _serve(self, client: WyomingClient, backoff: Backoff) -> None:
         await client.send(Describe().event())
-        info = Info.from_event(await client.expect("info", EVENT_TIMEOUT))
+        info = Info.from_event(await client.expect(Info, EVENT_TIMEOUT))
         if info.satellite is None:
             raise RemoteUnavailable(f"{self.uri} is not a satellite")
         self.status.info = info
@@ -206,11 +206,11 @@ class SatelliteLink:
         except EventRejected as err:  # a broken or hostile satellite: ignore that event
             _BAD_EVENTS.log(logging.WARNING, "satellite %s: %s", self.name, err)
             return
-        if event.type == "pong":
+        if Pong.is_type(event.type):
             self._pong.set()
-        elif event.type == "ping":
-            await client.send(Pong(text=event.data.get("text")).event())
-        elif event.type == "run-pipeline":
+        elif Ping.is_type(event.type):
+            await client.send(Pong(text=Ping.from_event(event).text).event())
+        elif RunPipeline.is_type(event.type):
             run = RunPipeline.from_event(event)
             _LOGGER.debug("satellite %s: run-pipeline %s", self.name, run)
             await self._stop_pipeline()  # barge-in: a new request replaces the old one
@@ -218,19 +218,19 @@ class SatelliteLink:
             self._pipeline = asyncio.create_task(
                 self._run_pipeline(client, self._utterance), name=f"pipeline[{self.name}]"
             )
-        elif event.type == "audio-chunk":
+        elif AudioChunk.is_type(event.type):
             if self._utterance is not None:
                 chunk = AudioChunk.from_event(event)
                 self._utterance.feed(
                     chunk.audio, PcmFormat(chunk.rate, chunk.width, chunk.channels)
                 )
-        elif event.type == "audio-stop":
+        elif AudioStop.is_type(event.type):
             if self._utterance is not None:
                 self._utterance.end()
                 self._utterance = None
-        elif event.type == "played":
+        elif Played.is_type(event.type):
             self._played.set()
-        elif event.type == "info":
+        elif Info.is_type(event.type):
             self.status.info = Info.from_event(event)
 
     async def _stop_pipeline(self) -> None:
@@ -308,10 +308,7 @@ class WyomingChannel:
             )
 
     async def audio_stop(self, follow_up: bool) -> None:
-        stop = AudioStop().event()
-        if follow_up:
-            stop.data[FOLLOW_UP_KEY] = True
-        await self._client.send(stop)
+        await self._client.send(with_follow_up(AudioStop().event(), follow_up))
 
     async def wait_played(self, timeout: float) -> None:
         try:

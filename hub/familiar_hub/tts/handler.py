@@ -14,8 +14,14 @@ import logging
 from contextlib import aclosing
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.event import Event
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStopped
+from wyoming.event import Event, Eventable
+from wyoming.tts import (
+    Synthesize,
+    SynthesizeChunk,
+    SynthesizeStart,
+    SynthesizeStop,
+    SynthesizeStopped,
+)
 
 from familiar.audio import AudioConverter, PcmFormat
 from familiar.edge import EventRejected
@@ -26,7 +32,12 @@ from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_TYPES = frozenset({"synthesize", "synthesize-start", "synthesize-chunk", "synthesize-stop"})
+EVENT_TYPES: tuple[type[Eventable], ...] = (
+    Synthesize,
+    SynthesizeStart,
+    SynthesizeChunk,
+    SynthesizeStop,
+)
 _QUEUE_SIZE = 64
 _END = None
 
@@ -93,13 +104,13 @@ class TtsHandler:
         self._stream_chars = 0
 
     async def handle_event(self, event: Event) -> bool:
-        if event.type == "synthesize":
+        if Synthesize.is_type(event.type):
             if self._splitter is not None:
                 _LOGGER.debug("ignoring compatibility synthesize inside a stream")
                 return True
             request = Synthesize.from_event(event)
             await self._speak_whole(request.text, request.voice.name if request.voice else None)
-        elif event.type == "synthesize-start":
+        elif SynthesizeStart.is_type(event.type):
             await self._finish_stream(send_stopped=False)
             start = SynthesizeStart.from_event(event)
             self._splitter = SentenceSplitter(self._config.first_clause_chars)
@@ -107,7 +118,7 @@ class TtsHandler:
             self._queue = asyncio.Queue(_QUEUE_SIZE)
             voice = start.voice.name if start.voice else None
             self._worker = self._conn.spawn(self._speak_stream(self._queue, voice), "tts-stream")
-        elif event.type == "synthesize-chunk":
+        elif SynthesizeChunk.is_type(event.type):
             if self._splitter is None or self._queue is None:
                 _LOGGER.debug("synthesize-chunk outside a stream from %s; ignored", self._conn.peer)
                 return True
@@ -122,7 +133,7 @@ class TtsHandler:
                 )
             for sentence in self._splitter.feed(text):
                 await self._put(sentence)
-        elif event.type == "synthesize-stop":
+        elif SynthesizeStop.is_type(event.type):
             await self._finish_stream(send_stopped=True)
         return True
 

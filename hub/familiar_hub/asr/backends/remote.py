@@ -91,7 +91,7 @@ class RemoteSession:
         await self._send(self._converter.flush())
         await self._client.send(AudioStop().event())
         try:
-            event = await self._client.expect("transcript", TRANSCRIPT_TIMEOUT)
+            event = await self._client.expect(Transcript, TRANSCRIPT_TIMEOUT)
         except TimeoutError as err:
             raise RemoteUnavailable(f"{self._client.uri} sent no transcript") from err
         transcript = Transcript.from_event(event)

@@ -6,7 +6,8 @@ from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Self
 
-from wyoming.audio import AudioChunk
+from wyoming.audio import AudioChunk, AudioStop
+from wyoming.error import Error
 from wyoming.info import Attribution, TtsProgram
 from wyoming.tts import Synthesize, SynthesizeVoice
 
@@ -67,12 +68,12 @@ class RemoteTts:
                     raise RemoteUnavailable(f"{self.uri} stopped sending audio") from err
                 if event is None:
                     raise RemoteUnavailable(f"{self.uri} closed before audio-stop")
-                if event.type == "audio-chunk":
+                if AudioChunk.is_type(event.type):
                     chunk = AudioChunk.from_event(event)
                     yield SpeechAudio(
                         PcmFormat(chunk.rate, chunk.width, chunk.channels), chunk.audio
                     )
-                elif event.type == "audio-stop":
+                elif AudioStop.is_type(event.type):
                     return
-                elif event.type == "error":
-                    raise RemoteUnavailable(f"{self.uri}: {event.data.get('text')}")
+                elif Error.is_type(event.type):
+                    raise RemoteUnavailable(f"{self.uri}: {Error.from_event(event).text}")
