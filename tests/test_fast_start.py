@@ -49,7 +49,7 @@ async def test_describe_answers_while_a_role_is_still_loading() -> None:
             with contextlib.suppress(OSError, RemoteUnavailable):
                 async with WyomingClient(f"tcp://127.0.0.1:{port}") as client:
                     await client.send(Describe().event())
-                    info = Info.from_event(await client.expect("info", 5))
+                    info = Info.from_event(await client.expect(Info, 5))
                     break
             await asyncio.sleep(0.01)
         assert info is not None and [p.name for p in info.asr] == ["familiar-remote-asr"]
