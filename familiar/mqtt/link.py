@@ -266,8 +266,8 @@ class MqttLink:
         filters = [*self._subscriptions, self.topics.ha_status]
         await client.subscribe([(topic, 1) for topic in filters])
         self.outbox.drop_retained()
+        self.connects += 1  # before the announce: whoever sees it knows the session began
         await self._announce(client)
-        self.connects += 1
         self.connected.set()
         _LOGGER.info(
             "%s: connected to MQTT broker %s:%s",
