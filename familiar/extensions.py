@@ -11,12 +11,15 @@ documented in ``docs/satellite.md``.
   1.10), carrying the same flag.
 - ``snd_format`` in ``run-pipeline`` (:func:`with_snd_format`): the audio format the satellite's
   speaker plays (wyoming 1.5 had it; 1.6 removed it), so a controller can send answers in it.
+- pairing (:class:`PairHello`, :class:`PairChallenge`, :class:`PairProof`, :class:`Paired`):
+  a hub and a satellite prove a shared secret to each other; the exchange and its HMACs are in
+  :mod:`familiar.pairing`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from wyoming.event import Event, Eventable
 
@@ -48,6 +51,50 @@ class PipelineEnded(Eventable):
     @staticmethod
     def from_event(event: Event) -> PipelineEnded:
         return PipelineEnded(follow_up=follow_up_flag(event.data))
+
+
+class ExtensionEvent(Eventable):
+    """An extension event whose data is a few plain keys (read with ``data.get``)."""
+
+    TYPE: ClassVar[str]
+
+    def __init__(self, **data: Any) -> None:
+        self.data = data
+
+    @classmethod
+    def is_type(cls, event_type: str) -> bool:
+        return event_type == cls.TYPE
+
+    def event(self) -> Event:
+        return Event(type=self.TYPE, data=dict(self.data))
+
+    @classmethod
+    def from_event(cls, event: Event) -> Any:
+        return cls(**event.data)
+
+
+class PairHello(ExtensionEvent):
+    """Hub to satellite: ``{nonce}``, the hub's fresh challenge."""
+
+    TYPE = "familiar-pair-hello"
+
+
+class PairChallenge(ExtensionEvent):
+    """Satellite to hub: ``{nonce, proof}``, its proof for the hub's nonce and its own nonce."""
+
+    TYPE = "familiar-pair-challenge"
+
+
+class PairProof(ExtensionEvent):
+    """Hub to satellite: ``{proof}`` for the satellite's nonce."""
+
+    TYPE = "familiar-pair-proof"
+
+
+class Paired(ExtensionEvent):
+    """Satellite to hub: the proof was right; this connection is paired."""
+
+    TYPE = "familiar-paired"
 
 
 def follow_up_flag(data: dict[str, Any]) -> bool | None:

@@ -23,10 +23,9 @@ import hashlib
 import hmac
 import secrets
 
-HELLO = "familiar-pair-hello"
-CHALLENGE = "familiar-pair-challenge"
-PROOF = "familiar-pair-proof"
-PAIRED = "familiar-paired"
+from familiar.extensions import PairChallenge, Paired, PairHello, PairProof
+
+__all__ = ["PairChallenge", "PairHello", "PairProof", "Paired"]
 
 FAILED_CODE = "pairing-failed"
 """``error`` code when a proof is wrong (the connection is then closed)."""

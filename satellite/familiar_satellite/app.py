@@ -650,7 +650,7 @@ class SatelliteHandler:
                 Error(text="no pairing secret here", code=pairing.NOT_CONFIGURED_CODE).event()
             )
             return True
-        if event.type == pairing.HELLO:
+        if pairing.PairHello.is_type(event.type):
             theirs = event.data.get("nonce")
             if not isinstance(theirs, str) or not 16 <= len(theirs) <= 128:
                 return await self._pairing_failed()
@@ -659,7 +659,7 @@ class SatelliteHandler:
                 "nonce": self._nonce,
                 "proof": pairing.proof(secret, pairing.SATELLITE, theirs),
             }
-            await self.conn.send(Event(type=pairing.CHALLENGE, data=challenge))
+            await self.conn.send(pairing.PairChallenge(**challenge).event())
             return True
         nonce, self._nonce = self._nonce, None  # one try per challenge
         if nonce is None or not pairing.verify(
@@ -668,7 +668,7 @@ class SatelliteHandler:
             return await self._pairing_failed()
         self.paired = True
         _LOGGER.info("%s paired", self.conn.peer)
-        await self.conn.send(Event(type=pairing.PAIRED))
+        await self.conn.send(pairing.Paired().event())
         return True
 
     async def _pairing_failed(self) -> bool:
@@ -679,7 +679,7 @@ class SatelliteHandler:
     async def handle_event(self, event: Event) -> bool:
         kind = event.type
         sat = self.satellite
-        if kind in (pairing.HELLO, pairing.PROOF):
+        if pairing.PairHello.is_type(kind) or pairing.PairProof.is_type(kind):
             return await self._pairing(event)
         if Describe.is_type(kind):
             await self.conn.send(sat.info().event())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.satellite import RunSatellite
 
@@ -31,11 +32,11 @@ def secret_file(tmp_path: Path, text: str = SECRET, name: str = "secret") -> Pat
 
 async def handshake(client: WyomingClient, secret: str) -> Event:
     mine = pairing.nonce()
-    await client.send(Event(type=pairing.HELLO, data={"nonce": mine}))
-    challenge = await client.expect(pairing.CHALLENGE, 5)
+    await client.send(pairing.PairHello(nonce=mine).event())
+    challenge = await client.expect(pairing.PairChallenge, 5)
     assert pairing.verify(secret, pairing.SATELLITE, mine, challenge.data["proof"])
     proof = pairing.proof(secret, pairing.CONTROLLER, challenge.data["nonce"])
-    await client.send(Event(type=pairing.PROOF, data={"proof": proof}))
+    await client.send(pairing.PairProof(proof=proof).event())
     answer = await client.read(5)
     assert answer is not None
     return answer
@@ -55,7 +56,7 @@ async def test_an_unlisted_controller_is_refused(workdir: Path) -> None:
         WyomingClient(running.uri) as client,
     ):
         await client.send(RunSatellite().event())
-        refusal = await client.expect("error", 5)
+        refusal = await client.expect(Error, 5)
         assert refusal.data["code"] == pairing.NOT_AUTHORIZED_CODE
         assert await client.read(5) is None
         assert not running.satellite.status.connected
@@ -68,23 +69,23 @@ async def test_only_a_paired_hub_may_drive_a_satellite_with_a_secret(
     async with satellite(workdir, **sections) as running:
         async with WyomingClient(running.uri) as stranger:
             await stranger.send(RunSatellite().event())
-            assert (await stranger.expect("error", 5)).data["code"] == pairing.NOT_AUTHORIZED_CODE
+            assert (await stranger.expect(Error, 5)).data["code"] == pairing.NOT_AUTHORIZED_CODE
         async with WyomingClient(running.uri) as liar:
             answer = await handshake_with_wrong_secret(liar)
             assert answer.data["code"] == pairing.FAILED_CODE
             assert await liar.read(5) is None
         async with WyomingClient(running.uri) as hub:
-            assert (await handshake(hub, SECRET)).type == pairing.PAIRED
+            assert pairing.Paired.is_type((await handshake(hub, SECRET)).type)
             await hub.send(RunSatellite().event())
             await wait_until(lambda: running.satellite.status.connected)
 
 
 async def handshake_with_wrong_secret(client: WyomingClient) -> Event:
-    await client.send(Event(type=pairing.HELLO, data={"nonce": pairing.nonce()}))
-    challenge = await client.expect(pairing.CHALLENGE, 5)
+    await client.send(pairing.PairHello(nonce=pairing.nonce()).event())
+    challenge = await client.expect(pairing.PairChallenge, 5)
     proof = pairing.proof("wrong", pairing.CONTROLLER, challenge.data["nonce"])
-    await client.send(Event(type=pairing.PROOF, data={"proof": proof}))
-    return await client.expect("error", 5)
+    await client.send(pairing.PairProof(proof=proof).event())
+    return await client.expect(Error, 5)
 
 
 def services(config: ConductorConfig) -> Services:

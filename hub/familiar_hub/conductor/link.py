@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, Eventable
 from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
@@ -153,12 +153,12 @@ class SatelliteLink:
         does not take part (a third-party satellite ignores the events)."""
         assert self.secret is not None
         mine = pairing.nonce()
-        await client.send(Event(type=pairing.HELLO, data={"nonce": mine}))
+        await client.send(pairing.PairHello(nonce=mine).event())
         try:
-            answer = await self._pairing_answer(client, pairing.CHALLENGE)
+            answer = await self._pairing_answer(client, pairing.PairChallenge)
         except TimeoutError:
             return False
-        if answer.type != pairing.CHALLENGE:
+        if not pairing.PairChallenge.is_type(answer.type):
             return False  # an error: no secret there
         if not pairing.verify(self.secret, pairing.SATELLITE, mine, answer.data.get("proof")):
             raise NotPaired(f"satellite {self.name} gave a wrong pairing proof")
@@ -166,15 +166,15 @@ class SatelliteLink:
         if not isinstance(theirs, str):
             raise NotPaired(f"satellite {self.name} sent no pairing nonce")
         proof = pairing.proof(self.secret, pairing.CONTROLLER, theirs)
-        await client.send(Event(type=pairing.PROOF, data={"proof": proof}))
-        done = await self._pairing_answer(client, pairing.PAIRED)
-        if done.type != pairing.PAIRED:
+        await client.send(pairing.PairProof(proof=proof).event())
+        done = await self._pairing_answer(client, pairing.Paired)
+        if not pairing.Paired.is_type(done.type):
             raise NotPaired(f"satellite {self.name} refused our pairing proof")
         self.status.paired = True
         return True
 
     @staticmethod
-    async def _pairing_answer(client: WyomingClient, expected: str) -> Event:
+    async def _pairing_answer(client: WyomingClient, expected: type[Eventable]) -> Event:
         """The next ``expected`` or ``error`` event (anything else is skipped)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PAIRING_TIMEOUT
@@ -182,7 +182,7 @@ class SatelliteLink:
             event = await client.read(max(0.0, deadline - loop.time()))
             if event is None:
                 raise RemoteUnavailable("satellite closed the connection while pairing")
-            if event.type in (expected, "error"):
+            if expected.is_type(event.type) or Error.is_type(event.type):
                 return event
 
     def _changed(self, connected: bool) -> None:
