@@ -228,7 +228,7 @@ class EntityConfig(Section):
 
 
 class HomeAssistantApiConfig(Section):
-    """Home Assistant's REST API: entity list and service calls."""
+    """Home Assistant's API: the home (WebSocket registries) and service calls (REST)."""
 
     url: str
     """Base URL, e.g. ``http://homeassistant.local:8123``."""
@@ -245,6 +245,18 @@ class HomeAssistantApiConfig(Section):
 
     verify_tls: bool = True
     """Check the server certificate on https URLs."""
+
+    registries: bool = True
+    """Read entities, areas, aliases and Assist exposure from HA's WebSocket API and follow
+    registry changes; only entities exposed to Assist are controllable. Off: ``/api/states``
+    once at start (every controllable entity, no areas or aliases; HA before 2023.5)."""
+
+    refresh_seconds: float = Field(default=300.0, ge=10, le=86400)
+    """Read the home again at least this often (an exposure change of an entity without a
+    unique id raises no registry event)."""
+
+    settle_seconds: float = Field(default=0.5, ge=0, le=30)
+    """After a registry event, wait this long for more before reading the home again."""
 
     @field_validator("token_file")
     @classmethod

@@ -24,7 +24,7 @@ import functools
 import logging
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
@@ -36,6 +36,7 @@ from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
 from familiar_hub.brain import safety
 from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
+from familiar_hub.brain.ha_registry import HomeSnapshot, merge_with_configured
 from familiar_hub.brain.home import (
     CANCEL_ALL_TIMERS,
     CANCEL_TIMER,
@@ -172,6 +173,7 @@ class Brain:
         entities: Sequence[Entity] = (),
         timers: Timers | None = None,
         persona_name: str = DEFAULT_NAME,
+        area_aliases: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.config = config
         self.persona_name = persona_name
@@ -180,6 +182,7 @@ class Brain:
         self.retriever = retriever
         self.executor = executor
         self.entities = list(entities)
+        self.area_aliases = {a: tuple(names) for a, names in (area_aliases or {}).items()}
         self.timers = timers or Timers()
         self.memory = ConversationMemory(
             config.history_turns, config.max_conversations, config.conversation_ttl
@@ -220,9 +223,29 @@ class Brain:
             "yes" if self.style else "no",
         )
 
-    def _compile(self) -> intent_lib.TemplateRecognizer:
+    async def set_home(
+        self, entities: Sequence[Entity], area_aliases: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
+        """The home changed (Home Assistant's registries): new entities, areas and aliases.
+        The templates are compiled again off the loop; sentences meanwhile use the old ones."""
+        entities = list(entities)
+        aliases = {area: tuple(names) for area, names in (area_aliases or {}).items()}
+        if self.config.home.enabled:
+            recognizer = await self._intent_thread.run(self._compile, entities, aliases)
+            self._recognizer = recognizer
+        self.entities, self.area_aliases = entities, aliases
+        _LOGGER.info("home updated: %d entities", len(entities))
+
+    def _compile(
+        self,
+        entities: Sequence[Entity] | None = None,
+        area_aliases: Mapping[str, Sequence[str]] | None = None,
+    ) -> intent_lib.TemplateRecognizer:
         recognizer = intent_lib.TemplateRecognizer(
-            self.entities, self.config.language, self.config.home.area
+            self.entities if entities is None else entities,
+            self.config.language,
+            self.config.home.area,
+            self.area_aliases if area_aliases is None else area_aliases,
         )
         recognizer.warm_up()
         return recognizer
@@ -595,6 +618,56 @@ class Brain:
                     await closer()
 
 
+def _home_entities(home: HomeSnapshot, configured: Sequence[Entity]) -> list[Entity]:
+    entities, left_out = merge_with_configured(home, configured)
+    if left_out:
+        _LOGGER.warning(
+            "configured but not exposed to Assist in Home Assistant, so not controllable: %s",
+            ", ".join(left_out),
+        )
+    return entities
+
+
+class _HomeFollower:
+    """Hands each new home from Home Assistant to the brain, latest first, on one owned task."""
+
+    def __init__(self, brain: Brain, configured: Sequence[Entity]) -> None:
+        self._brain = brain
+        self._configured = list(configured)
+        self._latest: HomeSnapshot | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def changed(self, home: HomeSnapshot) -> None:
+        self._latest = home
+        self._wake.set()
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run(), name="brain-home")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            home, self._latest = self._latest, None
+            if home is None:
+                continue
+            try:
+                entities = _home_entities(home, self._configured)
+                await self._brain.set_home(entities, home.area_aliases())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("could not take the new home from Home Assistant")
+
+
 def yaml_entities(config: BrainConfig) -> list[Entity]:
     return [Entity(e.entity_id, e.name, e.area, tuple(e.aliases)) for e in config.home.entities]
 
@@ -629,6 +702,9 @@ async def open_brain(
                 entities = merge_entities(entities, await executor.entities())
             except HomeControlFailed as err:
                 _LOGGER.warning("could not read entities from %s: %s", executor.name, err)
+        home = getattr(executor, "home", None)
+        if isinstance(home, HomeSnapshot):  # HA's registries: only what HA exposes
+            entities = _home_entities(home, yaml_entities(config))
         timers = await stack.enter_async_context(Timers())
         brain = await stack.enter_async_context(
             Brain(
@@ -639,6 +715,15 @@ async def open_brain(
                 entities=entities,
                 timers=timers,
                 persona_name=persona.name,
+                area_aliases=home.area_aliases() if isinstance(home, HomeSnapshot) else None,
             )
         )
+        add_listener = getattr(executor, "add_listener", None)
+        if add_listener is not None and config.home.enabled:
+            follower = _HomeFollower(brain, yaml_entities(config))
+            add_listener(follower.changed)
+            await stack.enter_async_context(follower)
+            latest = getattr(executor, "home", None)
+            if isinstance(latest, HomeSnapshot) and latest != home:
+                follower.changed(latest)  # changed while the brain was being made
         yield brain

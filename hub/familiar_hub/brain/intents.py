@@ -10,7 +10,7 @@ import copy
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from familiar_hub.brain.home import (
@@ -81,7 +81,11 @@ class TemplateRecognizer:
     """hassil over ``home-assistant-intents`` with slot lists made from the known entities."""
 
     def __init__(
-        self, entities: Sequence[Entity], language: str = "en", area: str | None = None
+        self,
+        entities: Sequence[Entity],
+        language: str = "en",
+        area: str | None = None,
+        area_aliases: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         from hassil import Intents
         from hassil.intents import TextSlotList
@@ -103,9 +107,14 @@ class TemplateRecognizer:
             for spoken in entity.names
         ]
         areas = sorted({e.area for e in self.entities if e.area} | ({area} if area else set()))
+        # An area's aliases (from Home Assistant) are other ways to say it: the value stays
+        # the area's name, which is what entities carry.
+        spoken_areas = [(a, a) for a in areas] + [
+            (alias, a) for a in areas for alias in (area_aliases or {}).get(a, ()) if alias != a
+        ]
         self._slot_lists: dict[str, Any] = {
             "name": TextSlotList.from_tuples(names, allow_template=False),
-            "area": TextSlotList.from_tuples([(a, a) for a in areas], allow_template=False),
+            "area": TextSlotList.from_tuples(spoken_areas, allow_template=False),
             "floor": TextSlotList.from_tuples([], allow_template=False),
         }
         self._area = area
