@@ -68,6 +68,21 @@ async def test_describe_offers_asr_and_tts_from_one_port(hub: Hub) -> None:
     assert info.tts[0].supports_synthesize_streaming
 
 
+def test_programs_are_described_under_the_hubs_name() -> None:
+    """HA titles a discovered Wyoming entry after its first ASR program ("familiar-faster-
+    whisper" before); named after the hub, the entry and its entities are "Kitchen Hub"."""
+    asr, tts = FakeAsr(), FakeTts()
+    roles = [
+        Role("asr", ASR_EVENTS, lambda c: AsrHandler(asr, c), asr.program),
+        Role("tts", TTS_EVENTS, lambda c: TtsHandler(tts, TTS_CONFIG, c), tts.program),
+    ]
+    info = Endpoint(roles, name="Kitchen Hub").info()
+    assert [p.name for p in (*info.asr, *info.tts)] == ["Kitchen Hub", "Kitchen Hub"]
+    assert info.asr[0].models[0].name == "fake"
+    assert info.tts[0].supports_synthesize_streaming
+    assert Endpoint(roles).info().asr[0].name == "fake-asr"
+
+
 async def test_streaming_tts_as_home_assistant_does_it(hub: Hub) -> None:
     async with WyomingClient(hub.uri) as client:
         await client.send(SynthesizeStart().event())

@@ -165,7 +165,7 @@ def test_remote_roles_proxy_to_another_wyoming_server(hub_uri: str, tmp_path: Pa
             async with WyomingClient(proxy_uri) as client:
                 await client.send(Describe().event())
                 info = Info.from_event(await client.expect(Info, 10))
-            assert info.asr[0].name == "familiar-faster-whisper"
+            assert info.asr[0].models[0].name == "whisper-base"  # the remote's model
             assert info.tts[0].voices[0].name == "en_US-joe-medium"
             text = "Open the front door."
             async with WyomingClient(proxy_uri) as client:

@@ -13,7 +13,7 @@ from wyoming.info import HandleProgram
 
 from familiar.discovery import Advertisement, advertised_address
 from familiar.server import Connection, WyomingServer
-from familiar.tasks import wait_for_stop
+from familiar.tasks import cancel_and_wait, wait_for_stop
 from familiar_hub.asr import backends as asr_backends
 from familiar_hub.asr.backend import AsrBackend
 from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
@@ -64,6 +64,8 @@ class Loaded:
     brain: Brain | None = None
     mqtt: HubMqtt | None = None
     """The process's one MQTT connection (home commands from the brain go out on it too)."""
+    persona_chunks: int | None = None
+    """Passages in the persona store, counted now and then (None: no store, or not yet)."""
 
 
 Load = Callable[[contextlib.AsyncExitStack], Awaitable[None]]
@@ -154,7 +156,7 @@ async def running_hub(
                 )
             )
         made = [makers[name](config, loaded) for name in ALL_ROLES if name in roles]
-        endpoint = Endpoint([role for role, _ in made])
+        endpoint = Endpoint([role for role, _ in made], name=config.name)
         listen = config.endpoint
         server = await stack.enter_async_context(
             WyomingServer.listening(
@@ -201,6 +203,10 @@ async def running_hub(
         hub.append(running)
         mqtt = loaded.mqtt
         if mqtt is not None:
+            counting = asyncio.create_task(
+                _count_persona(loaded, mqtt.config.health_interval), name="persona-count"
+            )
+            stack.push_async_callback(cancel_and_wait, [counting])
             mqtt.refresh()
             if conductor is not None:
                 # "Satellites connected" follows each link at once, not at the next tick.
@@ -221,9 +227,28 @@ def _health(hub: RunningHub, loaded: Loaded) -> HubHealth:
         asr=status(loaded.asr, config.asr.uri),
         tts=status(loaded.tts, config.tts.uri),
         brain=status(loaded.brain, None),
-        persona_chunks=None,
+        persona_chunks=loaded.persona_chunks,
         satellites=len(hub.conductor.connected) if hub.conductor is not None else 0,
     )
+
+
+async def _count_persona(loaded: Loaded, interval: float) -> None:
+    """Keep ``loaded.persona_chunks`` current for the "Persona store size" sensor (the health
+    source must answer at once, so the count is taken here, off its path). Ends when the loaded
+    brain has no store."""
+    while True:
+        if loaded.brain is not None:
+            store = getattr(loaded.brain.retriever, "store", None)
+            stats = getattr(store, "stats", None)
+            if stats is None:
+                return
+            try:
+                loaded.persona_chunks = (await stats()).chunks
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                _LOGGER.debug("could not count the persona store: %r", err)
+        await asyncio.sleep(interval)
 
 
 async def run_hub(config: HubConfig, roles: Collection[str] = ALL_ROLES) -> None:

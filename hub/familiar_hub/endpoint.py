@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,11 +62,17 @@ class Endpoint:
     """The roles this process serves; a factory of per-connection handlers."""
 
     roles: list[Role] = field(default_factory=list)
+    name: str | None = None
+    """The hub's name: every program is described under it, so Home Assistant titles the
+    discovered entry and its STT, TTS and conversation entities with it (HA names an entry after
+    its first ASR program). The programs' models keep their own names."""
 
     def info(self) -> Info:
         info = Info()
         for role in self.roles:
             program = role.describe()
+            if self.name:
+                program = dataclasses.replace(program, name=self.name)
             if isinstance(program, AsrProgram):
                 info.asr.append(program)
             elif isinstance(program, TtsProgram):

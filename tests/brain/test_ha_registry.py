@@ -65,10 +65,12 @@ def test_areas_aliases_and_exposure() -> None:
     assert home.area_aliases() == {"Hall": (), "Kitchen": ("cookhouse",)}
 
 
-def test_a_lock_is_not_exposed_by_default_and_expose_new_off_exposes_nothing_new() -> None:
+def test_default_exposure_and_expose_new_off_exposes_nothing_new() -> None:
     home = build_home(states=STATES, entity_entries=ENTRIES, devices=DEVICES, areas=AREAS,
-                      exposed={})  # fmt: skip
+                      exposed={"lock.front_door": {"conversation": False}})  # fmt: skip
     assert "lock.front_door" in home.not_exposed
+    assert not should_expose("media_player.tv", None, None, expose_new=True)
+    assert should_expose("lock.back_door", None, None, expose_new=True)
     assert not should_expose("light.new", None, None, expose_new=False)
     assert should_expose("light.new", None, {"conversation": True}, expose_new=False)
     assert should_expose("light.new", None, None, expose_new=True)
@@ -77,7 +79,7 @@ def test_a_lock_is_not_exposed_by_default_and_expose_new_off_exposes_nothing_new
 
 def test_configured_entries_refine_but_cannot_expose() -> None:
     home = build_home(states=STATES, entity_entries=ENTRIES, devices=DEVICES, areas=AREAS,
-                      exposed={})  # fmt: skip
+                      exposed={"lock.front_door": {"conversation": False}})  # fmt: skip
     configured = [
         Entity("light.hall", "Hallway light", None, ("corridor light",)),
         Entity("lock.front_door", "Front door"),

@@ -26,7 +26,7 @@ DEFAULT_EXPOSED_DOMAINS = frozenset(
         "fan",
         "humidifier",
         "light",
-        "media_player",
+        "lock",
         "scene",
         "script",
         "switch",
@@ -35,8 +35,10 @@ DEFAULT_EXPOSED_DOMAINS = frozenset(
         "water_heater",
     }
 )
-"""Domains HA exposes to Assist by default (the union over 2023.5-2026.11; ``lock`` was one
-until 2023.8 and is not any more: a lock must be exposed by hand)."""
+"""Domains HA exposes to Assist by default (``DEFAULT_EXPOSED_DOMAINS`` in HA, read from 2024.3.3
+and 2026.11.0: the same set in both). An entity without its own setting in these domains is
+exposed, a lock included: HA asks for a spoken confirmation of locks only in its own pipeline,
+ours is ``brain.home.confirm``."""
 
 CONTROLLABLE = frozenset(
     {

@@ -305,6 +305,7 @@ class HomeAssistantRest:
             except asyncio.CancelledError:
                 raise
             except (HomeControlFailed, aiohttp.ClientError, OSError, TimeoutError) as err:
+                self._first.set()  # entities() need not wait: /api/states meanwhile
                 delay = backoff.next_delay()
                 _LOGGER.warning(
                     "Home Assistant registries: %s; again in %.0f s", err or repr(err), delay
