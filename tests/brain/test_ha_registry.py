@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from familiar_hub.brain.ha_registry import build_home, merge_with_configured, should_expose
+from familiar_hub.brain.ha_registry import (
+    build_home,
+    default_exposed_domains,
+    merge_with_configured,
+    should_expose,
+)
 from familiar_hub.brain.home import TURN_OFF, Entity, HomeIntent
 from familiar_hub.brain.intents import TemplateRecognizer
 
@@ -69,8 +74,12 @@ def test_default_exposure_and_expose_new_off_exposes_nothing_new() -> None:
     home = build_home(states=STATES, entity_entries=ENTRIES, devices=DEVICES, areas=AREAS,
                       exposed={"lock.front_door": {"conversation": False}})  # fmt: skip
     assert "lock.front_door" in home.not_exposed
-    assert not should_expose("media_player.tv", None, None, expose_new=True)
-    assert should_expose("lock.back_door", None, None, expose_new=True)
+    # the defaults differ between versions: read from HA 2024.3.3 and 2026.11.0
+    old, new = default_exposed_domains("2024.3.3"), default_exposed_domains("2026.11.0")
+    assert should_expose("lock.back_door", None, None, True, old)
+    assert not should_expose("lock.back_door", None, None, True, new)
+    assert should_expose("media_player.tv", None, None, True, new)
+    assert not should_expose("media_player.tv", None, None, True, old)
     assert not should_expose("light.new", None, None, expose_new=False)
     assert should_expose("light.new", None, {"conversation": True}, expose_new=False)
     assert should_expose("light.new", None, None, expose_new=True)

@@ -68,13 +68,18 @@ light:
 
 LIGHTS = {
     "kitchen_ceiling": "Kitchen ceiling",
-    "kitchen_counter": "Counter lights",
-    "hall": "Hall light",
+    "kitchen_counter": "Kitchen counter",
+    "hall_light": "Hall light",
 }
+"""Template lights (entity id = the name's slug, so both YAML formats give the same ids)."""
 
 
-def _configuration(port: int) -> str:
+def _configuration(port: int, version: tuple[int, int]) -> str:
     booleans = "".join(f"  {key}_state:\n    name: {key} state\n" for key in LIGHTS)
+    if version >= (2025, 1):  # the legacy "platform: template" lights are gone
+        return CONFIGURATION.replace(
+            "light:\n  - platform: template\n    lights:\n{lights}\n", _modern_lights()
+        ).format(port=port, booleans=booleans)
     lights = ""
     for key, name in LIGHTS.items():
         target = f"input_boolean.{key}_state"
@@ -91,6 +96,36 @@ def _configuration(port: int) -> str:
             f"          target: {{entity_id: {target}}}\n"
         )
     return CONFIGURATION.format(port=port, booleans=booleans, lights=lights)
+
+
+def _modern_lights() -> str:
+    out = "template:\n  - light:\n"
+    for key, name in LIGHTS.items():
+        target = f"input_boolean.{key}_state"
+        out += (
+            f"      - name: {name}\n"
+            f"        unique_id: familiar_test_{key}\n"
+            f"        state: \"{{{{{{{{ is_state('{target}', 'on') }}}}}}}}\"\n"
+            f"        turn_on:\n"
+            f"          action: input_boolean.turn_on\n"
+            f"          target: {{{{entity_id: {target}}}}}\n"
+            f"        turn_off:\n"
+            f"          action: input_boolean.turn_off\n"
+            f"          target: {{{{entity_id: {target}}}}}\n"
+        )
+    return out
+
+
+def _hass_version(venv: Path) -> tuple[int, int]:
+    python = next((venv / "bin").glob("python3*"))
+    out = subprocess.run(
+        [str(python), "-c", "import homeassistant.const as c; print(c.__version__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    year, month = out.strip().split(".")[:2]
+    return int(year), int(month)
 
 
 def _request(
@@ -194,7 +229,7 @@ def real_ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHa]:
         pytest.fail(f"no hass at {hass}")
     config_dir = tmp_path_factory.mktemp("ha-config")
     port = free_port()
-    (config_dir / "configuration.yaml").write_text(_configuration(port))
+    (config_dir / "configuration.yaml").write_text(_configuration(port, _hass_version(Path(venv))))
     log = (config_dir / "hass.out").open("wb")
     proc = subprocess.Popen(
         [str(hass), "-c", str(config_dir), "--log-file", str(config_dir / "ha.log")],

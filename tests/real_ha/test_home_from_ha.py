@@ -45,7 +45,7 @@ def home(real_ha: RealHa) -> RealHa:
         for entity_id, room in (
             ("light.kitchen_ceiling", kitchen),
             ("light.kitchen_counter", kitchen),
-            ("light.hall", hall),
+            ("light.hall_light", hall),
         ):
             await real_ha.ws(
                 "config/entity_registry/update", entity_id=entity_id, area_id=room["area_id"]
@@ -87,15 +87,15 @@ async def say(brain: Brain, text: str) -> str:
 
 def lights(home: RealHa) -> dict[str, str]:
     return {e: home.state(e) for e in ("light.kitchen_ceiling", "light.kitchen_counter",
-                                         "light.hall")}  # fmt: skip
+                                         "light.hall_light")}  # fmt: skip
 
 
 async def test_areas_and_aliases_come_from_the_registries(home: RealHa, brain: Brain) -> None:
     by_id = {e.entity_id: e for e in brain.entities}
-    assert set(by_id) == {"light.kitchen_ceiling", "light.kitchen_counter", "light.hall"}
+    assert set(by_id) == {"light.kitchen_ceiling", "light.kitchen_counter", "light.hall_light"}
     assert by_id["light.kitchen_ceiling"].area == "Kitchen"
     assert by_id["light.kitchen_counter"].aliases == ("worktop lights",)
-    assert by_id["light.hall"].area == "Hall"
+    assert by_id["light.hall_light"].area == "Hall"
     assert brain.area_aliases["Kitchen"] == ("cookhouse",)
     # input_booleans are not exposed to Assist by default: not ours to control
     assert not any(e.domain == "input_boolean" for e in brain.entities)
@@ -103,20 +103,20 @@ async def test_areas_and_aliases_come_from_the_registries(home: RealHa, brain: B
     await say(brain, "turn on the lights in the kitchen")
     await until(lambda: lights(home)["light.kitchen_counter"] == "on", "kitchen lights on")
     assert lights(home) == {"light.kitchen_ceiling": "on", "light.kitchen_counter": "on",
-                            "light.hall": "off"}  # fmt: skip
+                            "light.hall_light": "off"}  # fmt: skip
     await say(brain, "turn off the cookhouse lights")  # the area's alias
     await until(lambda: lights(home)["light.kitchen_ceiling"] == "off", "kitchen lights off")
     assert lights(home)["light.kitchen_counter"] == "off"
 
 
 async def test_a_new_alias_is_followed_without_a_restart(home: RealHa, brain: Brain) -> None:
-    await home.ws("config/entity_registry/update", entity_id="light.hall",
+    await home.ws("config/entity_registry/update", entity_id="light.hall_light",
                   aliases=["reading lamp"])  # fmt: skip
     await until(lambda: any("reading lamp" in e.aliases for e in brain.entities), "alias followed")
     await say(brain, "turn on the reading lamp")
-    await until(lambda: home.state("light.hall") == "on", "hall on")
+    await until(lambda: home.state("light.hall_light") == "on", "hall on")
     await say(brain, "turn off the reading lamp")
-    await until(lambda: home.state("light.hall") == "off", "hall off")
+    await until(lambda: home.state("light.hall_light") == "off", "hall off")
 
 
 async def test_only_exposed_entities_are_controllable(home: RealHa, brain: Brain) -> None:
@@ -148,7 +148,7 @@ async def test_only_exposed_entities_are_controllable(home: RealHa, brain: Brain
 @pytest.fixture(scope="module")
 def stt_entity(real_ha: RealHa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("hub")
-    with hub_process(tmp, {"name": "Test Hub"}, roles=["asr", "tts"]) as (uri, _proc):
+    with hub_process(tmp, {"name": "Test Hub"}, roles=["asr"]) as (uri, _proc):
         host, port = uri.removeprefix("tcp://").split(":")
         flows = "/api/config/config_entries/flow"
         status, flow = real_ha.rest("POST", flows, {"handler": "wyoming"})

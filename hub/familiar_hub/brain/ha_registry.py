@@ -19,26 +19,35 @@ from familiar_hub.brain.home import Entity
 ASSISTANT = "conversation"
 """HA's name for Assist in exposure settings."""
 
+OLD_DEFAULT_EXPOSED_DOMAINS = frozenset(
+    {"climate", "cover", "fan", "humidifier", "light", "lock", "scene", "script", "switch",
+     "todo", "vacuum", "water_heater"}
+)  # fmt: skip
+"""HA 2024.3.3's ``DEFAULT_EXPOSED_DOMAINS`` (read from its source): locks and scripts too."""
+
 DEFAULT_EXPOSED_DOMAINS = frozenset(
-    {
-        "climate",
-        "cover",
-        "fan",
-        "humidifier",
-        "light",
-        "lock",
-        "scene",
-        "script",
-        "switch",
-        "todo",
-        "vacuum",
-        "water_heater",
-    }
-)
-"""Domains HA exposes to Assist by default (``DEFAULT_EXPOSED_DOMAINS`` in HA, read from 2024.3.3
-and 2026.11.0: the same set in both). An entity without its own setting in these domains is
-exposed, a lock included: HA asks for a spoken confirmation of locks only in its own pipeline,
-ours is ``brain.home.confirm``."""
+    {"climate", "cover", "fan", "humidifier", "light", "media_player", "scene", "switch",
+     "todo", "vacuum", "water_heater"}
+)  # fmt: skip
+"""HA 2026.11.0's: no locks or scripts by default, media players are."""
+
+NEW_DEFAULTS_FROM = (2025, 1)
+"""Where we switch sets. Only the two ends were read (2024.3.3, 2026.11.0); the rule matters
+only for an entity HA itself never judged, as HA stores its answer once its Assist has asked."""
+
+
+def default_exposed_domains(ha_version: str | None) -> frozenset[str]:
+    """The default-exposed domains of the HA version that answered (``auth_ok``'s version)."""
+    try:
+        year, month = (int(part) for part in (ha_version or "").split(".")[:2])
+    except ValueError:
+        return DEFAULT_EXPOSED_DOMAINS
+    return (
+        DEFAULT_EXPOSED_DOMAINS
+        if (year, month) >= NEW_DEFAULTS_FROM
+        else OLD_DEFAULT_EXPOSED_DOMAINS
+    )
+
 
 CONTROLLABLE = frozenset(
     {
@@ -103,6 +112,7 @@ def should_expose(
     entry: Mapping[str, Any] | None,
     explicit: Mapping[str, Any] | None,
     expose_new: bool,
+    default_domains: frozenset[str] = DEFAULT_EXPOSED_DOMAINS,
 ) -> bool:
     """HA's exposure rule for Assist (see the module docstring)."""
     if explicit is not None and isinstance(explicit.get(ASSISTANT), bool):
@@ -115,7 +125,7 @@ def should_expose(
         return False
     if entry is not None and (entry.get("entity_category") or entry.get("hidden_by")):
         return False
-    return entity_id.partition(".")[0] in DEFAULT_EXPOSED_DOMAINS
+    return entity_id.partition(".")[0] in default_domains
 
 
 def build_home(
@@ -126,6 +136,7 @@ def build_home(
     areas: Iterable[Mapping[str, Any]],
     exposed: Mapping[str, Mapping[str, Any]],
     expose_new: bool = True,
+    ha_version: str | None = None,
 ) -> HomeSnapshot:
     """The replies of ``get_states``, ``config/entity_registry/list`` (with aliases and options
     where the version gives them), ``config/device_registry/list``, ``config/area_registry/list``
@@ -150,7 +161,8 @@ def build_home(
         entry = registry.get(entity_id)
         if entry is not None and entry.get("disabled_by"):
             continue
-        if not should_expose(entity_id, entry, exposed.get(entity_id), expose_new):
+        defaults = default_exposed_domains(ha_version)
+        if not should_expose(entity_id, entry, exposed.get(entity_id), expose_new, defaults):
             hidden.add(entity_id)
             continue
         attributes = state.get("attributes") or {}

@@ -184,6 +184,7 @@ async def read_home(ws: HomeAssistantWs) -> HomeSnapshot:
         areas=areas,
         exposed=exposed,
         expose_new=bool(expose_new),
+        ha_version=ws.ha_version,
     )
 
 
