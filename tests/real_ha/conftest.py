@@ -252,8 +252,14 @@ def real_ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHa]:
                 pytest.fail("Home Assistant did not start")
             time.sleep(0.25)  # waiting for another process to open its port
         token = _onboard(url)
-        status, api = _request("GET", url + "/api/config", token=token)
-        assert status == 200, (status, api)
+        while True:  # onboarding answers before every integration is set up
+            status, api = _request("GET", url + "/api/config", token=token)
+            assert status == 200, (status, api)
+            if api.get("state") == "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"Home Assistant did not finish starting: {api.get('state')}")
+            time.sleep(0.25)
         yield RealHa(url, token, str(api["version"]), config_dir)
     finally:
         proc.send_signal(signal.SIGTERM)
