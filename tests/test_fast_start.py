@@ -52,7 +52,10 @@ async def test_describe_answers_while_a_role_is_still_loading() -> None:
                     info = Info.from_event(await client.expect(Info, 5))
                     break
             await asyncio.sleep(0.01)
-        assert info is not None and [p.name for p in info.asr] == ["familiar-remote-asr"]
+        assert info is not None and [p.name for p in info.asr] == ["familiar"]  # the hub's name
+        assert (
+            info.asr[0].description is not None and "speech-to-text at" in info.asr[0].description
+        )
         assert connections, "the ASR role was loading (asking its remote) meanwhile"
         assert not started.is_set(), "the hub answered before its models were loaded"
         release.set()
