@@ -14,6 +14,7 @@ from wyoming.snd import Played
 
 from familiar.server import Connection, WyomingServer
 from familiar_hub.brain.brain import Reply, ReplyResult
+from familiar_hub.brain.timers import Timer
 from familiar_hub.conductor.conductor import Conductor
 from familiar_hub.conductor.turn import Services
 from familiar_hub.config import ConductorConfig, SatelliteEntry
@@ -29,6 +30,7 @@ class FakeSatellite:
         self.conn: Connection | None = None
         self.running = asyncio.Event()
         self.audio_stopped = asyncio.Event()
+        self.ended = asyncio.Event()
 
     def __call__(self, conn: Connection) -> FakeSatellite:
         self.conn = conn
@@ -51,6 +53,8 @@ class FakeSatellite:
             self.running.set()
         elif event.type == "ping":
             await self.conn.send(Event(type="pong"))
+        elif event.type == "pipeline-ended":
+            self.ended.set()
         elif event.type == "audio-stop":
             self.audio_stopped.set()
             await self.conn.send(Played().event())
@@ -62,6 +66,7 @@ class FakeSatellite:
     async def ask(self, nbytes: int) -> None:
         assert self.conn is not None
         self.audio_stopped.clear()
+        self.ended.clear()
         await self.conn.send(
             RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
         )
@@ -110,20 +115,21 @@ async def test_drives_a_pipeline_end_to_end(
     satellite, conductor, responder, _ = setup
     await asyncio.wait_for(satellite.running.wait(), 5)
     await satellite.ask(3200)
-    await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(satellite.ended.wait(), 10)
     types = [e.type for e in satellite.events]
     assert types[:2] == ["describe", "run-satellite"]
-    sent = types[types.index("transcribe") :]
+    sent = [t for t in types[types.index("transcribe") :] if t != "ping"]
     assert sent[:2] == ["transcribe", "transcript"]
     assert sent[2:4] == ["synthesize", "audio-start"]
     # each sentence's text goes before its audio (the satellite's "answer" on MQTT)
     texts = [e.data["text"] for e in satellite.events if e.type == "synthesize"]
     assert texts == ["You said 3200 bytes at 16000.", "Anything else?"]
-    assert sent[-1] == "audio-stop"
+    assert sent[-2:] == ["audio-stop", "pipeline-ended"]
     # the answer asked something back: listen again without the wake word
     stop = next(e for e in satellite.events if e.type == "audio-stop")
     assert stop.data["continue_conversation"] is True
+    ended = next(e for e in satellite.events if e.type == "pipeline-ended")
+    assert ended.data["continue_conversation"] is True
     transcript = next(e for e in satellite.events if e.type == "transcript")
     assert transcript.data["text"] == "3200 bytes at 16000"
     assert responder.heard[0][0] == "3200 bytes at 16000"
@@ -166,3 +172,24 @@ async def test_reconnects_within_3_s_after_satellite_restarts() -> None:
                     while not link.status.connected:  # noqa: ASYNC110
                         await asyncio.sleep(0.01)
             assert link.status.connects == attempt + 1
+
+
+async def test_a_timer_rings_on_the_satellite_that_set_it(
+    setup: tuple[FakeSatellite, Conductor, EchoResponder, int],
+) -> None:
+    satellite, conductor, _, _ = setup
+    await asyncio.wait_for(satellite.running.wait(), 5)
+    await satellite.ask(3200)
+    await asyncio.wait_for(satellite.ended.wait(), 10)
+    link = conductor.links["kitchen"]
+    conversation_id = link.recent_conversations[-1]
+    mark = len(satellite.events)
+    satellite.audio_stopped.clear()
+    await conductor.timer_finished(Timer(7, 300, "pasta", conversation_id))
+    texts = [e.data["text"] for e in satellite.events[mark:] if e.type == "synthesize"]
+    assert texts == ["Your 5 minutes timer for pasta is done."]
+    assert satellite.audio_stopped.is_set()
+    # a timer from a conversation held elsewhere (Home Assistant, the web page) does not ring here
+    mark = len(satellite.events)
+    await conductor.timer_finished(Timer(8, 60, None, "someone-elses"))
+    assert [e for e in satellite.events[mark:] if e.type == "synthesize"] == []

@@ -185,6 +185,9 @@ async def running_hub(
             conductor = await stack.enter_async_context(
                 Conductor(services, zeroconf_interfaces=zeroconf_interfaces)
             )
+            assert loaded.brain is not None
+            # standalone timers ring on the satellite whose conversation set them
+            loaded.brain.timers.add_listener(conductor.timer_finished)
         web = None
         if config.web.enabled and services is not None:
             # The web app needs the whole voice loop (phone page, chat test, /api/interact).

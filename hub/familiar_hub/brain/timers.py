@@ -62,14 +62,14 @@ class Timers:
     async def _run(self, timer: Timer) -> None:
         try:
             await asyncio.sleep(timer.seconds)
+            _LOGGER.info("timer %d (%s) finished", timer.id, timer.name or "unnamed")
+            for listener in self._listeners:
+                try:
+                    await listener(timer)  # ringing stays owned by this task (and cancellable)
+                except Exception:
+                    _LOGGER.exception("timer listener failed")
         finally:
             self._tasks.pop(timer.id, None)
-        _LOGGER.info("timer %d (%s) finished", timer.id, timer.name or "unnamed")
-        for listener in self._listeners:
-            try:
-                await listener(timer)
-            except Exception:
-                _LOGGER.exception("timer listener failed")
 
     async def __aenter__(self) -> Self:
         return self

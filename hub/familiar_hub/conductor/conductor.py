@@ -11,13 +11,24 @@ from typing import Self
 
 from familiar.discovery import Browser
 from familiar.errors import RemoteUnavailable
+from familiar_hub.brain.home import duration_words
+from familiar_hub.brain.timers import Timer
 from familiar_hub.conductor.link import LinkChanged, SatelliteLink
 from familiar_hub.conductor.turn import Services
 
 _LOGGER = logging.getLogger(__name__)
 
+TIMER_ANNOUNCE_SECONDS = 60.0
+
 CONTROLLER_PROPERTY = "controller"
 """Zeroconf TXT key a satellite uses to say who drives it (``hub`` or ``home-assistant``)."""
+
+
+def timer_done_text(timer: Timer) -> str:
+    whole = round(timer.seconds)
+    slots = {"hours": whole // 3600, "minutes": whole % 3600 // 60, "seconds": whole % 60}
+    what = f" for {timer.name}" if timer.name else ""
+    return f"Your {duration_words(slots)} timer{what} is done."
 
 
 class Conductor:
@@ -115,6 +126,30 @@ class Conductor:
     @property
     def connected(self) -> list[str]:
         return [name for name, link in self.links.items() if link.status.connected]
+
+    async def timer_finished(self, timer: Timer) -> None:
+        """A standalone timer rang: say so on the satellite whose conversation set it."""
+        link = next(
+            (
+                link
+                for link in self.links.values()
+                if timer.conversation_id in link.recent_conversations
+            ),
+            None,
+        )
+        if link is None or not link.status.connected:
+            _LOGGER.info("timer %d finished; no satellite of ours set it", timer.id)
+            return
+        text = timer_done_text(timer)
+
+        async def sentences() -> AsyncGenerator[str, None]:
+            yield text
+
+        try:
+            async with asyncio.timeout(TIMER_ANNOUNCE_SECONDS):
+                await link.speak(sentences())
+        except (RemoteUnavailable, TimeoutError, ConnectionError) as err:
+            _LOGGER.warning("could not ring timer %d on %s: %r", timer.id, link.name, err)
 
     async def announce(self, sentences: AsyncGenerator[str, None], satellite: str | None) -> None:
         """Speak on one satellite, or on every connected one."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ from familiar.backoff import Backoff
 from familiar.client import WyomingClient
 from familiar.edge import EventRejected, check_event
 from familiar.errors import ProtocolError, RemoteUnavailable
-from familiar.extensions import with_follow_up
+from familiar.extensions import PipelineEnded, with_follow_up
 from familiar.logs import LogLimiter
 from familiar_hub.conductor.turn import Conversations, Services, TurnEngine, Utterance
 
@@ -43,6 +44,8 @@ EVENT_TIMEOUT = 5.0
 PAIRING_TIMEOUT = 2.0
 """Seconds a satellite may take to answer a pairing event (a third-party one never does)."""
 SAMPLES_PER_CHUNK = 1024
+RECENT_CONVERSATIONS = 16
+"""Conversations remembered per satellite (a timer set in one of them rings there)."""
 
 
 class NotPaired(RemoteUnavailable):
@@ -96,6 +99,9 @@ class SatelliteLink:
         self._played = asyncio.Event()
         self._pong = asyncio.Event()
         self._conversations = Conversations(services.config.conversation_seconds)
+        self.recent_conversations: deque[str] = deque(maxlen=RECENT_CONVERSATIONS)
+        """The conversations held through this satellite lately (a timer set in one of them
+        rings here)."""
         self._speak_lock = asyncio.Lock()
 
     async def run(self) -> None:
@@ -244,13 +250,18 @@ class SatelliteLink:
     async def _run_pipeline(self, client: WyomingClient, utterance: Utterance) -> None:
         self.status.runs += 1
         try:
+            conversation_id = self._conversations.current()
+            if conversation_id not in self.recent_conversations:
+                self.recent_conversations.append(conversation_id)
             outcome = await self.turns.listen_and_answer(
                 WyomingChannel(client, self._played, self.services.config.language),
                 utterance,
-                self._conversations.current(),
+                conversation_id,
             )
             if outcome.answer:
                 self._conversations.answered()
+            # the run is over (also when the answer had no audio, so no audio-stop ended it)
+            await client.send(PipelineEnded(follow_up=bool(outcome.follow_up)).event())
         finally:
             if self._utterance is utterance:
                 self._utterance = None
