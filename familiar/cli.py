@@ -85,6 +85,40 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def installed_packages() -> list[str]:
+    """``familiar`` and the top-level package of every installed side (from the entry points)."""
+    found = ["familiar"]
+    for target in _plugins(COMMANDS_GROUP).values():
+        package = target.partition(":")[0].split(".")[0]
+        if package not in found and _load(target) is not None:
+            found.append(package)
+    return found
+
+
+def render_docs() -> dict[str, str]:
+    """The generated docs of what is installed here (``familiar.docgen``)."""
+    from familiar.docgen import render
+
+    kinds = {kind: config_model(kind) for kind in config_kinds()}
+    return render(kinds, installed_packages())
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from familiar.docgen import stale
+
+    rendered = render_docs()
+    if args.check:
+        behind = stale(args.out, rendered)
+        for path in behind:
+            print(f"{path} is stale: run `familiar docs`", file=sys.stderr)
+        return 1 if behind else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in rendered.items():
+        (args.out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="familiar", description=__doc__)
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -96,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.add_argument("--kind", choices=sorted(config_kinds()))
     check.set_defaults(func=cmd_config_check)
+
+    docs = sub.add_parser(
+        "docs", help="write docs/configuration.md and docs/errors.md from the code"
+    )
+    docs.add_argument("--out", type=Path, default=Path("docs"), help="folder (default: docs)")
+    docs.add_argument("--check", action="store_true", help="only say whether they are stale")
+    docs.set_defaults(func=cmd_docs)
 
     for target in _plugins(COMMANDS_GROUP).values():
         register: Callable[[Any], None] | None = _load(target)

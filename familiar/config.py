@@ -16,9 +16,10 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are frozen."""
+    """Base of every config section: unknown keys are errors, values are frozen; the docstring
+    under each field is its documentation (``docs/configuration.md`` is generated from it)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def parse_tcp_uri(uri: str) -> tuple[str, int]:
@@ -139,6 +140,8 @@ class ListenConfig(Section):
 
 
 class ZeroconfConfig(Section):
+    """mDNS advertisement of the Wyoming server (Home Assistant and hubs discover it)."""
+
     enabled: bool = True
     """Advertise as ``<name>._wyoming._tcp.local.``."""
 
@@ -150,7 +153,10 @@ class ZeroconfConfig(Section):
 
 
 class LoggingConfig(Section):
+    """What the process logs (transcripts and answers only at DEBUG)."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to the log."""
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

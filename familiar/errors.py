@@ -59,10 +59,14 @@ class RemoteUnavailable(BackendError):
 
 
 class SttFailed(BackendError):
+    """Speech-to-text failed for one utterance."""
+
     code = "stt-failed"
 
 
 class TtsFailed(BackendError):
+    """Text-to-speech failed for one piece of text."""
+
     code = "tts-failed"
 
 

@@ -36,6 +36,7 @@ from familiar.mqtt.commands import (
 )
 from familiar.mqtt.config import (
     MqttConfig,
+    MqttConfigInvalid,
     MqttError,
     MqttTlsConfig,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "DeviceUpdate",
     "MessageHandler",
     "MqttConfig",
+    "MqttConfigInvalid",
     "MqttError",
     "MqttLink",
     "MqttTlsConfig",

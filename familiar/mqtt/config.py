@@ -19,6 +19,13 @@ class MqttError(FamiliarError):
     code = "mqtt-unavailable"
 
 
+class MqttConfigInvalid(MqttError):
+    """The ``mqtt:`` settings cannot work (an unreadable password file, a device name that
+    makes no MQTT id)."""
+
+    code = "mqtt-config"
+
+
 def _check_topic_prefix(value: str) -> str:
     if not value or value.startswith("/") or value.endswith("/"):
         raise ValueError("must be non-empty and not start or end with '/'")
@@ -143,7 +150,7 @@ class MqttConfig(Section):
         try:
             return read_secret(None, self.password_file, "mqtt.password_file")
         except ValueError as err:
-            raise MqttError(str(err), code="mqtt-config") from err
+            raise MqttConfigInvalid(str(err)) from err
 
     def tls_params(self) -> aiomqtt.TLSParameters | None:
         if self.tls is None:

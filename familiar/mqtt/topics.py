@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from familiar.errors import FamiliarError
-from familiar.mqtt.config import MqttConfig
+from familiar.mqtt.config import MqttConfig, MqttConfigInvalid
 
 #: What a satellite can be doing; the ``state`` sensor's options.
 VOICE_STATES = ("idle", "listening", "thinking", "speaking", "muted", "error")
@@ -22,7 +21,7 @@ def device_slug(name: str) -> str:
     """A topic-safe id from a display name: ``Kitchen Pi`` -> ``kitchen_pi``."""
     slug = TOPIC_UNSAFE.sub("_", name.strip().lower()).strip("_")
     if not slug:
-        raise FamiliarError(f"cannot make an MQTT id from {name!r}", code="mqtt-config")
+        raise MqttConfigInvalid(f"cannot make an MQTT id from {name!r}")
     return slug
 
 
@@ -33,7 +32,7 @@ def satellite_device_id(name: str) -> str:
     """The device id of a satellite: its name as a slug (``hub`` is the hub's)."""
     slug = device_slug(name)
     if slug == HUB_DEVICE_ID:
-        raise FamiliarError("a satellite may not be called 'hub' on MQTT", code="mqtt-config")
+        raise MqttConfigInvalid("a satellite may not be called 'hub' on MQTT")
     return slug
 
 

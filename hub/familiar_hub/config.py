@@ -34,10 +34,12 @@ class AsrConfig(Section):
     """Spoken language; null detects it per utterance (slower)."""
 
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    """Where Whisper runs; ``auto`` takes CUDA when CTranslate2 sees a GPU."""
     compute_type: str = "default"
     """``default`` is int8 on CPU and float16 on CUDA."""
 
     beam_size: int = Field(default=1, ge=1, le=10)
+    """Whisper beam size (1 is greedy decoding: fastest)."""
     cpu_threads: int = Field(default=0, ge=0)
     """0 lets CTranslate2 choose."""
 
@@ -91,8 +93,11 @@ class XttsConfig(Section):
     """Reference clips of the persona's voice; default: the persona store's enrolled clips."""
 
     language: str = "en"
+    """Language XTTS speaks (``en``, ``de``, ``fr``...)."""
     device: Literal["cuda", "cpu"] = "cuda"
+    """Where XTTS runs (``cpu`` works, far slower than real time)."""
     temperature: float = Field(default=0.7, gt=0, le=2)
+    """Sampling temperature of XTTS's GPT: lower is steadier, higher more varied."""
     stream_chunk_size: int = Field(default=20, ge=5, le=200)
     """GPT tokens per streamed audio chunk: smaller gives the first audio sooner."""
 
@@ -119,9 +124,13 @@ class TtsConfig(Section):
     """Packaged voice name or the path of a Piper ``.onnx`` voice (its ``.onnx.json`` beside)."""
 
     use_cuda: bool = False
+    """Run Piper on the GPU (onnxruntime-gpu)."""
     length_scale: float | None = Field(default=None, gt=0)
+    """Piper speaking rate (>1 slower); null uses the voice's own."""
     noise_scale: float | None = Field(default=None, ge=0)
+    """Piper phoneme noise; null uses the voice's own."""
     noise_w_scale: float | None = Field(default=None, ge=0)
+    """Piper phoneme width noise; null uses the voice's own."""
 
     first_clause_chars: int = Field(default=25, ge=0)
     """A first sentence longer than this is cut at a clause boundary so audio starts sooner
@@ -131,6 +140,7 @@ class TtsConfig(Section):
     """Syntheses that may run at the same time on the one loaded voice."""
 
     samples_per_chunk: int = Field(default=1024, ge=64)
+    """Samples per ``audio-chunk`` sent to clients."""
 
     @field_validator("uri")
     @classmethod
@@ -159,6 +169,7 @@ class SatelliteEntry(Section):
     """``tcp://host:port`` of the satellite's Wyoming server."""
 
     name: str | None = None
+    """Name in logs and MQTT; defaults to the name the satellite reports."""
 
     @field_validator("uri")
     @classmethod
@@ -171,6 +182,7 @@ class ConductorConfig(Section):
     """The conductor drives satellites through the hub's ASR, brain and TTS."""
 
     enabled: bool = True
+    """Drive satellites at all (off: the hub only serves Home Assistant)."""
     discover: bool = True
     """Drive satellites found by zeroconf that advertise ``controller=hub`` *and* prove they
     know ``secret_file`` (pairing); without a secret, only the listed ``satellites`` are
@@ -192,10 +204,12 @@ class ConductorConfig(Section):
         return read_secret(None, self.secret_file, "conductor.secret_file")
 
     language: str = "en"
+    """Language of the satellites' speech (passed to ASR)."""
     voice: str | None = None
     """TTS voice name; null uses the TTS default (the persona's voice when configured)."""
 
     max_utterance_seconds: float = Field(default=15.0, gt=0, le=120)
+    """Longest request a satellite may stream; the rest is cut."""
     audio_timeout: float = Field(default=3.0, gt=0)
     """No audio from the satellite for this long ends the utterance."""
 
@@ -374,6 +388,7 @@ class BrainConfig(Section):
     """Longest answer in tokens."""
 
     temperature: float = Field(default=0.3, ge=0, le=2)
+    """LLM sampling temperature for answers (intents are always decoded greedily)."""
 
     first_token_timeout: float = Field(default=20.0, gt=0)
     """Seconds the LLM may take before its first token (prompt processing included)."""
@@ -468,6 +483,7 @@ class WebConfig(Section):
     """The hub's web app: phone satellite page, persona admin, REST API (docs/web.md)."""
 
     enabled: bool = True
+    """Serve the web app at all."""
     host: str = "0.0.0.0"
     """Address to listen on."""
 
@@ -480,7 +496,9 @@ class WebConfig(Section):
     behind a reverse proxy that terminates TLS."""
 
     cert_file: str | None = None
+    """``tls: files``: the certificate chain (PEM)."""
     key_file: str | None = None
+    """``tls: files``: the certificate's private key (PEM)."""
 
     state_dir: str | None = None
     """Certificate, admin password hash, session secret and tokens; default
@@ -503,6 +521,7 @@ class WebConfig(Section):
     ``pyopen-wakeword``: alexa, hey_jarvis, hey_mycroft, hey_rhasspy, okay_nabu)."""
 
     wake_threshold: float = Field(default=0.5, gt=0, lt=1)
+    """openWakeWord score (0-1) above which a phone's wake word counts."""
     end_silence_seconds: float = Field(default=0.8, gt=0, le=5)
     """Silence after speech that ends a phone's request."""
 

@@ -54,6 +54,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 BUSY_CODE = "satellite-busy"
+"""``error`` code for ``run-satellite`` while another controller drives the satellite."""
 
 _ATTRIBUTION = Attribution(name="Familiar", url="https://github.com/familiar-voice/familiar")
 _ENGINE_ATTRIBUTION = {

@@ -73,6 +73,9 @@ from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
 
+HOME_NOT_CONFIGURED_CODE = "home-not-configured"
+"""A home command was understood, but neither ``home_assistant`` nor ``mqtt`` can carry it out."""
+
 ReplyKind = Literal[
     "home", "answer", "smalltalk", "declined", "refused", "confirm", "error", "empty"
 ]
@@ -430,7 +433,7 @@ class Brain:
         elif intent.name in (NEVERMIND, CURRENT_TIME):
             pass
         elif self.executor is None:
-            result.error_code = "home-not-configured"
+            result.error_code = HOME_NOT_CONFIGURED_CODE
             _LOGGER.error("home command but no home_assistant or mqtt configured (%s)", intent.name)
             return "Sorry, I can't reach the house controls, so nothing was changed."
         else:
