@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Literal
 
 import aiomqtt
 from pydantic import Field, field_validator, model_validator
@@ -92,6 +93,12 @@ class MqttConfig(Section):
 
     discovery_prefix: str = "homeassistant"
     """Home Assistant's discovery prefix (its MQTT integration setting)."""
+
+    discovery_mode: Literal["device", "entity"] = "device"
+    """``device``: one retained message per device (``<prefix>/device/<id>/config``; Home
+    Assistant 2024.11 and later). ``entity``: one message per entity
+    (``<prefix>/<platform>/<id>/<entity>/config``), which every Home Assistant with MQTT
+    discovery reads: use it for Home Assistant before 2024.11."""
 
     base_topic: str = "familiar"
     """Every state and command topic lives under ``<base_topic>/<device id>/``."""

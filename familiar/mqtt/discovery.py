@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +189,42 @@ def hub_discovery(config: MqttConfig, device: DeviceInfo) -> dict[str, Any]:
     return _envelope(topics, device, components)
 
 
-def forget_messages(topics: Topics) -> list[Outgoing]:
-    """Empty retained payloads that remove the device from Home Assistant and the broker."""
-    return [Outgoing(topic, b"", retain=True) for topic in topics.retained()]
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entity_topic(topics: Topics, platform: str, key: str) -> str:
+    """Where one entity's own discovery message goes (``discovery_mode: entity``)."""
+    return f"{topics.discovery_prefix}/{platform}/{topics.object_id}/{key}/config"
+
+
+def discovery_messages(topics: Topics, payload: dict[str, Any], mode: str) -> list[Outgoing]:
+    """The retained discovery message(s) of a device payload.
+
+    ``device``: the payload as it is, on the device topic. ``entity``: one message per
+    component, each carrying the device block, origin and availability itself (what Home
+    Assistant before 2024.11 reads)."""
+    if mode != "entity":
+        return [Outgoing(topics.discovery, _json(payload), retain=True)]
+    shared = {key: value for key, value in payload.items() if key != "cmps"}
+    out = []
+    for key, component in payload.get("cmps", {}).items():
+        body = {k: v for k, v in component.items() if k != "p"}
+        out.append(
+            Outgoing(
+                entity_topic(topics, str(component["p"]), key),
+                _json({**shared, **body}),
+                retain=True,
+            )
+        )
+    return out
+
+
+def forget_messages(topics: Topics, payload: dict[str, Any] | None = None) -> list[Outgoing]:
+    """Empty retained payloads that remove the device from Home Assistant and the broker
+    (with its discovery ``payload``, the per-entity messages too, whichever mode sent them)."""
+    extra = [
+        entity_topic(topics, str(component["p"]), key)
+        for key, component in (payload or {}).get("cmps", {}).items()
+    ]
+    return [Outgoing(topic, b"", retain=True) for topic in [*topics.retained(), *extra]]

@@ -11,9 +11,14 @@ from collections.abc import AsyncIterator, Iterable
 import aiomqtt
 
 from familiar.mqtt.config import MqttConfig, MqttError
-from familiar.mqtt.discovery import forget_messages
+from familiar.mqtt.discovery import (
+    DeviceInfo,
+    forget_messages,
+    hub_discovery,
+    satellite_discovery,
+)
 from familiar.mqtt.link import make_client, payload_bytes
-from familiar.mqtt.topics import TOPIC_UNSAFE, Topics
+from familiar.mqtt.topics import HUB_DEVICE_ID, TOPIC_UNSAFE, Topics
 from familiar.mqtt.updates import Outgoing
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,7 +74,9 @@ async def forget_device(config: MqttConfig, device_id: str) -> list[str]:
     """Remove a device from Home Assistant: empty retained discovery and state. Returns the
     topics cleared."""
     topics = Topics.of(config, device_id)
-    messages = forget_messages(topics)
+    device = DeviceInfo(id=device_id, name=device_id, model="")
+    payload = (hub_discovery if device_id == HUB_DEVICE_ID else satellite_discovery)(config, device)
+    messages = forget_messages(topics, payload)  # per-entity topics too
     await publish_once(config, messages)
     _LOGGER.info("forgot MQTT device %s (%s)", device_id, topics.discovery)
     return [m.topic for m in messages]

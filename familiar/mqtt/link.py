@@ -17,6 +17,7 @@ import aiomqtt
 
 from familiar.backoff import Backoff
 from familiar.mqtt.config import MqttConfig, MqttError
+from familiar.mqtt.discovery import discovery_messages
 from familiar.mqtt.outbox import Outbox
 from familiar.mqtt.topics import TOPIC_UNSAFE, Topics
 from familiar.mqtt.updates import Outgoing
@@ -154,11 +155,16 @@ class MqttLink:
                 self._snapshot.pop(message.topic, None)
         self.outbox.put(message)
 
+    def _discovery_messages(self) -> list[Outgoing]:
+        if self._discovery is None:
+            return []
+        return discovery_messages(self.topics, self._discovery, self.config.discovery_mode)
+
     def set_discovery(self, discovery: dict[str, Any] | None) -> None:
         """Replace the discovery payload and re-announce when connected."""
         self._discovery = discovery
-        if self._discovery is not None:
-            self.publish(Outgoing(self.topics.discovery, json_bytes(self._discovery), retain=True))
+        for message in self._discovery_messages():
+            self.publish(message)
 
     async def wait_connected(self, timeout: float) -> None:
         async with asyncio.timeout(timeout):
@@ -291,9 +297,8 @@ class MqttLink:
         """Online, discovery, then the state snapshot: everything Home Assistant needs."""
         await client.publish(self.topics.availability, b"online", qos=1, retain=True)
         if self._discovery is not None:
-            await client.publish(
-                self.topics.discovery, json_bytes(self._discovery), qos=1, retain=True
-            )
+            for found in self._discovery_messages():
+                await client.publish(found.topic, found.payload, qos=1, retain=True)
             self.announcements += 1
         for topic in list(self._snapshot):
             # Read each value just before publishing it: aiomqtt hands the message to paho

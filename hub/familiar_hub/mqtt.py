@@ -30,6 +30,7 @@ from familiar.mqtt import (
     forget_messages,
     hub_discovery,
     satellite_device_id,
+    satellite_discovery,
 )
 from familiar.tasks import cancel_and_wait
 
@@ -156,7 +157,9 @@ class HubMqtt:
             previous = parse_satellite_list(found.get(self.topics.satellites, b"[]"))
             for device_id in sorted(set(previous) - set(self.satellite_ids)):
                 _LOGGER.info("satellite %s left the config: removing it from MQTT", device_id)
-                for message in forget_messages(Topics.of(self.config, device_id)):
+                gone = DeviceInfo(id=device_id, name=device_id, model="Familiar satellite")
+                payload = satellite_discovery(self.config, gone)
+                for message in forget_messages(Topics.of(self.config, device_id), payload):
                     self.link.publish(message)
                 self.forgotten.append(device_id)
             self.link.publish(
