@@ -260,7 +260,7 @@ core(s), {platform.machine()}, load average {load:.1f} at the start (the machine
 
 The embedder dominates ingestion: all-MiniLM-L6-v2 on torch CPU costs roughly linear time in
 word pieces per chunk, so ~500-token chunks embed several times slower than the short
-sentences behind the ~100 chunks/s figure in MODELS.md. vec0 search is brute force over all
+sentences behind the ~100 chunks/s figure in docs/models.md. vec0 search is brute force over all
 vectors (no index), so its cost grows linearly with the store.
 """
 

