@@ -182,7 +182,7 @@ _STAGES = frozenset({"wake", "asr", "intent", "handle", "tts"})
 def _run_pipeline(event_type: str, data: dict[str, Any], limits: EventLimits) -> None:
     for key in ("start_stage", "end_stage"):
         value = data.get(key)
-        if value not in _STAGES:
+        if not isinstance(value, str) or value not in _STAGES:
             raise _fail(event_type, key, "one of " + ", ".join(sorted(_STAGES)), value)
     _text(event_type, data, "wake_word_name", limits.max_name_chars)
     _text(event_type, data, "announce_text", limits.max_text_chars)

@@ -67,6 +67,7 @@ BAD_EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("transcript", {"text": "hi", "context": {"conversation_id": {"a": 1}}}),
     ("ping", {"text": 5}),
     ("run-pipeline", {"start_stage": "wake"}),
+    ("run-pipeline", {"start_stage": [], "end_stage": "tts"}),  # found by tests/test_fuzz.py
     ("run-pipeline", {"start_stage": "asr", "end_stage": "tts", "wake_word_names": "x"}),
     ("timer-started", {"id": "t"}),
     ("timer-finished", {}),
