@@ -41,9 +41,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "hub"), str(ROOT / "satellite")]
 
+from wyoming.event import Event  # noqa: E402
+
 from familiar.wire import encode_event, read_event  # noqa: E402
 from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
-from wyoming.event import Event  # noqa: E402
 
 SECTION = "## Hardening"
 LONG_TEXT = " ".join(["This is a long sentence that keeps the voice busy for a while."] * 40)
@@ -81,7 +82,7 @@ def hub(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(sys.path)},
-            preexec_fn=limit,
+            preexec_fn=limit,  # noqa: PLW1509 - the bench starts it before any thread
         )
         try:
             wait_for_port(port, proc, 120)
@@ -112,6 +113,10 @@ async def request(port: int, events: list[Event], until: str, timeout: float = 1
                     return got
     finally:
         writer.close()
+
+
+def log_lines(log: Path) -> int:
+    return len(log.read_text(errors="replace").splitlines())
 
 
 def tracebacks(log: Path) -> int:
@@ -201,7 +206,7 @@ async def probe_frames(port: int, pid: int, log: Path, total: int) -> dict[str, 
         "rss_after_audio_mb": round(rss_mb(pid), 1),
         "big_audio_transcript": bool(got and got[-1].type == "transcript"),
         "big_audio_s": round(big_audio_s, 2),
-        "log_lines": len(log.read_text(errors="replace").splitlines()),
+        "log_lines": log_lines(log),
     }
 
 
@@ -253,7 +258,7 @@ async def probe_clients(port: int, pid: int, log: Path, idle: int, silent: int) 
         "rss_loaded_mb": round(rss_loaded, 1),
         "rss_after_mb": round(rss_mb(pid), 1),
         "tracebacks": tracebacks(log),
-        "log_lines": len(log.read_text(errors="replace").splitlines()),
+        "log_lines": log_lines(log),
     }
 
 
@@ -363,7 +368,7 @@ async def wait_online(port: int, topic: str, fresh: bool = False) -> None:
 
 
 def section(results: dict[str, dict[str, Any]]) -> str:
-    lines = [SECTION, "", "`python bench/hardening_bench.py` (issue 14's probes, 127.0.0.1 only).", ""]
+    lines = [SECTION, "", "`python bench/hardening_bench.py`: issue 14's probes on 127.0.0.1.", ""]
     load = os.getloadavg()[0]
     lines.append(f"Load average at the end: {load:.1f} on {os.cpu_count()} cores.")
     lines.append("")

@@ -87,9 +87,7 @@ def test_turn_off_on_a_lock_is_not_unlock() -> None:
 
 
 def config(**home: object) -> BrainConfig:
-    return BrainConfig.model_validate(
-        {"home": {"entities": entity_config(), **home}}
-    )
+    return BrainConfig.model_validate({"home": {"entities": entity_config(), **home}})
 
 
 def brain_with(
