@@ -391,7 +391,9 @@ def section(results: dict[str, dict[str, Any]]) -> str:
             "**Idle and non-reading clients** (hub `tts` role under `ulimit -n 1024`): "
             f"{r['idle_opened']} idle connections and 50 clients that never read; a normal TTS "
             f"request took {r['under_load_s']} s against {r['baseline_s']} s before "
-            f"({r['ratio']}x), {r['after_s']} s once they were gone; RSS {r['rss_before_mb']} -> "
+            f"({r['ratio']}x), {r['after_s']} s once they were gone; while they were blocked "
+            f"the hub spent {r['hub_cpu_s_in_4s_while_blocked']} CPU-s in 4 s; "
+            f"RSS {r['rss_before_mb']} -> "
             f"{r['rss_loaded_mb']} -> {r['rss_after_mb']} MB; {r['tracebacks']} tracebacks, "
             f"{r['log_lines']} log lines.",
             "",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import ipaddress
 import logging
 import socket
+import struct
+import sys
+import termios
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -24,6 +28,9 @@ from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
 
 _LOGGER = logging.getLogger(__name__)
 
+_SIOCOUTQ: int | None = getattr(termios, "TIOCOUTQ", None) if sys.platform == "linux" else None
+"""ioctl for the bytes in a TCP socket's send queue (``SIOCOUTQ``), Linux only."""
+_TAKEN_POLL = 0.02
 _WRITE_HIGH_WATER = 64 * 1024
 """Bytes our side buffers for a peer before ``drain`` waits (asyncio's default, made explicit)."""
 
@@ -102,6 +109,33 @@ class Connection:
         """Send one event; frames from concurrent tasks never interleave."""
         async with self._write_lock:
             await write_event(self.writer, event, self.write_timeout)
+
+    def unsent_bytes(self) -> int:
+        """Bytes written to this peer that it has not taken yet: our buffer, plus the kernel's
+        send queue (not yet acknowledged; on Linux). A peer that stops reading makes it grow."""
+        transport = self.writer.transport
+        pending = (
+            transport.get_write_buffer_size()
+            if isinstance(transport, asyncio.WriteTransport)
+            else 0
+        )
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None and _SIOCOUTQ is not None:
+            with contextlib.suppress(OSError, ValueError):
+                raw = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
+                pending += struct.unpack("i", raw)[0]
+        return pending
+
+    async def wait_taken(self, max_unsent: int = 64 * 1024) -> None:
+        """Until the peer has taken all but ``max_unsent`` bytes of what we sent: call before
+        making more for it (the next sentence of speech), so nothing is made for a peer that
+        stopped reading. Raises TimeoutError after ``write_timeout``, like a blocked write."""
+        if self.unsent_bytes() <= max_unsent:
+            return
+        async with asyncio.timeout(self.write_timeout):
+            # The kernel tells no one when a peer reads: look again shortly.
+            while self.unsent_bytes() > max_unsent:  # noqa: ASYNC110
+                await asyncio.sleep(_TAKEN_POLL)
 
     async def send_error(self, err: FamiliarError) -> None:
         with contextlib.suppress(OSError, TimeoutError):

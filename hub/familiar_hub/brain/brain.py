@@ -526,9 +526,7 @@ class Brain:
             max_passage_chars=self.config.passage_chars,
         )
         result.kind = "answer"
-        said = _Said(
-            question, self._sources(passages, question, history), self._names(), key
-        )
+        said = _Said(question, self._sources(passages, question, history), self._names(), key)
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)

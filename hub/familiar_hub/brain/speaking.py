@@ -46,14 +46,24 @@ _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _FOREIGN_CALENDAR = {
     foreign: english
     for english, words in {
-        "january": "januar enero janvier", "february": "februar febrero février",
-        "march": "märz marzo mars", "april": "abril avril", "may": "mai mayo",
-        "june": "juni junio juin", "july": "juli julio juillet", "august": "agosto août",
-        "september": "septiembre septembre", "october": "oktober octubre octobre",
-        "november": "noviembre novembre", "december": "dezember diciembre décembre",
-        "monday": "montag lunes lundi", "tuesday": "dienstag martes mardi",
-        "wednesday": "mittwoch miércoles mercredi", "thursday": "donnerstag jueves jeudi",
-        "friday": "freitag viernes vendredi", "saturday": "samstag sábado samedi",
+        "january": "januar enero janvier",
+        "february": "februar febrero février",
+        "march": "märz marzo mars",
+        "april": "abril avril",
+        "may": "mai mayo",
+        "june": "juni junio juin",
+        "july": "juli julio juillet",
+        "august": "agosto août",
+        "september": "septiembre septembre",
+        "october": "oktober octubre octobre",
+        "november": "noviembre novembre",
+        "december": "dezember diciembre décembre",
+        "monday": "montag lunes lundi",
+        "tuesday": "dienstag martes mardi",
+        "wednesday": "mittwoch miércoles mercredi",
+        "thursday": "donnerstag jueves jeudi",
+        "friday": "freitag viernes vendredi",
+        "saturday": "samstag sábado samedi",
         "sunday": "sonntag domingo dimanche",
     }.items()
     for foreign in words.split()
@@ -118,11 +128,40 @@ def _uncap(text: str) -> str:
     if text.startswith(("I ", "I'")) or not text:
         return text
     first = text.split(" ", 1)[0]
-    if len(first) > 1 and first[1:].islower() and first.lower() in _ENGLISHISH | {
-        "she", "he", "they", "we", "that", "this", "there", "no", "yes", "nothing", "it's",
-        "hmm", "fine", "all", "doing", "well", "quite", "perfectly", "not", "anytime",
-        "tell", "what", "go", "ask", "you're", "that's",
-    }:
+    if (
+        len(first) > 1
+        and first[1:].islower()
+        and first.lower()
+        in _ENGLISHISH
+        | {
+            "she",
+            "he",
+            "they",
+            "we",
+            "that",
+            "this",
+            "there",
+            "no",
+            "yes",
+            "nothing",
+            "it's",
+            "hmm",
+            "fine",
+            "all",
+            "doing",
+            "well",
+            "quite",
+            "perfectly",
+            "not",
+            "anytime",
+            "tell",
+            "what",
+            "go",
+            "ask",
+            "you're",
+            "that's",
+        }
+    ):
         return text[:1].lower() + text[1:]
     return text
 
@@ -208,8 +247,12 @@ class Voice:
         spanish = "¡" in " ".join(self.style.greetings if self.style else [])
         if spanish and address:
             line = f"¡{word}, {address}!"
-        elif address and self.style and any(
-            g.lower().rstrip("!,. ").endswith(words[0]) for g in self.style.greetings if words
+        elif (
+            address
+            and self.style
+            and any(
+                g.lower().rstrip("!,. ").endswith(words[0]) for g in self.style.greetings if words
+            )
         ):
             line = f"{_cap(address)}, {word.lower()}!"  # "Kanna, vanakkam!" as she writes it
         ask = _pick(_ASK_FORMAL if self.formal else _ASK_CASUAL, key, "ask")
@@ -249,7 +292,7 @@ class Voice:
         return ["Goodbye." if self.formal else "Bye for now."]
 
     def recall(self, kind: SmallTalk, history: Sequence[Turn], key: str) -> list[str]:
-        """"What did I just ask?" / "what did you say?" from the conversation memory."""
+        """ "What did I just ask?" / "what did you say?" from the conversation memory."""
         if not history:
             return self.dress(["You haven't asked me anything yet."], key)
         last = history[-1]
@@ -341,9 +384,11 @@ def _numbers(text: str) -> set[str]:
 def _calendar_text(text: str) -> str:
     """Sources with ISO dates spelled out and foreign month and day names in English too."""
     spelled = _ISO_DATE.sub(
-        lambda m: f"{m.group(0)} {int(m.group(3))} {_MONTHS[int(m.group(2)) - 1]}"
-        if 1 <= int(m.group(2)) <= 12
-        else m.group(0),
+        lambda m: (
+            f"{m.group(0)} {int(m.group(3))} {_MONTHS[int(m.group(2)) - 1]}"
+            if 1 <= int(m.group(2)) <= 12
+            else m.group(0)
+        ),
         text,
     )
     words = {w.lower() for w in _WORD.findall(spelled)}
@@ -367,9 +412,7 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
         for n in _numbers(sentence)
         if n not in known_numbers and n not in {"0", "1"} and not _part_of_known(n, known_numbers)
     ]
-    missing += [
-        m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower
-    ]
+    missing += [m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower]
     words = [w.lower() for w in _WORD.findall(sentence)]
     english = sum(1 for w in words if w in _ENGLISHISH) >= max(1, len(words) // 6)
     content = [w for w in words if len(w) >= 4 and w not in _FUNCTION and not w.isdigit()]
@@ -388,5 +431,5 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
 
 
 def _part_of_known(number: str, known: set[str]) -> bool:
-    """"7:15" is split into 7 and 15 in both; "5001" may appear as "5,001"."""
+    """ "7:15" is split into 7 and 15 in both; "5001" may appear as "5,001"."""
     return any(number in k.replace(".", "") for k in known if len(number) >= 2)

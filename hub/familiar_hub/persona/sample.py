@@ -39,9 +39,7 @@ def sample_config() -> PersonaConfig:
     )
 
 
-async def ingest_if_empty(
-    config: PersonaConfig, store: PersonaStore, embedder: Embedder
-) -> bool:
+async def ingest_if_empty(config: PersonaConfig, store: PersonaStore, embedder: Embedder) -> bool:
     """Ingest ``config.sources`` when the store holds no files yet; True when it did."""
     from familiar_hub.persona.ingest import Ingestor
 

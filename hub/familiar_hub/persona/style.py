@@ -491,9 +491,7 @@ def _formality(
 _NAMEISH = re.compile(r"(?<=\w )[A-Z][a-z]+")
 
 
-def _examples(
-    texts: list[str], phrases: list[str], mixed: list[str], limit: int = 6
-) -> list[str]:
+def _examples(texts: list[str], phrases: list[str], mixed: list[str], limit: int = 6) -> list[str]:
     """Sentences that show how they write, not what happened: habits and mixed words count
     for a sentence; numbers, names and places count against it (an example must never be
     mistaken for a fact)."""
@@ -538,9 +536,7 @@ def learn_style(own: Iterable[OwnText]) -> StyleProfile | None:
     farewells, signatures = _closing_habits(list(sign_offs.elements()))
     closers = _closers(texts)
     evidence: list[str] = []
-    formality = _formality(
-        texts, list(greetings.elements()), list(sign_offs.elements()), evidence
-    )
+    formality = _formality(texts, list(greetings.elements()), list(sign_offs.elements()), evidence)
     examples = [
         e for e in _examples(texts, phrases, mixed, limit=6 + len(closers)) if e not in closers
     ][:6]

@@ -55,6 +55,10 @@ class AudioSender:
         self._converter: AudioConverter | None = None
 
     async def speak(self, backend: TtsBackend, text: str, voice: str | None) -> None:
+        # Back-pressure: nothing more is synthesized for a client that has not taken what it
+        # was sent (kernel buffers would otherwise absorb minutes of audio); one that never
+        # reads is dropped after the write timeout.
+        await self._conn.wait_taken()
         async with aclosing(backend.synthesize(text, voice)) as pieces:
             async for piece in pieces:
                 if self.fmt is None:
