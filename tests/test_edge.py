@@ -304,3 +304,31 @@ async def test_a_server_with_a_narrow_allow_list_refuses_loopback() -> None:
         assert await closed_by_server(reader)
         writer.close()
         assert server.refused == 1
+
+
+async def test_back_pressure_follows_what_the_peer_has_taken() -> None:
+    """Speech is only made for a client that takes what it was sent (TTS back-pressure)."""
+    from familiar.server import Connection
+
+    accepted: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set_result(Connection(reader, writer, write_timeout=1.0))
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    try:
+        conn = await asyncio.wait_for(accepted, 10)
+        await conn.wait_taken()  # nothing sent yet
+        conn.writer.write(b"x" * 4_000_000)  # more than the buffers between us hold
+        assert conn.unsent_bytes() > 64 * 1024
+        with pytest.raises(TimeoutError):
+            await conn.wait_taken()  # the client is not reading: no more is made for it
+        await reader.readexactly(4_000_000)
+        await conn.wait_taken()  # it read everything: go on
+        assert conn.unsent_bytes() <= 64 * 1024
+        conn.writer.close()
+    finally:
+        writer.close()
+        server.close()
+        await server.wait_closed()
