@@ -277,20 +277,25 @@ async def main_async(args: argparse.Namespace) -> list[str]:
                     row["persona"], row["model"] = persona.key, model
                     rows.append(row)
                     print(row, flush=True)
+            model_lines = []
             for row in rows:
-                lines.append(
+                model_lines.append(
                     f"| {row['model']} | {row['persona']} | {row['facts']} | {row['invented']} | "
                     f"{row['second']} | {row['smalltalk']} | {row['first_person']} | "
                     f"{row['habits']} | {row['style']} | {row['leaked']} | {row['first_s']} / "
                     f"{row['total_s']} |"
                 )
-            lines.append(
+            model_lines.append(
                 f"| **{model}** | **all** | {total_row(rows, 'facts')} | "
                 f"{total_row(rows, 'invented')} | {total_row(rows, 'second')} | "
                 f"{total_row(rows, 'smalltalk')} | {total_row(rows, 'first_person')} | "
                 f"{total_row(rows, 'habits')} | | "
                 f"{sum(int(r['leaked']) for r in rows)} | |"
             )
+            print("\n".join(model_lines), flush=True)
+            if not args.no_write:  # each model's rows as soon as they are measured
+                write(model_lines, args.__class__(**{**vars(args), "models": [model]}))
+            lines += model_lines
     return lines
 
 
@@ -359,10 +364,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    rows = asyncio.run(main_async(args))
-    print("\n".join(rows))
-    if not args.no_write:
-        write(rows, args)
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

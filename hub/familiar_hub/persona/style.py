@@ -380,7 +380,10 @@ def _openers(texts: list[str]) -> list[str]:
             if match:
                 counts[match.group(1).lower()] += 1
     ignore = STOPWORDS | {"well", "ok", "okay", "thanks", "sorry", "please", "dear"}
-    return [w for w, n in counts.most_common(6) if n >= 2 and w not in ignore]
+    mixed = set().union(*MIXED_WORDS.values())
+    return [
+        w for w, n in counts.most_common(6) if (n >= 2 or w in mixed) and w not in ignore
+    ]
 
 
 def _languages(texts: list[str]) -> tuple[list[str], list[str]]:
