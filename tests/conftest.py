@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +15,12 @@ from familiar_testkit.broker import Mosquitto, require_mosquitto
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never write into the user's data dir (persona stores, the demo persona, web state);
+# hubs started as processes inherit it.
+if "FAMILIAR_DATA" not in os.environ:
+    _DATA = tempfile.mkdtemp(prefix="familiar-test-data-")
+    os.environ["FAMILIAR_DATA"] = _DATA
+    atexit.register(shutil.rmtree, _DATA, True)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ def silence(seconds: float) -> bytes:
 def hub_config(satellite_port: int, broker_port: int) -> dict[str, Any]:
     return {
         "brain": {
+            "persona_config": None,  # home commands only: no persona store to build
             "home": {
                 "entities": [
                     {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"}

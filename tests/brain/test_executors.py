@@ -87,6 +87,7 @@ async def test_home_assistant_rest_end_to_end(
     url, calls = fake_ha
     config = BrainConfig.model_validate(
         {
+            "persona_config": None,
             "home": {
                 "home_assistant": {"url": url, "token": TOKEN},
                 "ha_caller_intents": False,
@@ -130,6 +131,7 @@ async def test_mqtt_command_goes_out_on_the_hubs_one_connection(
     mqtt = broker.config(username="familiar", password_file=str(secret))
     config = BrainConfig.model_validate(
         {
+            "persona_config": None,
             "home": {
                 "mqtt": {"topic_prefix": "familiar"},
                 "entities": [{"entity_id": "light.kitchen", "name": "Kitchen Light"}],
@@ -178,7 +180,7 @@ async def test_mqtt_command_fails_cleanly_when_the_broker_is_unreachable(tmp_pat
 
 
 async def test_mqtt_commands_without_a_connection_are_a_config_error() -> None:
-    config = BrainConfig.model_validate({"home": {"mqtt": {}}})
+    config = BrainConfig.model_validate({"persona_config": None, "home": {"mqtt": {}}})
     with pytest.raises(ConfigError, match="top-level mqtt"):
         async with open_brain(config, llm=ScriptedLlm([])):
             pytest.fail("opened a brain whose commands could go nowhere")

@@ -349,7 +349,11 @@ async def test_hub_health_follows_satellite_links(
             # nothing is transcribed or spoken here: unreachable remotes load instantly
             "asr": {"uri": "tcp://127.0.0.1:9"},
             "tts": {"uri": "tcp://127.0.0.1:9"},
-            "brain": {"backend": "openai", "url": "http://127.0.0.1:9/v1"},
+            "brain": {
+                "backend": "openai",
+                "url": "http://127.0.0.1:9/v1",
+                "persona_config": None,
+            },
             "conductor": {
                 "discover": False,
                 "satellites": [{"uri": sat_uri, "name": "test-satellite"}],

@@ -53,6 +53,7 @@ async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
     web_port = free_port()
     config = {
         "brain": {
+            "persona_config": None,  # home commands only: no persona store to build
             "home": {
                 "entities": [
                     {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"}
