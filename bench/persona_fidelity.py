@@ -22,7 +22,7 @@ LLM. Reported per persona and model:
 Writes the ``## Persona fidelity`` section of docs/benchmarks.md.
 
     nice python bench/persona_fidelity.py [--models qwen2.5-coder-0.5b-instruct ...]
-        [--personas meena harold rosa] [--limit N] [--no-write]
+        [--personas meena harold rosa] [--limit N] [--per-kind N] [--no-write]
 """
 
 from __future__ import annotations
@@ -182,7 +182,24 @@ async def ask(brain: Brain, text: str, conversation: str) -> tuple[ReplyResult, 
     return reply.result, first if first is not None else total, total
 
 
-async def run_persona(persona: Persona, llm: LlamaCppLlm, limit: int | None) -> list[Asked]:
+def chosen(questions: list[dict[str, Any]], limit: int | None, per_kind: int | None) -> list[
+    dict[str, Any]
+]:
+    """The first ``per_kind`` questions of each kind (in file order), at most ``limit``."""
+    if per_kind is not None:
+        seen: Counter[str] = Counter()
+        picked = []
+        for q in questions:
+            seen[q["kind"]] += 1
+            if seen[q["kind"]] <= per_kind or q["kind"] == "memory":
+                picked.append(q)
+        questions = picked
+    return questions[:limit]
+
+
+async def run_persona(
+    persona: Persona, llm: LlamaCppLlm, limit: int | None, per_kind: int | None = None
+) -> list[Asked]:
     config = BrainConfig(
         max_tokens=60,
         temperature=0.0,
@@ -198,7 +215,7 @@ async def run_persona(persona: Persona, llm: LlamaCppLlm, limit: int | None) -> 
     ):
         previous = "warm-up"
         await ask(brain, "Hello!", previous)
-        for index, q in enumerate(persona.questions[:limit]):
+        for index, q in enumerate(chosen(persona.questions, limit, per_kind)):
             conversation = previous if q["kind"] == "memory" else f"{persona.key}-{index}"
             result, first, total = await ask(brain, q["q"], conversation)
             out.append(Asked(q["q"], q["kind"], q.get("expect") or [], result, first, total))
@@ -272,7 +289,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
             async with LlamaCppLlm(model, n_ctx=2048, n_threads=args.threads) as llm:
                 for persona in personas:
                     print(f"== {model} / {persona.key}", flush=True)
-                    asked = await run_persona(persona, llm, args.limit)
+                    asked = await run_persona(persona, llm, args.limit, args.per_kind)
                     row = summarise(persona, asked)
                     row["persona"], row["model"] = persona.key, model
                     rows.append(row)
@@ -313,7 +330,9 @@ def write(rows: list[str], args: argparse.Namespace) -> None:
             "(bench/personas/README.md): Meena (Tamil-English, warm), Harold (formal, terse, "
             "writes to family in German), Rosa (the demo persona, Spanish-English). Each store "
             "is built fresh from her mails and notes; each question is a new conversation "
-            "(the memory question follows the one before it).",
+            "(the memory question follows the one before it). Rows of a model run with "
+            "`--per-kind N` ask only the first N questions of each kind (a short run for the "
+            "slower model on a busy machine).",
             "",
             "Columns: facts right (answerable and near-threshold questions), invented "
             "(unanswerable questions answered instead of declined), second-language questions "
@@ -361,6 +380,9 @@ def main() -> None:
     )
     parser.add_argument("--personas", nargs="+", default=list(PERSONAS), choices=list(PERSONAS))
     parser.add_argument("--limit", type=int, default=None, help="questions per persona")
+    parser.add_argument(
+        "--per-kind", type=int, default=None, help="only the first N questions of each kind"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
