@@ -272,3 +272,10 @@ def test_memory_turns_feed_recall() -> None:
         voice.small_talk(SmallTalk.RECALL_QUESTION, history, "k")
     )
     assert voice.small_talk(SmallTalk.RECALL_ANSWER, history, "k") == ["On 15 December."]
+
+
+def test_closers_that_ask_for_something_stay_in_letters() -> None:
+    voice = Voice("Harold", StyleProfile(formality="formal", closers=["Please confirm.", "Noted."]))
+    said = {" ".join(voice.decline(f"q{n}")) for n in range(30)}
+    assert not any("Please confirm" in s for s in said)
+    assert any(s.endswith("Noted.") for s in said)

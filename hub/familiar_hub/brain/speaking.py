@@ -123,45 +123,18 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_LOWER_AFTER_ADDRESS = _ENGLISHISH | frozenset(
+    """she he they we that this there no yes nothing it's hmm fine all doing well quite
+    perfectly not anytime tell what go ask you're that's""".split()
+)
+
+
 def _uncap(text: str) -> str:
     """Lower-case the first letter unless it starts "I " or a name-like word."""
     if text.startswith(("I ", "I'")) or not text:
         return text
-    first = text.split(" ", 1)[0]
-    if (
-        len(first) > 1
-        and first[1:].islower()
-        and first.lower()
-        in _ENGLISHISH
-        | {
-            "she",
-            "he",
-            "they",
-            "we",
-            "that",
-            "this",
-            "there",
-            "no",
-            "yes",
-            "nothing",
-            "it's",
-            "hmm",
-            "fine",
-            "all",
-            "doing",
-            "well",
-            "quite",
-            "perfectly",
-            "not",
-            "anytime",
-            "tell",
-            "what",
-            "go",
-            "ask",
-            "you're",
-            "that's",
-        }
-    ):
+    first = text.split(" ", 1)[0].rstrip(",.!?")
+    if len(first) > 1 and first[1:].islower() and first.lower() in _LOWER_AFTER_ADDRESS:
         return text[:1].lower() + text[1:]
     return text
 
@@ -191,7 +164,10 @@ class Voice:
 
     @property
     def closers(self) -> list[str]:
-        return list(self.style.closers) if self.style else []
+        """Her closing lines that fit after anything said ("Please confirm." asks for
+        something, so it is left for letters)."""
+        closers = self.style.closers if self.style else []
+        return [c for c in closers if "please" not in c.lower() and not c.endswith("?")]
 
     @property
     def terse(self) -> bool:
