@@ -130,7 +130,7 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 def right(answer: str, expect: list[str]) -> bool:
     lower = answer.lower()
-    return any(e.lower() in lower for e in expect)
+    return any(str(e).lower() in lower for e in expect)
 
 
 def first_person_ok(persona: Persona, question: str, answer: str) -> bool:

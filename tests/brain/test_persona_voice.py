@@ -30,7 +30,7 @@ MEENA = StyleProfile(
         "The budget review is next January.",
     ],
     mixed_words=["seri", "romba", "konjam"],
-    address_terms=["kanna"],
+    address_terms=["Kanna"],
     greeting_words=["vanakkam"],
     farewells=["Seri, bye.", "Anbudan,"],
     signatures=["Amma", "Meena"],
@@ -279,3 +279,14 @@ def test_closers_that_ask_for_something_stay_in_letters() -> None:
     said = {" ".join(voice.decline(f"q{n}")) for n in range(30)}
     assert not any("Please confirm" in s for s in said)
     assert any(s.endswith("Noted.") for s in said)
+
+
+def test_an_opener_is_not_repeated_by_the_closer() -> None:
+    rosa = Voice(
+        "Rosa",
+        StyleProfile(openers=["bueno"], closers=["Bueno, ya está."], address_terms=["cariño"]),
+    )
+    for n in range(40):
+        said = " ".join(rosa.dress(["That I don't know."], f"q{n}"))
+        assert said.count("Bueno") <= 1, said
+        assert "Cariño" not in said[1:]  # her term keeps her case inside a sentence

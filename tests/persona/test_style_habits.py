@@ -112,7 +112,7 @@ def test_code_mixed_writer_profile() -> None:
     assert profile.greetings[0] == "Kanna,"
     assert "Ravi anna, vanakkam!" in profile.greetings
     assert set(profile.sign_offs) == {"Seri, bye. Amma", "Anbudan, Meena"}
-    assert profile.address_terms == ["kanna"]  # "Ravi anna" and "Lakshmi" are names
+    assert profile.address_terms == ["Kanna"]  # "Ravi anna" and "Lakshmi" are names
     assert profile.greeting_words == ["vanakkam"]
     assert set(profile.farewells) == {"Seri, bye.", "Anbudan,"}
     assert "Amma" in profile.signatures

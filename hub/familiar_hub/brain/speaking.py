@@ -178,7 +178,7 @@ class Voice:
         if address is None or address.lower() in text.lower():
             return text
         if text[-1:] in ".!?" and _chance(key, "address-end", 35):
-            return f"{text.rstrip('.!')}, {_cap(address)}{text[-1] if text[-1] in '.!?' else '.'}"
+            return f"{text.rstrip('.!')}, {address}{text[-1] if text[-1] in '.!?' else '.'}"
         return f"{_cap(address)}, {_uncap(text)}"
 
     def lead(self, sentence: str, key: str) -> str:
@@ -197,7 +197,11 @@ class Voice:
         if not self.closers or not _chance(key, "closer", 50 if self.formal else 30):
             return None
         closer = _pick(self.closers, key, "closer")
-        return None if closer.lower() in " ".join(said).lower() else closer
+        spoken = " ".join(said).lower()
+        first_word = closer.split()[0].strip(",.!").lower()
+        if closer.lower() in spoken or spoken.startswith(f"{first_word},"):
+            return None  # never "Bueno, ... Bueno, ya está."
+        return closer
 
     def dress(self, sentences: Sequence[str], key: str) -> list[str]:
         """Opener or term of address before, a closer after."""

@@ -337,7 +337,8 @@ def _greeting_habits(lines: list[str]) -> tuple[list[str], list[str]]:
         found, address = _address(line)
         words.update(w for w in found if w not in _WRITTEN_ONLY)
         if address in ENDEARMENTS:
-            terms[address] += 1
+            written = re.search(re.escape(address), line, re.IGNORECASE)
+            terms[written.group(0) if written else address] += 1  # as she writes it
     return [w for w, _ in words.most_common()], [t for t, _ in terms.most_common()]
 
 
