@@ -182,9 +182,9 @@ async def ask(brain: Brain, text: str, conversation: str) -> tuple[ReplyResult, 
     return reply.result, first if first is not None else total, total
 
 
-def chosen(questions: list[dict[str, Any]], limit: int | None, per_kind: int | None) -> list[
-    dict[str, Any]
-]:
+def chosen(
+    questions: list[dict[str, Any]], limit: int | None, per_kind: int | None
+) -> list[dict[str, Any]]:
     """The first ``per_kind`` questions of each kind (in file order), at most ``limit``."""
     if per_kind is not None:
         seen: Counter[str] = Counter()
@@ -228,10 +228,14 @@ def summarise(persona: Persona, asked: list[Asked]) -> dict[str, str]:
     def rate(items: list[bool]) -> str:
         return f"{sum(items)}/{len(items)}" if items else "-"
 
-    facts = [right(a.result.text, a.expect) for a in asked if a.kind in ("answerable", "near")
-             and a.expect]
-    unanswerable = [a for a in asked if a.kind == "unanswerable" or (a.kind == "near"
-                                                                     and not a.expect)]
+    facts = [
+        right(a.result.text, a.expect)
+        for a in asked
+        if a.kind in ("answerable", "near") and a.expect
+    ]
+    unanswerable = [
+        a for a in asked if a.kind == "unanswerable" or (a.kind == "near" and not a.expect)
+    ]
     invented = [a.result.kind == "answer" for a in unanswerable]
     second = [right(a.result.text, a.expect) for a in asked if a.kind == "second"]
     smalltalk = [a.result.kind == "smalltalk" for a in asked if a.kind == "smalltalk"]
@@ -364,9 +368,12 @@ def write(rows: list[str], args: argparse.Namespace) -> None:
             and not line.startswith("| model")
             and not any(f"| {m} |" in line or f"| **{m}** |" in line for m in args.models)
         ]
-        section = section.replace("|---|---|---|---|---|---|---|---|---|---|---|\n",
-                                  "|---|---|---|---|---|---|---|---|---|---|---|\n"
-                                  + "".join(f"{line}\n" for line in kept), 1)
+        section = section.replace(
+            "|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "|---|---|---|---|---|---|---|---|---|---|---|\n"
+            + "".join(f"{line}\n" for line in kept),
+            1,
+        )
     text = pattern.sub("\n", text).rstrip() + "\n\n"
     path.write_text(text + section)
 

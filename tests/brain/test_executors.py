@@ -92,7 +92,7 @@ async def test_home_assistant_rest_end_to_end(
                 "home_assistant": {"url": url, "token": TOKEN},
                 "ha_caller_intents": False,
                 "policy": {"cover": "allow"},  # no "are you sure?" for this test
-            }
+            },
         }
     )
     async with open_brain(config, llm=ScriptedLlm([])) as brain:
@@ -136,7 +136,7 @@ async def test_mqtt_command_goes_out_on_the_hubs_one_connection(
                 "mqtt": {"topic_prefix": "familiar"},
                 "entities": [{"entity_id": "light.kitchen", "name": "Kitchen Light"}],
                 "ha_caller_intents": False,
-            }
+            },
         }
     )
     call = ServiceCall("light", "turn_on", "light.kitchen", {"brightness_pct": 40})

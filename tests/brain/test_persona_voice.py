@@ -250,11 +250,13 @@ def test_answers_are_dressed_in_her_habits_often_but_not_always() -> None:
     habits = ("Kanna", "Seri,", "Aama,", "Simple. Done.")
     share = sum(any(h in d for h in habits) for d in dressed) / len(dressed)
     assert 0.5 <= share < 1.0
-    assert all("Lakshmi has the spare key" in d or "lakshmi has the spare key" in d
-               for d in dressed)
+    assert all(
+        "Lakshmi has the spare key" in d or "lakshmi has the spare key" in d for d in dressed
+    )
     harold = Voice("Harold", HAROLD)
-    formal = [" ".join(harold.dress(["The key is with Mrs Henderson."], f"q{n}"))
-              for n in range(20)]
+    formal = [
+        " ".join(harold.dress(["The key is with Mrs Henderson."], f"q{n}")) for n in range(20)
+    ]
     assert not any("Kanna" in d or "Seri" in d for d in formal)
     assert any("Nothing further." in d or "That is all." in d for d in formal)
 

@@ -81,10 +81,16 @@ def own(body: str) -> OwnText:
         (TO_BROTHER, "Ravi anna, vanakkam!", "Anbudan,\nMeena"),
         (TERSE, "Margaret,", "H."),
         (OFFICIAL, "Dear Mr Okafor,", "Regards,\nH. Voss"),
-        ("¡Hola, cariño!\n\nThe key is with Mr. Kim.\n\nBesos,\nMamá\n", "¡Hola, cariño!",
-         "Besos,\nMamá"),
-        ("Lieber Klaus,\n\nich fliege am 2. Juli.\n\nGruß,\nHarold\n", "Lieber Klaus,",
-         "Gruß,\nHarold"),
+        (
+            "¡Hola, cariño!\n\nThe key is with Mr. Kim.\n\nBesos,\nMamá\n",
+            "¡Hola, cariño!",
+            "Besos,\nMamá",
+        ),
+        (
+            "Lieber Klaus,\n\nich fliege am 2. Juli.\n\nGruß,\nHarold\n",
+            "Lieber Klaus,",
+            "Gruß,\nHarold",
+        ),
     ],
 )
 def test_greeting_and_closing_lines_of_any_form(body: str, greeting: str, sign_off: str) -> None:

@@ -382,9 +382,7 @@ def _openers(texts: list[str]) -> list[str]:
                 counts[match.group(1).lower()] += 1
     ignore = STOPWORDS | {"well", "ok", "okay", "thanks", "sorry", "please", "dear"}
     mixed = set().union(*MIXED_WORDS.values())
-    return [
-        w for w, n in counts.most_common(6) if (n >= 2 or w in mixed) and w not in ignore
-    ]
+    return [w for w, n in counts.most_common(6) if (n >= 2 or w in mixed) and w not in ignore]
 
 
 def _languages(texts: list[str]) -> tuple[list[str], list[str]]:
