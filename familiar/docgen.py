@@ -106,6 +106,10 @@ def _type_name(annotation: Any) -> str:
     return str(annotation)
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+"""The repository (or installed tree) root; package files are documented relative to it."""
+
+
 def _default(field: FieldInfo) -> str:
     if field.default_factory is not None:
         value = field.default_factory()  # type: ignore[call-arg]
@@ -118,7 +122,8 @@ def _default(field: FieldInfo) -> str:
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, Path):
-        value = str(value)
+        # a file shipped in the checkout: shown relative to it, never this machine's path
+        value = str(value.relative_to(_ROOT)) if value.is_relative_to(_ROOT) else str(value)
     try:
         shown = json.dumps(value, ensure_ascii=False)
     except TypeError:
