@@ -115,6 +115,11 @@ async def request(port: int, events: list[Event], until: str, timeout: float = 1
         writer.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def log_lines(log: Path) -> int:
     return len(log.read_text(errors="replace").splitlines())
 
@@ -241,6 +246,9 @@ async def probe_clients(port: int, pid: int, log: Path, idle: int, silent: int) 
         sock.sendall(encode_event(Event(type="synthesize", data={"text": LONG_TEXT})))
         hogs.append(sock)
     await asyncio.sleep(3.0)  # the hub synthesizes until the buffers are full, then waits
+    cpu_start = cpu_seconds(pid)
+    await asyncio.sleep(4.0)
+    cpu_blocked = cpu_seconds(pid) - cpu_start  # what the hub still spends on them
     loaded = [await tts_latency(port) for _ in range(5)]
     rss_loaded = rss_mb(pid)
     for sock in idle_socks + hogs:
@@ -252,6 +260,7 @@ async def probe_clients(port: int, pid: int, log: Path, idle: int, silent: int) 
         "under_load_s": round(statistics.median(loaded), 3),
         "ratio": round(statistics.median(loaded) / statistics.median(baseline), 2),
         "after_s": round(statistics.median(after), 3),
+        "hub_cpu_s_in_4s_while_blocked": round(cpu_blocked, 2),
         "idle_opened": len(idle_socks),
         "idle_refused_at_connect": refused,
         "rss_before_mb": round(rss_before, 1),
@@ -392,7 +401,7 @@ def section(results: dict[str, dict[str, Any]]) -> str:
             f"{r['idle_opened']} idle connections and 50 clients that never read; a normal TTS "
             f"request took {r['under_load_s']} s against {r['baseline_s']} s before "
             f"({r['ratio']}x), {r['after_s']} s once they were gone; while they were blocked "
-            f"the hub spent {r['hub_cpu_s_in_4s_while_blocked']} CPU-s in 4 s; "
+            f"the hub spent {r.get('hub_cpu_s_in_4s_while_blocked', '?')} CPU-s in 4 s; "
             f"RSS {r['rss_before_mb']} -> "
             f"{r['rss_loaded_mb']} -> {r['rss_after_mb']} MB; {r['tracebacks']} tracebacks, "
             f"{r['log_lines']} log lines.",
@@ -439,9 +448,26 @@ async def main() -> None:
     parser.add_argument("--broker-rounds", type=int, default=15)
     parser.add_argument("--outage", type=float, default=10.0)
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument(
+        "--results", type=Path, help="JSON lines of earlier probe results to include (by kind)"
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     results: dict[str, dict[str, Any]] = {}
+    if args.results is not None:
+        for line in args.results.read_text().splitlines():
+            if line.startswith("{"):
+                found = json.loads(line)
+                kind = (
+                    "frames"
+                    if "frames" in found
+                    else "clients"
+                    if "baseline_s" in found
+                    else "broker"
+                    if "outage_s" in found
+                    else "restart"
+                )
+                results[kind] = found
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         common = {"conductor": {"enabled": False}, "web": {"port": 0, "state_dir": str(tmp)}}
