@@ -157,9 +157,10 @@ async def main(runs: int) -> list[str]:
                             }
                         ],
                         # commands go to this machine's Mosquitto; nothing acts on them
-                        "mqtt": {"host": "127.0.0.1", "port": 1883},
+                        "mqtt": {},
                     },
                 },
+                "mqtt": {"host": "127.0.0.1", "port": 1883},
                 "conductor": {
                     "discover": False,
                     "satellites": [{"uri": f"tcp://127.0.0.1:{port}"}],

@@ -21,6 +21,7 @@ class FakeAsr:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.open_sessions = 0
+        self.session_opened = asyncio.Event()
 
     def program(self) -> AsrProgram:
         return AsrProgram(
@@ -44,6 +45,7 @@ class FakeAsr:
     @contextlib.asynccontextmanager
     async def session(self, language: str | None) -> AsyncIterator[FakeAsrSession]:
         self.open_sessions += 1
+        self.session_opened.set()
         try:
             yield FakeAsrSession(self, language)
         finally:
@@ -75,6 +77,7 @@ class FakeTts:
         self.delay = delay
         self.spoken: list[str] = []
         self.open_streams = 0
+        self.stream_opened = asyncio.Event()
 
     def program(self) -> TtsProgram:
         return TtsProgram(
@@ -99,6 +102,7 @@ class FakeTts:
     async def synthesize(self, text: str, voice: str | None) -> AsyncGenerator[SpeechAudio, None]:
         self.spoken.append(text)
         self.open_streams += 1
+        self.stream_opened.set()
         try:
             for word in text.split(" "):
                 await asyncio.sleep(self.delay)

@@ -196,7 +196,9 @@ async def test_peer_leaving_mid_stream_leaks_nothing(hub: Hub) -> None:
     await asr_client.__aenter__()
     await asr_client.send(AudioStart(rate=16000, width=2, channels=1).event())
     await asr_client.send(AudioChunk(rate=16000, width=2, channels=1, audio=b"\0" * 320).event())
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):
+        await hub.tts.stream_opened.wait()
+        await hub.asr.session_opened.wait()
     assert hub.tts.open_streams == 1
     assert hub.asr.open_sessions == 1
     await client.aclose()

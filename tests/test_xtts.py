@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,9 @@ from familiar_hub.tts.backends.xtts import XTTS_RATE, XttsTts
 class StandInXtts:
     """Implements the coqui ``Xtts`` methods we call, and records how it was used."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunks: int = 3) -> None:
+        self.chunks = chunks
+        self.produced = 0
         self.clips: list[str] = []
         self.calls: list[dict[str, Any]] = []
         self.threads: set[str] = set()
@@ -49,7 +50,8 @@ class StandInXtts:
                 **kwargs,
             }
         )
-        for _ in range(3):
+        for _ in range(self.chunks):
+            self.produced += 1
             yield np.full(2400, 0.25, dtype=np.float32)
 
 
@@ -96,11 +98,17 @@ async def test_no_clips_is_a_clear_error(model_dir: Path) -> None:
 
 
 async def test_consumer_leaving_early_stops_the_stream(model_dir: Path) -> None:
-    async with XttsTts(config(model_dir), load=lambda _: StandInXtts()) as tts:
+    model = StandInXtts(chunks=10_000)
+    async with XttsTts(config(model_dir), load=lambda _: model) as tts:
         stream = tts.synthesize("Long text.", None)
         await anext(stream)
-        await stream.aclose()
-        await asyncio.sleep(0)
+        await stream.aclose()  # returns once the worker has stopped producing
+        stopped_at = model.produced
+        assert stopped_at < 20  # the bounded hand-over queue, not the whole text
+        model.chunks = 2  # the one model thread is free for the next request
+        again = [piece async for piece in tts.synthesize("Short.", None)]
+        assert len(again) == 2
+        assert model.produced == stopped_at + 2
 
 
 def test_xtts_config_errors(tmp_path: Path) -> None:

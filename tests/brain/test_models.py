@@ -163,8 +163,3 @@ async def test_openai_compatible_backend_against_real_server(
         result = reply.result
     assert result.kind == "answer" and result.error_code is None, result
     assert sentences and "friday" in result.text.lower(), result.text
-
-
-def test_server_extra_is_declared() -> None:
-    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
-    assert "llama-cpp-python[server]" in text
