@@ -50,4 +50,18 @@ fi
 if [[ "$EXTRAS" == *hub* ]]; then
     .venv/bin/familiar --log-level WARNING models
 fi
+
+# The reference Wyoming servers (wyoming-faster-whisper, wyoming-piper) in their own venv:
+# the interop tests (tests/test_interop.py) and bench/speech_bench.py run them as peers.
+if [[ "$EXTRAS" == *dev* ]]; then
+    ref_stamp="bench/.ref-venv/.installed-$(sha256sum bench/ref-requirements.txt | cut -c1-16)"
+    if [ ! -f "$ref_stamp" ]; then
+        echo "setup: installing the reference Wyoming servers into bench/.ref-venv"
+        [ -x bench/.ref-venv/bin/python ] || "$PYTHON" -m venv bench/.ref-venv
+        bench/.ref-venv/bin/python -m pip install -q --disable-pip-version-check \
+            -r bench/ref-requirements.txt
+        rm -f bench/.ref-venv/.installed-*
+        touch "$ref_stamp"
+    fi
+fi
 echo "setup: ready"

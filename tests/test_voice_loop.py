@@ -129,7 +129,8 @@ async def test_hey_jarvis_turn_on_the_kitchen_light(tmp_path: Path, broker: Mosq
     try:
         with hub_process(tmp_path, hub_config(satellite.port, broker.port)) as (hub_uri, _):
             satellite.start()
-            await wait_for_log(satellite.log, r"controller \S+ connected", 10)
+            # a bound: the hub listens at once, then loads its models before it drives us
+            await wait_for_log(satellite.log, r"controller \S+ connected", 180)
             with mic.open("ab") as out:  # the user speaks
                 out.write(
                     silence(1.0)
@@ -148,7 +149,7 @@ async def test_hey_jarvis_turn_on_the_kitchen_light(tmp_path: Path, broker: Mosq
 
 
 def test_hub_restarts_and_drives_the_satellite_again(tmp_path: Path) -> None:
-    """Restart the hub 10 times: each time the satellite is driven again (30 s is a bound on
+    """Restart the hub 10 times: each time the satellite is driven again (180 s is a bound on
     the wait, not a timing requirement)."""
     speaker = tmp_path / "speaker.raw"
     mic = tmp_path / "mic.raw"
@@ -162,12 +163,12 @@ def test_hub_restarts_and_drives_the_satellite_again(tmp_path: Path) -> None:
         for _ in range(10):
             marker = log.stat().st_size
             with hub_process(tmp_path, config) as (_uri, _proc):
-                deadline = time.monotonic() + 30.0
+                deadline = time.monotonic() + 180.0
                 while time.monotonic() < deadline:
                     if re.search(r"controller \S+ connected", log.read_text()[marker:]):
                         break
                     time.sleep(0.05)
                 else:
-                    pytest.fail("satellite not driven again within 30 s of the hub listening")
+                    pytest.fail("satellite not driven again within 180 s of the hub listening")
     finally:
         satellite.stop()
