@@ -63,7 +63,10 @@ async def test_transcript_started_at_the_pause_is_used(asr: FasterWhisperAsr) ->
     async with asr.session("en") as session:
         assert isinstance(session, WhisperSession)
         await feed(session, speak(text) + bytes(16000))  # speech, then 0.5 s of silence
+        pause = session.pause_transcript()
+        assert pause is not None  # what the conductor judges before the end of speech
         result = await session.finish()
+        assert words((await pause).text) == words(text)
     assert session.used_early
     assert words(result.text) == words(text)
 
@@ -73,7 +76,10 @@ async def test_transcript_started_at_the_pause_is_used(asr: FasterWhisperAsr) ->
 async def test_speaking_again_after_a_pause_is_transcribed_whole(asr: FasterWhisperAsr) -> None:
     async with asr.session("en") as session:
         assert isinstance(session, WhisperSession)
-        await feed(session, speak("Turn on") + bytes(16000) + speak("the kitchen light."))
+        await feed(session, speak("Turn on") + bytes(16000))
+        assert session.pause_transcript() is not None
+        await feed(session, speak("the kitchen light."))
+        assert session.pause_transcript() is None  # the speaker went on: nothing to judge
         result = await session.finish()
     assert not session.used_early
     assert words(result.text) == words("Turn on the kitchen light.")

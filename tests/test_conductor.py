@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import pytest
@@ -13,14 +14,16 @@ from wyoming.ping import Ping, Pong
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.snd import Played
 
+from familiar.audio import PcmFormat
 from familiar.server import Connection, WyomingServer
+from familiar_hub.asr.backend import TranscriptResult
 from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_hub.brain.timers import Timer
 from familiar_hub.conductor.conductor import Conductor
 from familiar_hub.conductor.turn import Services
 from familiar_hub.config import ConductorConfig, SatelliteEntry
 from familiar_testkit.ports import free_port
-from tests.fakes import FakeAsr, FakeTts
+from tests.fakes import FakeAsr, FakeAsrSession, FakeTts
 
 
 class FakeSatellite:
@@ -67,6 +70,12 @@ class FakeSatellite:
         self.running.clear()
 
     async def ask(self, nbytes: int) -> None:
+        await self.stream(nbytes)
+        assert self.conn is not None
+        await self.conn.send(AudioStop().event())
+
+    async def stream(self, nbytes: int) -> None:
+        """Wake word heard: the request's audio, without its end."""
         assert self.conn is not None
         self.audio_stopped.clear()
         self.ended.clear()
@@ -78,7 +87,6 @@ class FakeSatellite:
             await self.conn.send(
                 AudioChunk(rate=16000, width=2, channels=1, audio=b"\0" * 320).event()
             )
-        await self.conn.send(AudioStop().event())
 
 
 class EchoResponder:
@@ -201,3 +209,89 @@ async def test_a_timer_rings_on_the_satellite_that_set_it(
     mark = len(satellite.events)
     await conductor.timer_finished(Timer(8, 60, None, "someone-elses"))
     assert [e for e in satellite.events[mark:] if e.type == "synthesize"] == []
+
+
+class PausingAsr(FakeAsr):
+    """Its sessions have a transcript ready at the 'pause': once ``pause_at`` bytes came."""
+
+    def __init__(self, text: str, pause_at: int) -> None:
+        super().__init__()
+        self.text = text
+        self.pause_at = pause_at
+
+    @contextlib.asynccontextmanager
+    async def session(self, language: str | None) -> AsyncIterator[FakeAsrSession]:
+        yield PausingSession(self, language)
+
+
+class PausingSession(FakeAsrSession):
+    backend: PausingAsr
+
+    def __init__(self, backend: PausingAsr, language: str | None) -> None:
+        super().__init__(backend, language)
+        self._pause: asyncio.Future[TranscriptResult] | None = None
+
+    async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
+        await super().feed(audio, fmt)
+        if self._pause is None and self.nbytes >= self.backend.pause_at:
+            self._pause = asyncio.get_running_loop().create_future()
+            self._pause.set_result(TranscriptResult(self.backend.text))
+
+    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+        return self._pause
+
+
+class Judge:
+    def __init__(self, complete: bool) -> None:
+        self.verdict = complete
+        self.judged: list[str] = []
+        self.anticipated: list[tuple[str, str | None]] = []
+
+    async def complete(self, text: str) -> bool:
+        self.judged.append(text)
+        return self.verdict
+
+    def anticipate(self, text: str, conversation_id: str | None) -> None:
+        self.anticipated.append((text, conversation_id))
+
+
+@contextlib.asynccontextmanager
+async def pausing_setup(judge: Judge) -> AsyncIterator[tuple[FakeSatellite, EchoResponder]]:
+    port = free_port()
+    satellite = FakeSatellite()
+    responder = EchoResponder()
+    config = ConductorConfig(
+        discover=False, satellites=[SatelliteEntry(uri=f"tcp://127.0.0.1:{port}")]
+    )
+    asr = PausingAsr("turn on the kitchen light", pause_at=3200)
+    services = Services(
+        asr=asr, tts=FakeTts(), responder=responder, config=config, endpointer=judge
+    )
+    async with WyomingServer(satellite, "127.0.0.1", port), Conductor(services):
+        await asyncio.wait_for(satellite.running.wait(), 5)
+        yield satellite, responder
+
+
+async def test_a_whole_request_at_the_pause_ends_the_turn_there() -> None:
+    judge = Judge(complete=True)
+    async with pausing_setup(judge) as (satellite, responder):
+        await satellite.stream(6400)  # and no audio-stop: the satellite's VAD is still waiting
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert judge.judged == ["turn on the kitchen light"]
+    assert responder.heard[0][0] == "turn on the kitchen light"
+    sent = [e.type for e in satellite.events]
+    # the transcript tells the satellite to stop streaming; then the answer
+    assert sent[sent.index("transcribe") :][:3] == ["transcribe", "transcript", "synthesize"]
+    transcript = next(e for e in satellite.events if e.type == "transcript")
+    assert transcript.data["text"] == "turn on the kitchen light"
+
+
+async def test_an_unfinished_request_waits_for_the_end_and_starts_thinking() -> None:
+    judge = Judge(complete=False)
+    async with pausing_setup(judge) as (satellite, responder):
+        await satellite.ask(6400)
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert judge.judged == ["turn on the kitchen light"]
+    assert judge.anticipated[0][0] == "turn on the kitchen light"
+    # the silence ended the turn: the whole audio was transcribed
+    assert responder.heard[0] == ("6400 bytes at 16000", judge.anticipated[0][1])

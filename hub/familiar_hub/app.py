@@ -180,6 +180,7 @@ async def running_hub(
                 loaded.brain,
                 config.conductor,
                 config.tts.first_clause_chars,
+                endpointer=loaded.brain if config.conductor.end_on_meaning else None,
             )
         if config.conductor.enabled and services is not None:
             conductor = await stack.enter_async_context(

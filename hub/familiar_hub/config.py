@@ -216,6 +216,13 @@ class ConductorConfig(Section):
     conversation_seconds: float = Field(default=300.0, ge=0)
     """A new request within this time of the last answer continues the same conversation."""
 
+    end_on_meaning: bool = True
+    """End the turn at the speaker's first short pause (``asr.early_start_seconds``) when what
+    was said by then is a complete home command or question, and tell the satellite to stop
+    streaming, instead of waiting for its VAD's silence. Needs the in-process ASR; when unsure
+    the satellite's silence still ends the turn. While waiting, the brain starts retrieval and
+    prompt processing on the words so far."""
+
 
 class EntityConfig(Section):
     """One device the brain may control (used when Home Assistant is not the source)."""

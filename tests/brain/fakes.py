@@ -20,6 +20,7 @@ class ScriptedLlm:
         self.resume = asyncio.Event()
         self.finished = False
         self.calls: list[list[ChatMessage]] = []
+        self.prefilled: list[list[ChatMessage]] = []
         self.schemas: list[dict[str, Any] | None] = []
 
     @property
@@ -29,6 +30,9 @@ class ScriptedLlm:
     @property
     def last_stats(self) -> LlmStats:
         return LlmStats()
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        self.prefilled.append(list(messages))
 
     def stream(
         self,

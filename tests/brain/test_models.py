@@ -94,6 +94,22 @@ async def test_grounded_answers_and_declines(qwen: object, retriever: Retriever)
     assert second.prompt_tokens_evaluated <= second.prompt_tokens - prefix, second
 
 
+async def test_prompt_prepared_at_the_pause_is_all_in_the_cache(
+    qwen: object, retriever: Retriever
+) -> None:
+    """The brain starts on the words heard at the speaker's pause; when the final words are
+    the same, the model has nothing left to evaluate but the last token (llama.cpp's counters)."""
+    async with Brain(CONFIG, qwen, retriever) as brain:  # type: ignore[arg-type]
+        question = "When is the plumber coming?"
+        brain.anticipate(question, "pause")
+        result = await brain.respond(question, "pause").text()
+        assert brain.llm is not None
+        stats = brain.llm.last_stats
+    assert result.kind == "answer" and "friday" in result.text.lower(), result.text
+    assert stats.prompt_tokens is not None and stats.prompt_tokens > 100, stats
+    assert stats.prompt_tokens_evaluated is not None and stats.prompt_tokens_evaluated <= 1, stats
+
+
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import socket

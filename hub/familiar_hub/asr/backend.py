@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from wyoming.info import AsrProgram
 
@@ -23,6 +24,17 @@ class AsrSession(Protocol):
     async def feed(self, audio: bytes, fmt: PcmFormat) -> None: ...
 
     async def finish(self) -> TranscriptResult: ...
+
+
+@runtime_checkable
+class PauseTranscripts(Protocol):
+    """A session that transcribes at the speaker's pause (in-process Whisper does; a remote
+    Wyoming ASR server cannot tell us)."""
+
+    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+        """The transcript started at the speaker's latest pause (possibly still running); None
+        before any pause, or once the speaker has spoken again since."""
+        ...
 
 
 class AsrBackend(Protocol):

@@ -35,6 +35,11 @@ class Llm(Protocol):
     @property
     def last_stats(self) -> LlmStats: ...
 
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Process this prompt now, so a request starting with it later pays only for the
+        rest (no-op where the backend cannot). Cancelling it stops it soon."""
+        ...
+
     def stream(
         self,
         messages: Sequence[ChatMessage],

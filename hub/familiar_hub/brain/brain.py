@@ -36,6 +36,7 @@ from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
 from familiar_hub.brain import safety
 from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
+from familiar_hub.brain.completeness import complete_command, complete_question
 from familiar_hub.brain.ha_registry import HomeSnapshot, merge_with_configured
 from familiar_hub.brain.home import (
     CANCEL_ALL_TIMERS,
@@ -124,6 +125,15 @@ class _Said:
     """A piece was unfounded: the model has left the passages, nothing after it is said."""
 
 
+@dataclass
+class Anticipation:
+    """Work started at the speaker's pause, kept for a ``respond`` with the same words."""
+
+    query: str
+    passages: asyncio.Future[list[Passage]]
+    prefill: asyncio.Future[None]
+
+
 class Reply:
     """Sentences as they are ready (async iterator), then ``result``."""
 
@@ -194,6 +204,7 @@ class Brain:
         self.voice = Voice(persona_name)
         self._recognizer: intent_lib.TemplateRecognizer | None = None
         self._intent_thread = Worker("intents")
+        self._anticipation: Anticipation | None = None
 
     async def __aenter__(self) -> Self:
         await self.prepare()
@@ -205,6 +216,7 @@ class Brain:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._drop_anticipation()
         await self._intent_thread.close()
 
     async def prepare(self) -> None:
@@ -218,6 +230,12 @@ class Brain:
         self.voice = Voice(self.persona_name, self.style)
         if self.config.home.enabled:
             self._recognizer = await self._intent_thread.run(self._compile)
+        if self.llm is not None:
+            # The persona's fixed prefix goes into the model's cache now, not on the first turn.
+            try:
+                await self.llm.prefill([ChatMessage("system", self.system_prompt)])
+            except FamiliarError as err:
+                _LOGGER.warning("could not prepare the persona prefix (%s): %s", err.code, err)
         _LOGGER.info(
             "brain ready: %d entities, executor %s, llm %s, style %s",
             len(self.entities),
@@ -269,6 +287,82 @@ class Brain:
         """Answer ``text``; ``forward_intents``: leave device and timer commands to the caller."""
         result = ReplyResult(conversation_id or uuid.uuid4().hex)
         return Reply(self._run(text.strip(), result, forward_intents), result)
+
+    # --- the speaker's pause ----------------------------------------------------------------
+
+    async def complete(self, text: str) -> bool:
+        """Whether ``text`` (a transcript taken at the speaker's pause) is already a whole
+        request: a home command matched with everything it needs, or a finished question.
+        Unsure is "no" (the caller then waits for the end of speech)."""
+        text = text.strip()
+        if complete_question(text):
+            return True
+        recognizer = self._recognizer
+        if recognizer is None or not text:
+            return False
+        found = await self._intent_thread.run(recognizer.recognize, text)
+        names = [name for e in self.entities for name in (*e.names, e.area or "") if name]
+        return isinstance(found, HomeIntent) and complete_command(text, found, names)
+
+    def anticipate(self, text: str, conversation_id: str | None) -> None:
+        """Start on what the speaker has said so far: retrieval, then the model's prompt
+        processing. A ``respond`` with the same words reuses both; other words discard them."""
+        text = text.strip()
+        if not text or self.llm is None:
+            return
+        history = list(self.memory.get(conversation_id).turns) if conversation_id else []
+        question = strip_greeting(text)  # as the answer will ask it
+        query = retrieval_query(question, history)
+        if self._anticipation is not None and self._anticipation.query == query:
+            return
+        self._cancel_anticipation()
+        passages = asyncio.ensure_future(self._retrieve(query))
+        self._anticipation = Anticipation(
+            query,
+            passages,
+            asyncio.ensure_future(self._prefill(question, history, passages)),
+        )
+
+    async def _prefill(
+        self, text: str, history: list[Turn], passages: asyncio.Future[list[Passage]]
+    ) -> None:
+        assert self.llm is not None
+        found = await passages
+        if not found:
+            return  # nothing to say from documents: no prompt worth preparing
+        try:
+            await self.llm.prefill(self._messages(text, history, found))
+        except FamiliarError as err:
+            _LOGGER.debug("prefill failed (%s): %s", err.code, err)
+
+    def _cancel_anticipation(self) -> None:
+        if self._anticipation is not None:
+            self._anticipation.passages.cancel()
+            self._anticipation.prefill.cancel()
+            self._anticipation = None
+
+    async def _drop_anticipation(self) -> None:
+        anticipation, self._anticipation = self._anticipation, None
+        if anticipation is not None:
+            anticipation.passages.cancel()
+            anticipation.prefill.cancel()
+            await asyncio.gather(
+                anticipation.passages, anticipation.prefill, return_exceptions=True
+            )
+
+    async def _passages(self, query: str) -> list[Passage]:
+        """Passages for ``query``: the anticipated ones when the words match."""
+        anticipation, self._anticipation = self._anticipation, None
+        if anticipation is not None:
+            if anticipation.query == query and not anticipation.passages.cancelled():
+                _LOGGER.debug("using passages retrieved at the pause")
+                passages = await anticipation.passages
+                # Its prompt is this request's prompt: let it finish rather than race it.
+                await asyncio.gather(anticipation.prefill, return_exceptions=True)
+                return passages
+            anticipation.passages.cancel()
+            anticipation.prefill.cancel()
+        return await self._retrieve(query)
 
     # --- the flow --------------------------------------------------------------------------
 
@@ -505,7 +599,7 @@ class Brain:
         history = list(conversation.turns)
         key = f"{text}|{len(history)}"
         question = strip_greeting(text)
-        passages = await self._retrieve(retrieval_query(question, history))
+        passages = await self._passages(retrieval_query(question, history))
         result.passages = passages
         if not passages and is_question(question):
             result.kind = "declined"
@@ -517,14 +611,7 @@ class Brain:
             result.kind, result.error_code = "error", LlmFailed.code
             yield apology()
             return
-        messages = build_messages(
-            self.persona_name,
-            self.style,
-            history,
-            passages,
-            question,
-            max_passage_chars=self.config.passage_chars,
-        )
+        messages = self._messages(question, history, passages)
         result.kind = "answer"
         said = _Said(question, self._sources(passages, question, history), self._names(), key)
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
@@ -585,6 +672,18 @@ class Brain:
         said.kept.append(spoken)
         said.plain.append(piece)
         return spoken
+
+    def _messages(
+        self, text: str, history: Sequence[Turn], passages: Sequence[Passage]
+    ) -> list[ChatMessage]:
+        return build_messages(
+            self.persona_name,
+            self.style,
+            history,
+            passages,
+            text,
+            max_passage_chars=self.config.passage_chars,
+        )
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
         """The LLM's pieces, with a deadline for the first, between pieces, and overall."""

@@ -12,3 +12,15 @@ class Responder(Protocol):
     whether the persona asked something back (listen again without the wake word)."""
 
     def respond(self, text: str, conversation_id: str | None = None) -> Reply: ...
+
+
+class Endpointer(Protocol):
+    """What the conductor asks at the speaker's pause (the local brain answers)."""
+
+    async def complete(self, text: str) -> bool:
+        """Is this transcript already the whole request? Unsure is False."""
+        ...
+
+    def anticipate(self, text: str, conversation_id: str | None) -> None:
+        """Start work on what was said so far; kept if the final transcript is the same."""
+        ...

@@ -20,9 +20,8 @@ from typing import Any, Protocol
 
 from familiar.audio import AudioConverter, PcmFormat
 from familiar.errors import FamiliarError
-from familiar.tasks import bounded
-from familiar_hub.asr.backend import AsrBackend
-from familiar_hub.conductor.responder import Responder
+from familiar_hub.asr.backend import AsrBackend, AsrSession, PauseTranscripts, TranscriptResult
+from familiar_hub.conductor.responder import Endpointer, Responder
 from familiar_hub.config import ConductorConfig
 from familiar_hub.tts.backend import TtsBackend
 from familiar_hub.tts.sentences import SentenceSplitter
@@ -49,6 +48,8 @@ class Services:
     config: ConductorConfig
     first_clause_chars: int = 25
     """``tts.first_clause_chars``: for text that does not come from the brain (announcements)."""
+    endpointer: Endpointer | None = None
+    """Judges the transcript taken at the speaker's pause (``conductor.end_on_meaning``)."""
 
 
 class Channel(Protocol):
@@ -86,6 +87,8 @@ class TurnOutcome:
     """What a turn came to."""
 
     transcript: str = ""
+    ended_on_meaning: bool = False
+    """The turn ended at the speaker's pause: the words were already a whole request."""
     answer: str = ""
     kind: str = "empty"
     follow_up: bool = False
@@ -102,6 +105,7 @@ class Utterance:
     def __init__(self, maxsize: int = AUDIO_QUEUE) -> None:
         self._queue: asyncio.Queue[tuple[bytes, PcmFormat] | None] = asyncio.Queue(maxsize)
         self.ended = False
+        self._end_taken = False
 
     def feed(self, pcm: bytes, fmt: PcmFormat) -> None:
         if not self.ended:
@@ -119,7 +123,22 @@ class Utterance:
         self._queue.put_nowait(item)
 
     async def get(self) -> tuple[bytes, PcmFormat] | None:
+        """The next chunk; None at the end."""
+        if self._end_taken:
+            return None
         return await self._queue.get()
+
+    def ready(self) -> list[tuple[bytes, PcmFormat]]:
+        """The chunks already here, without waiting (the end, if reached, is kept for
+        :meth:`get`)."""
+        chunks = []
+        while not self._end_taken and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                self._end_taken = True
+            else:
+                chunks.append(item)
+        return chunks
 
 
 class Conversations:
@@ -182,7 +201,10 @@ class TurnEngine:
         outcome = TurnOutcome(conversation_id=conversation_id)
         try:
             await channel.transcribing()
-            outcome.transcript = await self.transcribe(utterance)
+            outcome.transcript = await self.transcribe(utterance, conversation_id, outcome)
+            utterance.end()  # what the peer still sends is not this turn's
+            # When the turn ended on meaning, the transcript also tells the satellite to stop
+            # streaming (ours and rhasspy's wyoming-satellite both do).
             await channel.transcript(outcome.transcript)
             _LOGGER.debug("turn heard: %s", outcome.transcript)
             if not outcome.transcript.strip():
@@ -228,25 +250,86 @@ class TurnEngine:
             outcome.error_code = result.error_code
             _LOGGER.warning("answer ended with %s", result.error_code)
 
-    async def transcribe(self, utterance: Utterance) -> str:
-        """Feed the utterance to an ASR session until it ends, goes quiet or runs too long."""
+    async def transcribe(
+        self,
+        utterance: Utterance,
+        conversation_id: str | None = None,
+        outcome: TurnOutcome | None = None,
+    ) -> str:
+        """Feed the utterance to an ASR session until it ends, goes quiet or runs too long; or,
+        when the transcript taken at the speaker's pause is already a whole request, stop
+        there (``outcome.ended_on_meaning``)."""
         config = self.config
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.max_utterance_seconds
         async with self.services.asr.session(config.language) as session:
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await bounded(utterance.get(), min(config.audio_timeout, remaining))
-                except TimeoutError:
-                    break
-                if item is None:
-                    break
-                await session.feed(*item)
+            getter: asyncio.Future[tuple[bytes, PcmFormat] | None] | None = None
+            judged: asyncio.Future[TranscriptResult] | None = None
+            try:
+                while True:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    if getter is None:
+                        getter = asyncio.ensure_future(utterance.get())
+                    pause = self._pause_transcript(session)
+                    waits: set[asyncio.Future[Any]] = {getter}
+                    if pause is not None and pause is not judged:
+                        waits.add(pause)
+                    done, _ = await asyncio.wait(
+                        waits,
+                        timeout=min(config.audio_timeout, remaining),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if not done:
+                        break
+                    if pause is not None and pause in done:
+                        judged = pause
+                        text = await self._judge_pause(session, pause, utterance, conversation_id)
+                        if text is not None:
+                            if outcome is not None:
+                                outcome.ended_on_meaning = True
+                            return text
+                        continue
+                    item, getter = getter.result(), None
+                    if item is None:
+                        break
+                    await session.feed(*item)
+            finally:
+                if getter is not None:
+                    getter.cancel()
             result = await session.finish()
         return result.text
+
+    def _pause_transcript(self, session: AsrSession) -> asyncio.Future[TranscriptResult] | None:
+        if self.services.endpointer is None or not isinstance(session, PauseTranscripts):
+            return None
+        return session.pause_transcript()
+
+    async def _judge_pause(
+        self,
+        session: AsrSession,
+        pause: asyncio.Future[TranscriptResult],
+        utterance: Utterance,
+        conversation_id: str | None,
+    ) -> str | None:
+        """The pause transcript's words when they are a whole request and the speaker has not
+        gone on since; otherwise None (and the brain starts on the words so far)."""
+        endpointer = self.services.endpointer
+        if endpointer is None or pause.cancelled() or pause.exception() is not None:
+            return None
+        for chunk in utterance.ready():  # audio already here may show the speaker went on
+            await session.feed(*chunk)
+        if self._pause_transcript(session) is not pause:
+            return None
+        text = pause.result().text
+        if not text.strip():
+            return None
+        if await endpointer.complete(text):
+            _LOGGER.debug("whole request at the pause")
+            return text
+        endpointer.anticipate(text, conversation_id)
+        return None
 
     async def speak(
         self,

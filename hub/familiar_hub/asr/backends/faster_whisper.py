@@ -328,6 +328,12 @@ class WhisperSession:
         # A failure of an early start that is never used must not go unnoticed either.
         self._early.add_done_callback(lambda f: f.cancelled() or f.exception())
 
+    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+        early = self._early
+        if early is None or self._early_end != self._pause.speech_end:
+            return None
+        return early
+
     def discard_early(self) -> None:
         if self._early is not None:
             self._early.cancel()

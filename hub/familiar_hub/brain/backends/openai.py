@@ -91,6 +91,10 @@ class OpenAiCompatibleLlm:
                 body["response_format"] = {"type": "json_object", "schema": json_schema}
         return body
 
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Nothing is sent ahead: the server keeps its own prefix cache, and a throwaway request
+        would hold one of its slots while other homes are waiting."""
+
     def stream(
         self,
         messages: Sequence[ChatMessage],
