@@ -120,7 +120,7 @@ async def test_nothing_heard_is_an_error_and_the_brain_is_not_asked() -> None:
 
     turns = engine(responder)
 
-    async def empty(_: Utterance) -> str:
+    async def empty(*_: object) -> str:
         return ""
 
     turns.transcribe = empty  # type: ignore[method-assign]
