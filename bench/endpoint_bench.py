@@ -1,0 +1,339 @@
+"""End of speech -> first answer audio, ending the turn on meaning vs on silence; false cuts.
+
+The hub runs in process with its defaults (Whisper base, Qwen2.5 0.5B, Piper), a 20-email
+persona store and a kitchen light and bedroom lamp on a real Mosquitto. A satellite-shaped
+Wyoming server plays the satellite the conductor drives: it streams the spoken request (Piper)
+in real time, 80 ms chunks each sent when it would have been recorded, then silence; it sends
+``audio-stop`` after 0.8 s of silence (its VAD), and stops streaming at once when the hub sends
+``transcript`` first (as ``familiar satellite`` and rhasspy's wyoming-satellite do).
+
+*End of speech* is the moment the last speech sample would have been spoken. Each run is
+measured in both modes, alternating (``conductor.end_on_meaning`` on, and off: only the
+silence ends the turn), so both see the same load.
+
+False cuts: commands spoken with a 0.5 s pause in the middle ("Turn on the ... kitchen
+light"): the pause is longer than the hub's 0.3 s early start and shorter than the 0.8 s VAD
+silence. A false cut is a turn the hub ended before the second half had been spoken.
+
+    python bench/endpoint_bench.py [--runs 5]
+
+Replaces ``## Endpointing`` in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
+from wyoming.event import Event  # noqa: E402
+from wyoming.info import Attribution, Info, Satellite  # noqa: E402
+from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
+from wyoming.snd import Played  # noqa: E402
+
+from familiar.config import load_config  # noqa: E402
+from familiar.server import Connection, WyomingServer  # noqa: E402
+from familiar_hub.app import running_hub  # noqa: E402
+from familiar_hub.config import HubConfig  # noqa: E402
+from familiar_testkit.broker import Mosquitto  # noqa: E402
+from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
+from familiar_testkit.ports import free_port  # noqa: E402
+from familiar_testkit.speech import speak, words  # noqa: E402
+
+RATE = 16000
+CHUNK = 1280
+"""Samples per microphone chunk (80 ms, the satellite's default)."""
+VAD_SILENCE = 0.8
+MID_PAUSE = 0.5
+
+SCENARIOS = {
+    "home command": "Turn on the kitchen light.",
+    "persona question": "When is Tom's birthday dinner?",
+}
+PAUSED = [
+    ("Turn on the", "kitchen light."),
+    ("Turn off the", "bedroom lamp."),
+    ("Turn on the kitchen", "light."),
+    ("Set a timer for", "five minutes."),
+    ("When is Tom's", "birthday dinner?"),
+    ("What did the plumber", "say about Friday?"),
+    ("Turn off the bedroom", "lamp please."),
+    ("When is", "the plumber coming?"),
+]
+
+
+def speech_samples(pcm: bytes) -> int:
+    """Samples up to the end of the last 10 ms frame louder than background."""
+    audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+    frames = audio[: audio.size - audio.size % 160].reshape(-1, 160)
+    loud = np.nonzero(np.abs(frames).max(axis=1) > 300)[0]
+    return int((loud[-1] + 1) * 160) if loud.size else 0
+
+
+@dataclass
+class Turn:
+    first_audio: float
+    """Seconds from the end of speech to the answer's first audio."""
+    after_stop: float | None
+    """Seconds from ``audio-stop`` to the first audio (None: the hub ended the turn first)."""
+    transcript: str
+    cut: bool
+    """The hub ended the turn before the last speech had been sent."""
+
+
+class BenchSatellite:
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.ready = asyncio.Event()
+        self.transcript: tuple[float, str] | None = None
+        self.first_audio: float | None = None
+        self.got_audio = asyncio.Event()
+        self.done = asyncio.Event()
+
+    def __call__(self, conn: Connection) -> BenchSatellite:
+        self.conn = conn
+        return self
+
+    async def handle_event(self, event: Event) -> bool:
+        assert self.conn is not None
+        if event.type == "describe":
+            attribution = Attribution(name="bench", url="")
+            satellite = Satellite(
+                name="bench",
+                attribution=attribution,
+                installed=True,
+                description=None,
+                version=None,
+            )
+            await self.conn.send(Info(satellite=satellite).event())
+        elif event.type == "run-satellite":
+            self.ready.set()
+        elif event.type == "ping":
+            await self.conn.send(Event(type="pong"))
+        elif event.type == "transcript":
+            self.transcript = (time.perf_counter(), str(event.data.get("text", "")))
+        elif event.type == "audio-chunk":
+            if self.first_audio is None:
+                self.first_audio = time.perf_counter()
+                self.got_audio.set()
+        elif event.type == "audio-stop":
+            self.done.set()
+            await self.conn.send(Played().event())
+        return True
+
+    async def disconnected(self) -> None:
+        self.ready.clear()
+
+    async def ask(self, parts: list[bytes]) -> Turn:
+        """Speak ``parts`` with ``MID_PAUSE`` of silence between them, then the VAD's tail."""
+        assert self.conn is not None
+        self.transcript, self.first_audio = None, None
+        self.got_audio.clear()
+        self.done.clear()
+        gap = bytes(int(MID_PAUSE * RATE) * 2)
+        audio = gap.join(parts)
+        speech_end = len(audio) // 2 - len(parts[-1]) // 2 + speech_samples(parts[-1])
+        audio += bytes(int(VAD_SILENCE * RATE) * 2)
+        await self.conn.send(
+            RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
+        )
+        await self.conn.send(AudioStart(rate=RATE, width=2, channels=1).event())
+        begin = time.perf_counter()
+        spoken_end = begin + speech_end / RATE
+        stopped: float | None = None
+        for n, i in enumerate(range(0, len(audio), CHUNK * 2)):
+            # a chunk leaves the microphone once it has been recorded
+            await asyncio.sleep(max(0.0, begin + (n + 1) * CHUNK / RATE - time.perf_counter()))
+            if self.transcript is not None:
+                break  # the hub ended the turn: stop streaming
+            await self.conn.send(
+                AudioChunk(rate=RATE, width=2, channels=1, audio=audio[i : i + CHUNK * 2]).event()
+            )
+        else:
+            stopped = time.perf_counter()
+            await self.conn.send(AudioStop().event())
+        await asyncio.wait_for(self.got_audio.wait(), 180)
+        await asyncio.wait_for(self.done.wait(), 180)
+        assert self.first_audio is not None and self.transcript is not None
+        return Turn(
+            first_audio=self.first_audio - spoken_end,
+            after_stop=None if stopped is None else self.first_audio - stopped,
+            transcript=self.transcript[1],
+            cut=self.transcript[0] < spoken_end,
+        )
+
+
+def build_persona(root: Path) -> Path:
+    config = write_eml_corpus(root)
+    subprocess.run(
+        [
+            sys.executable,
+            *("-m", "familiar", "--log-level", "WARNING", "persona", "-c", str(config)),
+            *("ingest", str(root / "mail")),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    return config
+
+
+def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfig:
+    return load_config(
+        HubConfig,
+        None,
+        {
+            "endpoint": {"uri": "tcp://127.0.0.1:0"},
+            "zeroconf": {"enabled": False},
+            "brain": {
+                "persona_name": "Anna",
+                "persona_config": str(persona),
+                "home": {
+                    "entities": [
+                        {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"},
+                        {"entity_id": "light.bedroom", "name": "Bedroom Lamp", "area": "Bedroom"},
+                    ],
+                    "mqtt": {"host": "127.0.0.1", "port": broker_port},
+                },
+            },
+            "conductor": {
+                "discover": False,
+                "satellites": [{"uri": f"tcp://127.0.0.1:{satellite_port}"}],
+            },
+        },
+    )
+
+
+def median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
+
+
+async def main(runs: int) -> list[str]:
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        persona = build_persona(Path(tmp))
+        broker = Mosquitto(Path(tmp))
+        broker.start()
+        satellite = BenchSatellite()
+        port = free_port()
+        rows: list[str] = []
+        try:
+            config = hub_config(persona, port, broker.port)
+            async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config) as hub:
+                await asyncio.wait_for(satellite.ready.wait(), 60)
+                assert hub.conductor is not None
+                services = hub.conductor.services
+                brain = services.endpointer
+                modes = {"on meaning": brain, "on silence only": None}
+                lines = []
+                for name, text in SCENARIOS.items():
+                    audio = speak(text)
+                    for endpointer in modes.values():  # warm-up
+                        services.endpointer = endpointer
+                        await satellite.ask([audio])
+                    turns: dict[str, list[Turn]] = {mode: [] for mode in modes}
+                    for _ in range(runs):
+                        for mode, endpointer in modes.items():
+                            services.endpointer = endpointer
+                            turns[mode].append(await satellite.ask([audio]))
+                    for mode, done in turns.items():
+                        firsts = [t.first_audio for t in done]
+                        stops = [t.after_stop for t in done if t.after_stop is not None]
+                        early = sum(t.after_stop is None for t in done)
+                        lines.append(
+                            f"| {name} | {mode} | {median(firsts)} | {max(firsts):.2f} "
+                            f"| {median(stops)} | {early}/{len(done)} |"
+                        )
+                        print(lines[-1], flush=True)
+                services.endpointer = brain
+                cuts, ended_early, right = 0, 0, 0
+                cut_rows = []
+                for first, second in PAUSED:
+                    turn = await satellite.ask([speak(first), speak(second)])
+                    whole = words(f"{first} {second}")
+                    cuts += turn.cut
+                    ended_early += turn.after_stop is None
+                    right += words(turn.transcript) == whole
+                    verdict = "cut" if turn.cut else "whole"
+                    cut_rows.append(
+                        f"| {first} … {second} | {turn.transcript} | {verdict} "
+                        f"| {'pause' if turn.after_stop is None else 'silence'} "
+                        f"| {turn.first_audio:.2f} |"
+                    )
+                    print(cut_rows[-1], flush=True)
+                rows = [
+                    *lines,
+                    "",
+                    f"False cuts: **{cuts} of {len(PAUSED)}** commands spoken with a "
+                    f"{MID_PAUSE} s pause in the middle; {ended_early} still ended at the "
+                    f"final pause (before the VAD's silence); {right} transcripts word-exact.",
+                    "",
+                    "| spoken (… = 0.5 s pause) | transcript | turn | ended at | "
+                    "end of speech → first audio (s) |",
+                    "|---|---|---|---|---|",
+                    *cut_rows,
+                ]
+        finally:
+            broker.stop()
+    load_end = os.getloadavg()
+    return [
+        f"Load average (1/5/15 min) at the start {load_start[0]:.1f}/{load_start[1]:.1f}/"
+        f"{load_start[2]:.1f}, at the end {load_end[0]:.1f}/{load_end[1]:.1f}/"
+        f"{load_end[2]:.1f}, on {os.cpu_count()} cores; {runs} runs per mode after one "
+        "warm-up each, the modes alternating.",
+        "",
+        "| request | turn ends | end of speech → first audio, median (s) | worst (s) "
+        "| `audio-stop` → first audio, median (s) | ended at the pause |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+
+
+def write(rows: list[str]) -> None:
+    section = "\n".join(
+        [
+            "## Endpointing",
+            "",
+            "`python bench/endpoint_bench.py`: the hub in process with its defaults (Whisper "
+            "base, Qwen2.5 0.5B, Piper), a 20-email persona store, two lights on a real "
+            "Mosquitto; a satellite-shaped server streams Piper's spoken request in real time "
+            "(80 ms chunks, each sent when it would have been recorded), then silence: "
+            "`audio-stop` after 0.8 s (its VAD), or nothing more once the hub has sent "
+            "`transcript` (the hub ended the turn on meaning). *End of speech* is when the last "
+            "speech sample was spoken. Aims: home command <= 0.6 s from the end of speech; "
+            "persona question <= 2.0 s from `audio-stop` (on meaning there is no `audio-stop`: "
+            "the end of speech is earlier still).",
+            "",
+            *rows,
+            "",
+        ]
+    )
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find("## Endpointing")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    write(asyncio.run(main(args.runs)))
