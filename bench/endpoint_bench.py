@@ -198,6 +198,7 @@ def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfi
         {
             "endpoint": {"uri": "tcp://127.0.0.1:0"},
             "zeroconf": {"enabled": False},
+            "mqtt": {"host": "127.0.0.1", "port": broker_port},
             "brain": {
                 "persona_name": "Anna",
                 "persona_config": str(persona),
@@ -206,7 +207,7 @@ def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfi
                         {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"},
                         {"entity_id": "light.bedroom", "name": "Bedroom Lamp", "area": "Bedroom"},
                     ],
-                    "mqtt": {"host": "127.0.0.1", "port": broker_port},
+                    "mqtt": {},
                 },
             },
             "conductor": {

@@ -1,0 +1,297 @@
+"""Several satellites asking at once: end of speech -> first answer audio against how many.
+
+One hub (in process, its defaults: Whisper base, Piper, the brain) drives N satellites, each
+its own process: a satellite-shaped Wyoming server that, when told "go", streams the spoken
+request in real time like a microphone, then silence (``audio-stop`` after 0.8 s unless the hub
+ends the turn on meaning first), and reports the seconds from the end of its speech to the
+answer's first audio. Rounds of 1, 2, 4 and 8 satellites speaking at the same moment.
+
+``--split`` runs the LLM in its own process, a real ``python -m llama_cpp.server`` with the
+packaged 0.5B GGUF, reached through the OpenAI-compatible backend: the split deployment
+(speech on the hub, the LLM on a server) on one box.
+
+    python bench/load_bench.py [--request command|question] [--split] [--rounds 2]
+
+Adds its rows to ``## Load`` in docs/benchmarks.md and draws docs/load.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from endpoint_bench import BenchSatellite, build_persona, hub_config  # noqa: E402
+
+from familiar.server import WyomingServer  # noqa: E402
+from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
+
+LEVELS = (1, 2, 4, 8)
+REQUESTS = {"command": "Turn on the kitchen light.", "question": "When is Tom's birthday dinner?"}
+RESULTS = ROOT / "bench" / "out" / "load.json"
+
+
+# --- one satellite process ------------------------------------------------------------------
+
+
+async def satellite_main(port: int, audio_path: Path) -> None:
+    """Serve one satellite; on each "go" line on stdin, ask and print the result as JSON."""
+    audio = await asyncio.to_thread(audio_path.read_bytes)
+    satellite = BenchSatellite()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    async with WyomingServer(satellite, "127.0.0.1", port):
+        await asyncio.wait_for(satellite.ready.wait(), 600)
+        print(json.dumps({"ready": True}), flush=True)
+        while line := await reader.readline():
+            if line.strip() != b"go":
+                continue
+            try:
+                turn = await asyncio.wait_for(satellite.ask([audio]), 300)
+                result: dict[str, Any] = {
+                    "first_audio": turn.first_audio,
+                    "transcript": turn.transcript,
+                    "ended_on_meaning": turn.after_stop is None,
+                }
+            except Exception as err:  # reported, counted as an error by the parent
+                result = {"error": repr(err)}
+            print(json.dumps(result), flush=True)
+
+
+# --- the parent -----------------------------------------------------------------------------
+
+
+class SatelliteProcess:
+    def __init__(self, port: int, audio: Path) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--satellite", str(port), "--audio", str(audio)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    async def line(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        raw = await asyncio.to_thread(self.proc.stdout.readline)
+        if not raw:
+            raise RuntimeError(f"satellite on {self.port} exited")
+        result: dict[str, Any] = json.loads(raw)
+        return result
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_llm_server(port: int) -> subprocess.Popen[bytes]:
+    from familiar_hub import models
+
+    gguf = models.resolve("qwen2.5-0.5b-instruct")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)),
+            *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"),
+            *("--model_alias", "qwen"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc, 300)
+    return proc
+
+
+async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
+    from familiar_hub.app import running_hub
+    from familiar_testkit.broker import Mosquitto
+    from familiar_testkit.speech import speak, words
+
+    load_start = os.getloadavg()
+    text = REQUESTS[request]
+    levels: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        persona = build_persona(root)
+        audio = root / "request.raw"
+        audio.write_bytes(speak(text))
+        broker = Mosquitto(root)
+        broker.start()
+        server = None
+        satellites: list[SatelliteProcess] = []
+        try:
+            llm_port = free_port()
+            if split:
+                server = start_llm_server(llm_port)
+            ports = [free_port() for _ in range(max(LEVELS))]
+            config = hub_config(persona, ports[0], broker.port)
+            config.conductor.satellites = [
+                config.conductor.satellites[0].model_copy(
+                    update={"uri": f"tcp://127.0.0.1:{port}", "name": f"s{n}"}
+                )
+                for n, port in enumerate(ports)
+            ]
+            if split:
+                config.brain = config.brain.model_copy(
+                    update={"backend": "openai", "url": f"http://127.0.0.1:{llm_port}/v1"}
+                    | {"model": "qwen"}
+                )
+            satellites = [SatelliteProcess(port, audio) for port in ports]
+            async with running_hub(config):
+                for satellite in satellites:
+                    assert (await satellite.line()).get("ready")
+                # a warm-up turn on every satellite, one after the other
+                for satellite in satellites:
+                    satellite.go()
+                    await satellite.line()
+                for level in LEVELS:
+                    firsts: list[float] = []
+                    errors = 0
+                    for _ in range(rounds):
+                        chosen = satellites[:level]
+                        for satellite in chosen:
+                            satellite.go()
+                        for result in await asyncio.gather(*(s.line() for s in chosen)):
+                            if "error" in result or words(result["transcript"]) != words(text):
+                                errors += 1
+                            if "first_audio" in result:
+                                firsts.append(result["first_audio"])
+                    levels[level] = {
+                        "median": statistics.median(firsts) if firsts else None,
+                        "worst": max(firsts) if firsts else None,
+                        "turns": len(firsts),
+                        "errors": errors,
+                    }
+                    print(level, levels[level], flush=True)
+        finally:
+            for satellite in satellites:
+                satellite.stop()
+            if server is not None:
+                server.send_signal(signal.SIGINT)
+                server.wait(30)
+            broker.stop()
+    return {
+        "request": request,
+        "split": split,
+        "rounds": rounds,
+        "levels": levels,
+        "load_start": load_start,
+        "load_end": os.getloadavg(),
+        "cores": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def label(run: dict[str, Any]) -> str:
+    what = "home command" if run["request"] == "command" else "persona question"
+    return f"{what}, {'LLM on llama_cpp.server' if run['split'] else 'all in the hub'}"
+
+
+def write(runs: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    rows = []
+    for run in runs:
+        levels = {int(k): v for k, v in run["levels"].items()}
+        single = levels[1]["median"]
+        xs = sorted(levels)
+        axes.plot(xs, [levels[x]["median"] for x in xs], marker="o", label=label(run))
+        for x in xs:
+            ratio = levels[x]["median"] / single if single else float("nan")
+            rows.append(
+                f"| {label(run)} | {x} | {levels[x]['median']:.2f} | {levels[x]['worst']:.2f} "
+                f"| {ratio:.1f}× | {levels[x]['errors']} of {levels[x]['turns']} |"
+            )
+        rows.append(
+            f"| ↳ load average {run['load_start'][0]:.1f} → {run['load_end'][0]:.1f} on "
+            f"{run['cores']} cores, {run['when']}, {run['rounds']} rounds per level | | | | | |"
+        )
+    axes.set_xlabel("satellites asking at the same moment")
+    axes.set_ylabel("end of speech → first audio, median (s)")
+    axes.set_xticks(list(LEVELS))
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(ROOT / "docs" / "load.png", dpi=100)
+    section = "\n".join(
+        [
+            "## Load",
+            "",
+            "`python bench/load_bench.py --request command|question [--split]`: one hub drives "
+            "8 satellites, each its own process streaming Piper's spoken request in real time; "
+            "rounds of 1, 2, 4 and 8 of them speaking at the same moment (after one warm-up turn "
+            "each). `--split` puts the LLM in a real `python -m llama_cpp.server` process "
+            "reached through the OpenAI-compatible backend. An error is a failed turn or a wrong "
+            "transcript. Aim: 8 at once, median <= 2.5× one alone, no errors.",
+            "",
+            "![latency against satellites](load.png)",
+            "",
+            "| request, deployment | satellites at once | end of speech → first audio, median (s) "
+            "| worst (s) | × one alone | errors |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    start = text.find("## Load\n")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--request", choices=sorted(REQUESTS), default="command")
+    parser.add_argument("--split", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--satellite", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.satellite:
+        asyncio.run(satellite_main(args.satellite, args.audio))
+        return
+    result = asyncio.run(run(args.request, args.split, args.rounds))
+    RESULTS.parent.mkdir(exist_ok=True)
+    runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    runs = [r for r in runs if (r["request"], r["split"]) != (args.request, args.split)]
+    runs.append(result)
+    RESULTS.write_text(json.dumps(runs, indent=1))
+    write(runs)
+
+
+if __name__ == "__main__":
+    main()
