@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,13 @@ def build_persona(root: Path) -> Path:
     return config
 
 
-def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfig:
+def hub_config(
+    persona: Path,
+    satellite_ports: list[int],
+    broker_port: int,
+    llm: dict[str, Any] | None = None,
+) -> HubConfig:
+    """The bench hub; ``llm`` replaces the brain's LLM settings (backend, url, model)."""
     return load_config(
         HubConfig,
         None,
@@ -202,6 +209,7 @@ def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfi
             "brain": {
                 "persona_name": "Anna",
                 "persona_config": str(persona),
+                **(llm or {}),
                 "home": {
                     "entities": [
                         {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"},
@@ -212,7 +220,10 @@ def hub_config(persona: Path, satellite_port: int, broker_port: int) -> HubConfi
             },
             "conductor": {
                 "discover": False,
-                "satellites": [{"uri": f"tcp://127.0.0.1:{satellite_port}"}],
+                "satellites": [
+                    {"uri": f"tcp://127.0.0.1:{port}", "name": f"bench{n}"}
+                    for n, port in enumerate(satellite_ports)
+                ],
             },
         },
     )
@@ -232,7 +243,7 @@ async def main(runs: int) -> list[str]:
         port = free_port()
         rows: list[str] = []
         try:
-            config = hub_config(persona, port, broker.port)
+            config = hub_config(persona, [port], broker.port)
             async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config) as hub:
                 await asyncio.wait_for(satellite.ready.wait(), 60)
                 assert hub.conductor is not None

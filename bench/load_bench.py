@@ -149,18 +149,11 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
             if split:
                 server = start_llm_server(llm_port)
             ports = [free_port() for _ in range(max(LEVELS))]
-            config = hub_config(persona, ports[0], broker.port)
-            config.conductor.satellites = [
-                config.conductor.satellites[0].model_copy(
-                    update={"uri": f"tcp://127.0.0.1:{port}", "name": f"s{n}"}
-                )
-                for n, port in enumerate(ports)
-            ]
+            llm = None
             if split:
-                config.brain = config.brain.model_copy(
-                    update={"backend": "openai", "url": f"http://127.0.0.1:{llm_port}/v1"}
-                    | {"model": "qwen"}
-                )
+                url = f"http://127.0.0.1:{llm_port}/v1"
+                llm = {"backend": "openai", "url": url, "model": "qwen"}
+            config = hub_config(persona, ports, broker.port, llm)
             satellites = [SatelliteProcess(port, audio) for port in ports]
             async with running_hub(config):
                 for satellite in satellites:

@@ -202,3 +202,15 @@ def test_conversations_continue_within_the_window() -> None:
     assert conversations.current() == first
     now[0] += 2
     assert conversations.current() != first
+
+
+async def test_audio_already_here_is_taken_without_waiting_and_the_end_is_kept() -> None:
+    utterance = Utterance()
+    fmt = PcmFormat()
+    utterance.feed(b"\x01\x00", fmt)
+    utterance.feed(b"\x02\x00", fmt)
+    utterance.end()
+    utterance.feed(b"\x03\x00", fmt)  # after the end: not this turn's
+    assert utterance.ready() == [(b"\x01\x00", fmt), (b"\x02\x00", fmt)]
+    assert utterance.ready() == []
+    assert await utterance.get() is None  # the end is still there for the reader
