@@ -207,7 +207,6 @@ def hub_config(
             "zeroconf": {"enabled": False},
             "mqtt": {"host": "127.0.0.1", "port": broker_port},
             "brain": {
-                "persona_name": "Anna",
                 "persona_config": str(persona),
                 **(llm or {}),
                 "home": {

@@ -96,9 +96,7 @@ def test_complete_questions(text: str, expected: bool) -> None:
     ],
 )
 async def test_brain_judges_with_the_real_templates(text: str, expected: bool) -> None:
-    config = BrainConfig(
-        persona_name="Anna", home=HomeConfig.model_validate({"entities": entity_config()})
-    )
+    config = BrainConfig(home=HomeConfig.model_validate({"entities": entity_config()}))
     async with Brain(config, ScriptedLlm(["Hi."]), ListRetriever(), entities=ENTITIES) as brain:
         assert await brain.complete(text) is expected
 
@@ -106,7 +104,7 @@ async def test_brain_judges_with_the_real_templates(text: str, expected: bool) -
 async def test_work_started_at_the_pause_is_reused_for_the_same_words() -> None:
     llm = ScriptedLlm(["On Saturday."])
     retriever = ListRetriever([passage(DINNER_TEXT)])
-    config = BrainConfig(persona_name="Anna", home=HomeConfig(enabled=False))
+    config = BrainConfig(home=HomeConfig(enabled=False))
     async with Brain(config, llm, retriever) as brain:
         question = "When is Tom's birthday dinner"
         brain.anticipate(question, "c1")
@@ -122,7 +120,7 @@ async def test_work_started_at_the_pause_is_reused_for_the_same_words() -> None:
 async def test_other_final_words_discard_the_work_started_at_the_pause() -> None:
     llm = ScriptedLlm(["On Saturday."])
     retriever = ListRetriever([passage(DINNER_TEXT)])
-    config = BrainConfig(persona_name="Anna", home=HomeConfig(enabled=False))
+    config = BrainConfig(home=HomeConfig(enabled=False))
     async with Brain(config, llm, retriever) as brain:
         brain.anticipate("When is Tom's", "c1")
         result = await brain.respond("When is Tom's birthday dinner?", "c1").text()
