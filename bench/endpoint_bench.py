@@ -15,9 +15,10 @@ False cuts: commands spoken with a 0.5 s pause in the middle ("Turn on the ... k
 light"): the pause is longer than the hub's 0.3 s early start and shorter than the 0.8 s VAD
 silence. A false cut is a turn the hub ended before the second half had been spoken.
 
-    python bench/endpoint_bench.py [--runs 5]
+    python bench/endpoint_bench.py [--runs 5] [--window 30]
 
-Replaces ``## Endpointing`` in docs/benchmarks.md.
+Replaces ``## Endpointing`` (``## Endpointing, 10 s Whisper window`` with ``--window 10``) in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -197,6 +198,7 @@ def hub_config(
     satellite_ports: list[int],
     broker_port: int,
     llm: dict[str, Any] | None = None,
+    window_seconds: float = 30.0,
 ) -> HubConfig:
     """The bench hub; ``llm`` replaces the brain's LLM settings (backend, url, model)."""
     return load_config(
@@ -204,6 +206,7 @@ def hub_config(
         None,
         {
             "endpoint": {"uri": "tcp://127.0.0.1:0"},
+            "asr": {"window_seconds": window_seconds},
             "zeroconf": {"enabled": False},
             "mqtt": {"host": "127.0.0.1", "port": broker_port},
             "brain": {
@@ -232,7 +235,7 @@ def median(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}" if values else "-"
 
 
-async def main(runs: int) -> list[str]:
+async def main(runs: int, window: float) -> list[str]:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         persona = build_persona(Path(tmp))
@@ -242,7 +245,7 @@ async def main(runs: int) -> list[str]:
         port = free_port()
         rows: list[str] = []
         try:
-            config = hub_config(persona, [port], broker.port)
+            config = hub_config(persona, [port], broker.port, window_seconds=window)
             async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config) as hub:
                 await asyncio.wait_for(satellite.ready.wait(), 60)
                 assert hub.conductor is not None
@@ -304,7 +307,7 @@ async def main(runs: int) -> list[str]:
         f"Load average (1/5/15 min) at the start {load_start[0]:.1f}/{load_start[1]:.1f}/"
         f"{load_start[2]:.1f}, at the end {load_end[0]:.1f}/{load_end[1]:.1f}/"
         f"{load_end[2]:.1f}, on {os.cpu_count()} cores; {runs} runs per mode after one "
-        "warm-up each, the modes alternating.",
+        f"warm-up each, the modes alternating; `asr.window_seconds: {window:g}`.",
         "",
         "| request | turn ends | end of speech → first audio, median (s) | worst (s) "
         "| `audio-stop` → first audio, median (s) | ended at the pause |",
@@ -313,7 +316,7 @@ async def main(runs: int) -> list[str]:
     ]
 
 
-def write(rows: list[str]) -> None:
+def write(rows: list[str], window: float) -> None:
     section = "\n".join(
         [
             "## Endpointing",
@@ -334,7 +337,9 @@ def write(rows: list[str]) -> None:
     )
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("## Endpointing")
+    heading = "## Endpointing" if window >= 30 else f"## Endpointing, {window:g} s Whisper window"
+    section = section.replace("## Endpointing", heading, 1)
+    start = text.find(heading + "\n")
     if start >= 0:
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
@@ -346,5 +351,8 @@ def write(rows: list[str]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--window", type=float, default=30.0, help="asr.window_seconds (30: Whisper's own)"
+    )
     args = parser.parse_args()
-    write(asyncio.run(main(args.runs)))
+    write(asyncio.run(main(args.runs, args.window)), args.window)

@@ -45,7 +45,7 @@ from familiar_satellite.audio_io import WAKE_FORMAT, MicCommand, Playback, Speak
 from familiar_satellite.config import SatelliteConfig
 from familiar_satellite.segmenter import Segment, SpeechSegmenter
 from familiar_satellite.vad import FRAME_SECONDS, VoiceDetector, create_vad
-from familiar_satellite.wake import WakeDetector, create_detector
+from familiar_satellite.wake import SpeechGate, WakeDetector, create_detector
 
 if TYPE_CHECKING:
     from familiar_satellite.mqtt import SatelliteMqtt
@@ -202,6 +202,12 @@ class Satellite:
         self._worker = Worker("satellite-audio")  # the wake word and VAD models
         self._detector: WakeDetector | None = None
         self._vad: VoiceDetector | None = None
+        wake = config.wake
+        self._gate = (
+            SpeechGate(wake.gate_preroll_seconds, wake.gate_hold_seconds)
+            if wake.speech_gate
+            else None
+        )
         self._sounds = _load_sounds(config)
         self.mic = MicCommand(config.mic)
         self.speaker = Speaker(config.snd)
@@ -391,11 +397,24 @@ class Satellite:
             case sm.CancelResponseTimer():
                 self._cancel_response_timer()
 
+    def _detect(self, chunk: bytes, seconds: float, threshold: float) -> list[str]:
+        """On the worker: the wake word models, behind the speech gate when there is one."""
+        assert self._detector is not None and self._vad is not None
+        if self._gate is None:
+            return self._detector.process(chunk)
+        speech = any(p >= threshold for p in self._vad.process(chunk))
+        found: list[str] = []
+        for audio in self._gate.feed(chunk, seconds, speech):
+            found += self._detector.process(audio)
+        return found
+
     def _reset_models(self) -> None:
         if self._detector is not None:
             self._detector.reset()
         if self._vad is not None:
             self._vad.reset()
+        if self._gate is not None:
+            self._gate.reset()
 
     def _play_sound(self, sound: sm.Sound, mute_mic: bool) -> None:
         loaded = self._sounds.get(sound)
@@ -464,7 +483,7 @@ class Satellite:
                     break
         elif detecting:
             assert self._detector is not None
-            found = await self._worker.run(self._detector.process, chunk)
+            found = await self._worker.run(self._detect, chunk, seconds, threshold)
             if found:
                 self.last_wake_word = found[0]
                 _LOGGER.info("wake word %s", found[0])

@@ -5,6 +5,7 @@ A detector is used from one worker thread only (the satellite's), never from the
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,6 +66,49 @@ class WakeGate:
 
     def reset(self) -> None:
         self._run = 0
+
+
+class SpeechGate:
+    """Lets microphone audio through to the wake word models only around speech (pure, counted
+    in audio seconds).
+
+    A cheap VAD looks at every chunk; the models, which cost far more, see nothing while the
+    room is quiet. When speech starts, the models first get the last ``preroll_seconds`` of
+    audio (the VAD notices speech late, the wake word's start is in there), then every chunk
+    until ``hold_seconds`` after the last speech."""
+
+    def __init__(self, preroll_seconds: float = 2.0, hold_seconds: float = 2.0) -> None:
+        self.preroll_seconds = preroll_seconds
+        self.hold_seconds = hold_seconds
+        self._preroll: deque[tuple[bytes, float]] = deque()
+        self._buffered = 0.0
+        self._open_for = 0.0
+
+    @property
+    def open(self) -> bool:
+        return self._open_for > 0
+
+    def feed(self, chunk: bytes, seconds: float, speech: bool) -> list[bytes]:
+        """The audio the models should process now (oldest first)."""
+        if speech:
+            self._open_for = self.hold_seconds + seconds
+        if self._open_for > 0:
+            self._open_for -= seconds
+            out = [audio for audio, _ in self._preroll]
+            self._preroll.clear()
+            self._buffered = 0.0
+            out.append(chunk)
+            return out
+        self._preroll.append((chunk, seconds))
+        self._buffered += seconds
+        while self._preroll and self._buffered - self._preroll[0][1] >= self.preroll_seconds:
+            self._buffered -= self._preroll.popleft()[1]
+        return []
+
+    def reset(self) -> None:
+        self._preroll.clear()
+        self._buffered = 0.0
+        self._open_for = 0.0
 
 
 class CombinedDetector:
