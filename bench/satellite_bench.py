@@ -6,6 +6,7 @@ Home Assistant does (describe, run-satellite; no pings, so the satellite sends n
 samples the satellite's CPU time and RSS from /proc for ``--seconds`` (default 60).
 
     python bench/satellite_bench.py [--seconds 60] [--words hey_jarvis ...] [--engine ...]
+        [--gate on|off] [--talk]
 
 Aims: <= 8 % of one core, <= 150 MB RSS.
 """
@@ -30,18 +31,30 @@ RATE = 16000
 CHUNK_SECONDS = 0.08
 
 
-def source(seconds: float) -> None:
-    """The microphone: paced noise on stdout, in real time, forever."""
+TALK = "I was thinking we could go to the market on Saturday and buy some fresh bread."
+
+
+def source(seconds: float, talk: bool) -> None:
+    """The microphone: paced noise on stdout, in real time, forever; with ``talk``, every
+    other 5 s stretch is someone talking (no wake word) instead of loud noise."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     chunk = round(RATE * CHUNK_SECONDS)
+    speech = np.zeros(0, dtype="<i2")
+    if talk:
+        from familiar_testkit.speech import speak
+
+        speech = np.frombuffer(speak(TALK), dtype="<i2")
     out = sys.stdout.buffer
     start = time.monotonic()
     sent = 0
     while True:
         level = 0.01 if (sent // (RATE * 5)) % 2 == 0 else 0.1
         samples = (rng.normal(0, level, chunk) * 32767).clip(-32768, 32767).astype("<i2")
+        if talk and level > 0.01:
+            at = (sent % (RATE * 5)) % max(1, speech.size - chunk)
+            samples = speech[at : at + chunk]
         out.write(samples.tobytes())
         out.flush()
         sent += chunk
@@ -62,7 +75,9 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def bench(seconds: float, words: list[str], engine: str) -> dict[str, object]:
+async def bench(
+    seconds: float, words: list[str], engine: str, gate: bool, talk: bool
+) -> dict[str, object]:
     from wyoming.info import Describe
     from wyoming.satellite import RunSatellite
 
@@ -75,9 +90,11 @@ async def bench(seconds: float, words: list[str], engine: str) -> dict[str, obje
         config.write_text(
             f"name: bench\nlisten: {{uri: 'tcp://127.0.0.1:{port}'}}\n"
             "zeroconf: {enabled: false}\n"
-            f"mic: {{command: [{sys.executable}, {__file__}, --source]}}\n"
+            f"mic: {{command: [{sys.executable}, {__file__}, --source"
+            f"{', --talk' if talk else ''}]}}\n"
             "snd: {command: [sh, -c, 'cat > /dev/null']}\n"
-            f"wake:\n  words:\n{wake}\nlogging: {{level: WARNING}}\n",
+            f"wake:\n  speech_gate: {'true' if gate else 'false'}\n  words:\n{wake}\n"
+            "logging: {level: WARNING}\n",
             encoding="utf-8",
         )
         proc = await asyncio.create_subprocess_exec(
@@ -118,6 +135,9 @@ async def bench(seconds: float, words: list[str], engine: str) -> dict[str, obje
         "seconds": round(t1 - t0, 1),
         "words": words,
         "engine": engine,
+        "speech_gate": gate,
+        "mic": "noise and talking" if talk else "noise",
+        "load_average": round(os.getloadavg()[0], 1),
         "cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 2),
         "rss_mb_peak": round(rss_peak, 1),
     }
@@ -129,11 +149,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--words", nargs="+", default=["hey_jarvis"])
     parser.add_argument("--engine", default="openwakeword")
+    parser.add_argument("--gate", choices=["on", "off"], default="on", help="wake.speech_gate")
+    parser.add_argument("--talk", action="store_true", help="half the time someone talks")
     args = parser.parse_args()
     if args.source:
-        source(args.seconds)
+        source(args.seconds, args.talk)
         return 0
-    print(json.dumps(asyncio.run(bench(args.seconds, args.words, args.engine))))
+    result = bench(args.seconds, args.words, args.engine, args.gate == "on", args.talk)
+    print(json.dumps(asyncio.run(result)))
     return 0
 
 
