@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from familiar.config import ListenConfig, LoggingConfig, Section, ZeroconfConfig, parse_tcp_uri
+from familiar.config import (
+    PRIVATE_NETWORKS,
+    ListenConfig,
+    LoggingConfig,
+    Section,
+    ZeroconfConfig,
+    check_networks,
+    parse_tcp_uri,
+)
 from familiar.mqtt import MqttConfig
 from familiar.secrets import check_secret_file, one_of, read_secret
 from familiar_hub.models import check_model
@@ -511,8 +518,10 @@ class WebConfig(Section):
     """Certificate, admin password hash, session secret and tokens; default
     ``<data dir>/web`` (``$FAMILIAR_DATA`` or ``~/.local/share/familiar``)."""
 
-    allow: list[str] = Field(default_factory=list)
-    """Client networks allowed (CIDR); empty allows everyone. Checked on every request."""
+    allow: list[str] = Field(default_factory=lambda: list(PRIVATE_NETWORKS))
+    """Client networks allowed (CIDR), checked on every request and WebSocket. The default is
+    loopback and the private and link-local networks, as for the Wyoming endpoint;
+    ``["0.0.0.0/0", "::/0"]`` allows everyone."""
 
     trusted_proxies: list[str] = Field(default_factory=list)
     """Addresses of reverse proxies whose ``X-Forwarded-For``/``-Proto`` headers are believed."""
@@ -535,12 +544,15 @@ class WebConfig(Section):
     max_phones: int = Field(default=8, ge=1, le=256)
     """Phone sessions served at once."""
 
-    @field_validator("allow", "trusted_proxies")
+    @field_validator("allow")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for net in value:
-            ipaddress.ip_network(net, strict=False)
-        return value
+    def _allow(cls, value: list[str]) -> list[str]:
+        return check_networks(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        return check_networks(value) if value else value
 
     @model_validator(mode="after")
     def _files(self) -> WebConfig:

@@ -315,3 +315,46 @@ def test_password_hash_round_trip_and_file_modes(tmp_path: Path) -> None:
         Credentials(tmp_path / "w", -1).session(Credentials(tmp_path / "w", -1).new_session()[0])
         is None
     )
+
+
+async def test_clients_outside_the_allow_list_are_refused(tmp_path: Path) -> None:
+    from familiar_hub.conductor.turn import Services, TurnEngine
+    from familiar_hub.config import ConductorConfig
+    from familiar_hub.web.server import WebServer
+    from tests.fakes import FakeAsr, FakeTts
+    from tests.web.conftest import EchoResponder, web_config
+
+    services = Services(FakeAsr(), FakeTts(), EchoResponder(), ConductorConfig(discover=False))
+    server = WebServer(web_config(tmp_path, allow=["10.0.0.0/8"]), TurnEngine(services), None, None)
+    async with server:
+        web = Web(server, EchoResponder(), tmp_path)
+        async with web.session() as session:
+            for path in ("/api/health", "/phone", "/api/persona"):
+                async with session.get(path) as r:
+                    assert r.status == 403
+                    assert (await r.json())["error"]["code"] == "forbidden"
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await session.ws_connect("/ws/phone")
+
+
+async def test_pages_are_an_installable_app_with_a_strict_policy(web: Web) -> None:
+    async with web.session() as session:
+        async with session.get("/phone") as r:
+            page = await r.text()
+            policy = r.headers["content-security-policy"]
+        assert 'rel="manifest"' in page and "default-src 'self'" in policy
+        async with session.get("/manifest.webmanifest") as r:
+            manifest = await r.json(content_type=None)
+        assert manifest["start_url"] == "/phone" and manifest["display"] == "standalone"
+        for icon in manifest["icons"]:
+            async with session.get(icon["src"]) as r:
+                assert r.status == 200, icon
+        async with session.get("/sw.js") as r:
+            assert r.status == 200 and "javascript" in r.headers["content-type"]
+            worker = await r.text()
+        for path in ("/static/phone.js", "/static/mic-worklet.js", "/static/style.css"):
+            assert f'"{path}"' in worker
+            async with session.get(path) as r:
+                assert r.status == 200, path
+        async with session.get("/static/..%2Fapp.py") as r:
+            assert r.status == 404

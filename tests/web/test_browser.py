@@ -62,6 +62,7 @@ def browse_phone_turn(url: str, mic: Path) -> dict[str, Any]:
         shot(driver, "phone-start", PHONE)
         driver.find_element("id", "talk").click()
         wait_until(driver, lambda d: "not paired" in d.find_element("id", "error").text)
+        assert page_state(driver)["states"][-1] == "not paired"  # and it does not retry
         shot(driver, "phone-unpaired", PHONE)
         # The admin pairs it: the QR code's link carries the token.
         log_in(driver, url)

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from familiar.server import Network, address_allowed
+
 _LOGGER = logging.getLogger(__name__)
 
 TokenKind = Literal["phone", "api"]
@@ -279,20 +281,10 @@ class Credentials:
 
 
 class AllowList:
-    """Client networks allowed (CIDR); empty allows everyone."""
+    """Client networks allowed (CIDR), checked as the Wyoming server checks its peers."""
 
     def __init__(self, networks: list[str]) -> None:
-        self._nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+        self._nets: list[Network] = [ipaddress.ip_network(n, strict=False) for n in networks]
 
     def allows(self, host: str | None) -> bool:
-        if not self._nets:
-            return True
-        if host is None:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in net for net in self._nets)
+        return host is not None and address_allowed(host, self._nets)

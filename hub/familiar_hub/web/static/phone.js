@@ -24,15 +24,16 @@
   }
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 
-  let ctx = null, ws = null, state = "disconnected", started = false;
+  let ctx = null, ws = null, state = "disconnected", started = false, unpaired = false;
   let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressAt = 0, pttTimer = null;
 
   function setState(s) {
     state = s; stats.states.push(s);
     talk.dataset.state = s; stateEl.textContent = s;
-    stateEl.className = "state pill" + (s === "disconnected" || s === "reconnecting" ? " bad" : "");
+    stateEl.className = "state pill" + (["disconnected", "reconnecting", "not paired"].includes(s) ? " bad" : "");
     talk.textContent = !started ? "Start" : ({ idle: "Talk", listening: "Listening…",
-      thinking: "Thinking…", speaking: "Stop", disconnected: "Offline", reconnecting: "…" })[s] || s;
+      thinking: "Thinking…", speaking: "Stop", disconnected: "Offline", reconnecting: "…",
+      "not paired": "Retry" })[s] || s;
   }
   function showError(text) { $("error").textContent = text || ""; }
 
@@ -76,7 +77,7 @@
     ws.onmessage = (e) => (typeof e.data === "string" ? onMessage(JSON.parse(e.data)) : play(e.data));
     ws.onclose = () => {
       ws = null; stopAudio();
-      if (state !== "unpaired") {
+      if (!unpaired) {
         setState("reconnecting");
         const delay = Math.min(5000, 300 * 2 ** retry++) * (0.8 + Math.random() * 0.4);
         setTimeout(connect, delay);
@@ -103,7 +104,8 @@
       case "stop-audio": stopAudio(); break;
       case "error":
         if (m.code === "unauthorized") {
-          state = "unpaired"; setState("disconnected");
+          unpaired = true; setState("not paired");
+          hint.textContent = "Pair this phone first.";
           showError("This phone is not paired: scan the QR code on the hub's admin page.");
         } else if (m.code === "stt-no-text-recognized") {
           $("transcript").textContent = "(didn't catch that)";
@@ -133,6 +135,7 @@
   talk.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     if (!started) { start(); return; }
+    if (unpaired) { location.reload(); return; }
     if (!ws || !ws.ready) return;
     pressAt = performance.now();
     if (state === "speaking") { stopAudio(); command("stop"); return; }   // barge-in
