@@ -41,7 +41,7 @@ class EchoResponder:
         return Reply(sentences(), result)
 
 
-def persona_yaml(tmp: Path) -> Path:
+def persona_yaml(tmp: Path, embedder: str = "hashing") -> Path:
     path = tmp / "persona.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -51,7 +51,7 @@ def persona_yaml(tmp: Path) -> Path:
                 "names": ["Priya Raman", "Priya"],
                 "store": str(tmp / "data" / "persona.db"),
                 "voice_dir": str(tmp / "data" / "voice"),
-                "embedder": {"model": "hashing"},
+                "embedder": {"model": embedder},
             }
         )
     )

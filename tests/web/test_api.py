@@ -16,7 +16,7 @@ import pytest
 from familiar.audio import PcmFormat, wav_bytes
 from familiar_hub.web.security import Credentials, check_password, hash_password
 from tests.persona.corpus import write_corpus
-from tests.web.conftest import PASSWORD, Web
+from tests.web.conftest import PASSWORD, EchoResponder, Web
 
 
 async def lines(response: aiohttp.ClientResponse) -> list[dict[str, Any]]:
@@ -358,3 +358,28 @@ async def test_pages_are_an_installable_app_with_a_strict_policy(web: Web) -> No
                 assert r.status == 200, path
         async with session.get("/static/..%2Fapp.py") as r:
             assert r.status == 404
+
+
+async def test_an_upload_too_large_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from familiar_hub.web.server import WebServer
+    from tests.web.conftest import web_config
+
+    server = WebServer(web_config(tmp_path, max_upload_mb=0.01), None, None, None)
+    async with server:
+        assert server.context is not None
+        server.context.credentials.set_password(PASSWORD)
+        web = Web(server, EchoResponder(), tmp_path)
+        session, csrf = await web.admin()
+        async with session:
+            form = aiohttp.FormData()
+            form.add_field("files", b"x" * 200_000, filename="big.txt")
+            async with session.post("/api/persona/documents", data=form, headers=csrf) as r:
+                assert r.status == 413
+                assert (await r.json())["error"]["code"] == "too-large"
+
+            async def chunked() -> Any:
+                yield b"--x--"
+
+            headers = {**csrf, "Content-Type": "multipart/form-data; boundary=x"}
+            async with session.post("/api/persona/voice", data=chunked(), headers=headers) as r:
+                assert r.status == 422  # no length: refused

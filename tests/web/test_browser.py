@@ -175,3 +175,31 @@ async def test_screenshots_of_the_login_page(web: Web) -> None:
             shot(driver, "login-desktop", DESKTOP)
 
     await asyncio.to_thread(take)
+
+
+async def test_the_phone_page_reconnects_when_the_hub_restarts(web: Web, tmp_path: Path) -> None:
+    from familiar_hub.web.server import WebServer
+    from tests.web.conftest import web_config
+
+    mic = mic_file(tmp_path / "mic.wav", silence(1.0))
+    with chromium(mic, PHONE) as driver:
+
+        def open_phone() -> None:
+            log_in(driver, web.url)  # the admin's own browser may use the phone page
+            driver.get(web.url + "/phone")
+            driver.find_element("id", "talk").click()
+            wait_until(driver, lambda d: page_state(d).get("connects", 0) == 1)
+
+        await asyncio.to_thread(open_phone)
+        port = web.server.port
+        turns = web.server.turns
+        await web.server.__aexit__(None, None, None)  # the hub goes away ...
+        await asyncio.to_thread(
+            wait_until, driver, lambda d: page_state(d)["states"][-1] == "reconnecting"
+        )
+        again = WebServer(web_config(web.tmp, port=port), turns, None, None)
+        async with again:  # ... and comes back on the same port
+            await asyncio.to_thread(
+                wait_until, driver, lambda d: page_state(d).get("connects", 0) == 2, 30
+            )
+            assert page_state(driver)["states"][-1] == "idle"

@@ -18,9 +18,11 @@ from familiar_testkit.broker import Mosquitto
 from familiar_testkit.ports import free_port, wait_for_port
 from familiar_testkit.processes import hub_process
 from familiar_testkit.speech import speak, words
+from tests.persona.corpus import write_corpus
 from tests.test_speech_models import transcribe
-from tests.web.browser import PHONE, chromium, needs_chromium, page_state, wait_until
-from tests.web.test_browser import mic_file, silence
+from tests.web.browser import DESKTOP, PHONE, chromium, needs_chromium, page_state, wait_until
+from tests.web.conftest import PASSWORD, persona_yaml
+from tests.web.test_browser import log_in, mic_file, silence
 
 pytestmark = [pytest.mark.models, needs_chromium]
 
@@ -96,3 +98,43 @@ async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
     assert commands == ["familiar/command/light/kitchen/turn_on"]
     assert state["playedSeconds"] > 0.5
     assert {"kitchen", "light", "on"} <= set(heard), heard
+
+
+def upload_and_ask(url: str, corpus: dict[str, Path], question: str) -> dict[str, Any]:
+    with chromium(None, DESKTOP) as driver:
+        log_in(driver, url)
+        driver.find_element("id", "files").send_keys(str(corpus["reply"]))
+        wait_until(
+            driver, lambda d: "store now holds" in d.find_element("id", "upload-summary").text, 120
+        )
+        summary = driver.find_element("id", "upload-summary").text
+        driver.find_element("id", "chat-speech").click()  # text only: the answer is what counts
+        driver.find_element("id", "chat-text").send_keys(question + "\n")
+        wait_until(
+            driver, lambda d: "done" in d.execute_script("return window.familiarAdmin.chat"), 150
+        )
+        bubbles = driver.find_elements("css selector", "#chat-log .bubble.it")
+        return {"summary": summary, "answer": bubbles[-1].text}
+
+
+async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Path) -> None:
+    state_dir = tmp_path / "web"
+    Credentials(state_dir, 3600).set_password(PASSWORD)
+    persona = persona_yaml(tmp_path, embedder="all-minilm-l6-v2")  # as a user has it
+    web_port = free_port()
+    corpus = write_corpus(tmp_path / "corpus")
+    hub = {
+        "brain": {"persona_name": "Priya", "persona_config": str(persona)},
+        "conductor": {"discover": False},
+        "web": {"host": "127.0.0.1", "port": web_port, "state_dir": str(state_dir)},
+    }
+    with hub_process(tmp_path, hub) as (_uri, proc):
+        await asyncio.to_thread(wait_for_port, web_port, proc, 120)
+        got = await asyncio.to_thread(
+            upload_and_ask,
+            f"https://127.0.0.1:{web_port}",
+            corpus,
+            "Which boat tour should we book early?",
+        )
+    assert "the store now holds" in got["summary"]
+    assert "zorblefrax" in got["answer"].lower(), got["answer"]

@@ -160,7 +160,7 @@ def _page(name: str) -> FileResponse:
             "Cache-Control": "no-cache",
             "Content-Security-Policy": (
                 "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-                "style-src 'self'; script-src 'self'; connect-src 'self'; "
+                "style-src 'self'; script-src 'self'; connect-src 'self' wss:; "
                 "frame-ancestors 'none'"
             ),
             "X-Content-Type-Options": "nosniff",
@@ -183,7 +183,7 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
     allow = AllowList(ctx.config.allow)
     creds = ctx.credentials
     executor = ctx.executor
-    app.state.max_upload_bytes = int(ctx.config.max_upload_mb * (1 << 20)) + (1 << 20)
+    app.state.max_upload_bytes = int(ctx.config.max_upload_mb * (1 << 20)) + (64 << 10)
     phone_slots = asyncio.Semaphore(ctx.config.max_phones)
 
     # --- errors
@@ -217,6 +217,13 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         if not allow.allows(host):
             _LOGGER.warning("web: refused %s (not in allow list)", host)
             return error_response(Forbidden.code, "your network is not allowed")
+        if request.method == "POST" and request.url.path.startswith("/api/persona/"):
+            # Refused before the body is read (the form parser would spool it to disk first).
+            length = request.headers.get("content-length", "")
+            if not length.isdigit():
+                return error_response(InvalidRequest.code, "uploads need a Content-Length")
+            if int(length) > app.state.max_upload_bytes:
+                return error_response(TooLarge.code, "upload too large")
         response = await call_next(request)
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
@@ -411,7 +418,6 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         ingested (status, reason when skipped, chunks added), then ``done`` with the totals."""
         if not files:
             raise InvalidRequest("no files")
-        _check_length(request)
         if ctx.persona.config is None:
             await ctx.persona.overview()  # raises persona-not-configured
         saved: list[tuple[str, Path]] = []
@@ -442,7 +448,6 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
     async def add_voice(request: Request, clip: Annotated[UploadFile, File()]) -> dict[str, Any]:
         """Check a recorded clip (length, clipping, loudness, SNR, silence, same speaker) and
         keep it when it passes."""
-        _check_length(request)
         name = safe_name(clip.filename or "clip.wav")
         if not name.lower().endswith(VOICE_SUFFIXES):
             name += ".wav"
@@ -516,13 +521,6 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _check_length(request: Request) -> None:
-    length = request.headers.get("content-length")
-    ctx_limit = getattr(request.app.state, "max_upload_bytes", None)
-    if length and ctx_limit and int(length) > ctx_limit:
-        raise TooLarge("upload too large")
 
 
 async def _save(upload: UploadFile, path: Path, budget: int) -> int:
