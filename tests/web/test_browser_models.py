@@ -124,7 +124,14 @@ async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Pa
     web_port = free_port()
     corpus = write_corpus(tmp_path / "corpus")
     hub = {
-        "brain": {"persona_name": "Priya", "persona_config": str(persona)},
+        "brain": {
+            "persona_name": "Priya",
+            "persona_config": str(persona),
+            # a shared, loaded CI machine: let the small model take its time
+            "first_token_timeout": 240,
+            "token_timeout": 60,
+            "answer_timeout": 400,
+        },
         "conductor": {"discover": False},
         "web": {"host": "127.0.0.1", "port": web_port, "state_dir": str(state_dir)},
     }
