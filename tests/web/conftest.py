@@ -28,6 +28,8 @@ class EchoResponder:
 
     def __init__(self) -> None:
         self.heard: list[tuple[str, str | None]] = []
+        self.ask_back = False
+        """End with a question: the phone listens again without the wake word."""
 
     def respond(self, text: str, conversation_id: str | None = None) -> Reply:
         self.heard.append((text, conversation_id))
@@ -37,6 +39,7 @@ class EchoResponder:
             yield f"You said {text}."
             yield "Anything else?"
             result.kind, result.text = "answer", f"You said {text}. Anything else?"
+            result.continue_conversation = self.ask_back
 
         return Reply(sentences(), result)
 

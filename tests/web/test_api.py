@@ -383,3 +383,47 @@ async def test_an_upload_too_large_is_refused_before_it_is_read(tmp_path: Path) 
             headers = {**csrf, "Content-Type": "multipart/form-data; boundary=x"}
             async with session.post("/api/persona/voice", data=chunked(), headers=headers) as r:
                 assert r.status == 422  # no length: refused
+
+
+async def next_state(ws: aiohttp.ClientWebSocketResponse, wanted: str) -> list[str]:
+    """Read until the hub says it is in ``wanted``; the message types seen on the way."""
+    seen = []
+    async with asyncio.timeout(10):
+        while True:
+            message = await ws.receive()
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            data = json.loads(message.data)
+            seen.append(data["type"])
+            if data["type"] == "audio-stop":
+                await ws.send_str(json.dumps({"type": "played"}))
+            if data.get("state") == wanted:
+                return seen
+
+
+async def test_phone_follow_up_listens_without_the_wake_word_and_stop_barges_in(web: Web) -> None:
+    web.responder.ask_back = True
+    session, csrf = await web.admin()
+    async with session, session.post("/api/tokens", json={"kind": "phone"}, headers=csrf) as r:
+        token = (await r.json())["token"]
+    ws = await phone(web, token)
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        assert (await ws.receive_json(timeout=10))["type"] == "ready"
+        await ws.send_str(json.dumps({"type": "listen"}))
+        await ws.send_bytes(b"\x00\x10" * 800)
+        await ws.send_str(json.dumps({"type": "end"}))
+        await next_state(ws, "speaking")
+        # the answer asked something back: after playing, the hub listens again by itself
+        assert "audio-stop" in await next_state(ws, "listening")
+        web.responder.ask_back = False
+        await ws.send_bytes(b"\x00\x10" * 1600)
+        await ws.send_str(json.dumps({"type": "end"}))
+        await next_state(ws, "speaking")
+        await ws.send_str(json.dumps({"type": "stop"}))  # barge-in: stop the answer
+        assert "stop-audio" in await next_state(ws, "idle")
+        await ws.close()
+    assert [text for text, _ in web.responder.heard] == [
+        "1600 bytes at 16000",
+        "3200 bytes at 16000",
+    ]
+    assert web.responder.heard[0][1] == web.responder.heard[1][1]  # one conversation

@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +41,7 @@ from familiar.errors import (
     Unauthorized,
     WebError,
 )
+from familiar.threads import Worker
 from familiar_hub.conductor.turn import TurnEngine
 from familiar_hub.config import WebConfig
 from familiar_hub.web.persona import VOICE_SUFFIXES, PersonaAdmin, safe_name
@@ -143,10 +143,8 @@ class WebContext:
     fingerprint: str | None = None
     phones: dict[str, PhoneSession] = field(default_factory=dict)
     hub_name: str = "familiar"
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="phone")
-    )
-    """Wake word detection of the phone sessions (shut down by the server)."""
+    executor: Worker = field(default_factory=lambda: Worker("phone-wake", threads=4))
+    """Wake word detection of the phone sessions (closed by the server)."""
 
 
 def _static(name: str) -> Path:

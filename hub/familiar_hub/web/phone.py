@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -120,7 +120,7 @@ class PhoneSession:
         make_wake: Callable[[], WakeListener],
         make_vad: Callable[[], VoiceListener],
         end_silence_seconds: float,
-        executor: ThreadPoolExecutor,
+        executor: Executor,
     ) -> None:
         self.name = name
         self.socket = socket

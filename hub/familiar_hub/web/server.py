@@ -138,7 +138,7 @@ class WebServer:
             fingerprint=fp,
             hub_name=self.hub_name,
         )
-        self._stack.callback(ctx.executor.shutdown, wait=False, cancel_futures=True)
+        self._stack.push_async_callback(ctx.executor.close)
         app = self.app = create_app(ctx)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
