@@ -150,16 +150,3 @@ class Conductor:
                 await link.speak(sentences())
         except (RemoteUnavailable, TimeoutError, ConnectionError) as err:
             _LOGGER.warning("could not ring timer %d on %s: %r", timer.id, link.name, err)
-
-    async def announce(self, sentences: AsyncGenerator[str, None], satellite: str | None) -> None:
-        """Speak on one satellite, or on every connected one."""
-        targets = [self.links[satellite]] if satellite else list(self.links.values())
-        if satellite and satellite not in self.links:
-            raise RemoteUnavailable(f"no satellite named {satellite!r}")
-        texts = [s async for s in sentences]
-
-        async def replay() -> AsyncGenerator[str, None]:
-            for text in texts:
-                yield text
-
-        await asyncio.gather(*(link.speak(replay()) for link in targets if link.status.connected))
