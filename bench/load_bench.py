@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import statistics
@@ -74,6 +75,20 @@ async def satellite_main(port: int, audio_path: Path) -> None:
 
 
 # --- the parent -----------------------------------------------------------------------------
+
+
+class FailedAnswers(logging.Handler):
+    """Counts turns the hub logs as failed or ended with an error code (an LLM timeout is
+    spoken as an apology: the satellite cannot tell it from an answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = str(record.msg)
+        if message.startswith(("answer ended with", "turn failed")):
+            self.count += 1
 
 
 class SatelliteProcess:
@@ -134,6 +149,8 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
 
     load_start = os.getloadavg()
     text = REQUESTS[request]
+    failed = FailedAnswers()
+    logging.getLogger("familiar_hub").addHandler(failed)
     levels: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -164,6 +181,7 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
                     await satellite.line()
                 for level in LEVELS:
                     firsts: list[float] = []
+                    failed.count = 0
                     errors = 0
                     for _ in range(rounds):
                         chosen = satellites[:level]
@@ -178,7 +196,7 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
                         "median": statistics.median(firsts) if firsts else None,
                         "worst": max(firsts) if firsts else None,
                         "turns": len(firsts),
-                        "errors": errors,
+                        "errors": errors + failed.count,
                     }
                     print(level, levels[level], flush=True)
         finally:
@@ -243,8 +261,9 @@ def write(runs: list[dict[str, Any]]) -> None:
             "8 satellites, each its own process streaming Piper's spoken request in real time; "
             "rounds of 1, 2, 4 and 8 of them speaking at the same moment (after one warm-up turn "
             "each). `--split` puts the LLM in a real `python -m llama_cpp.server` process "
-            "reached through the OpenAI-compatible backend. An error is a failed turn or a wrong "
-            "transcript. Aim: 8 at once, median <= 2.5× one alone, no errors.",
+            "reached through the OpenAI-compatible backend. An error is a wrong transcript, a "
+            "lost turn, or a turn the hub logged as failed (e.g. an LLM timeout, spoken as an "
+            "apology). Aim: 8 at once, median <= 2.5× one alone, no errors.",
             "",
             "![latency against satellites](load.png)",
             "",
