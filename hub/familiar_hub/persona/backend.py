@@ -35,7 +35,12 @@ class Embedder(Protocol):
     ) -> None: ...
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        """One L2-normalised row per text (batched inside)."""
+        """One L2-normalised row per passage (batched inside)."""
+        ...
+
+    async def embed_query(self, text: str) -> Vectors:
+        """One L2-normalised vector for a search query (models such as E5 embed questions
+        and passages differently)."""
         ...
 
 

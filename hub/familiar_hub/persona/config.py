@@ -27,13 +27,20 @@ class EmbedderConfig(Section):
 
     model: str = "all-minilm-l6-v2"
     """Packaged model name, a sentence-transformers model directory, or ``hashing`` (torch-free
-    hashed word vectors: keyword-like matching only, no paraphrases)."""
+    hashed word vectors: keyword-like matching only, no paraphrases). Packaged:
+    ``all-minilm-l6-v2`` (English, torch), ``all-minilm-l6-v2-int8`` (the same model as int8
+    ONNX, no torch), ``multilingual-e5-small`` (about 100 languages, 4-bit C engine: questions
+    in one language find passages in another; slower to ingest). A store keeps the vectors of
+    the model it was built with: changing the model needs a new store file."""
 
     batch_size: int = Field(default=32, ge=1, le=1024)
     """Chunks embedded per model call."""
 
     device: str = "cpu"
     """Torch device (``cpu``, ``cuda``)."""
+
+    threads: int = Field(default=0, ge=0, le=256)
+    """CPU threads of the ONNX and E5 engines; 0 lets the engine choose (all cores)."""
 
     max_tokens: int = Field(default=256, ge=16, le=512)
     """Word pieces of a chunk the embedding sees (MiniLM was trained on 256 and accepts up to

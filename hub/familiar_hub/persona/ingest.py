@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from familiar.threads import Worker
-from familiar_hub.persona.backend import Embedder
+from familiar_hub.persona.backend import Embedder, Vectors
 from familiar_hub.persona.chunking import chunk_text
 from familiar_hub.persona.cleaning import clean_document, clean_mail
 from familiar_hub.persona.config import PersonaConfig
@@ -20,6 +20,12 @@ from familiar_hub.persona.store import Chunk, PersonaStore
 from familiar_hub.persona.style import OwnText, learn_style
 
 _LOGGER = logging.getLogger(__name__)
+
+_EMBED_BATCH = 128
+"""New chunks gathered (across files) before one embedding call."""
+
+_PARSED_AHEAD = 32
+"""Files parsed ahead of the embedder at most (bounds memory on a folder of big files)."""
 
 _OWN_TEXT_CHARS = 20_000
 """Longest piece of own writing kept as style evidence (a book does not need to be whole)."""
@@ -116,6 +122,18 @@ class Attribution:
 class PreparedFile:
     chunks: list[Chunk]
     own: list[OwnText]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A parsed file waiting for its new chunks' vectors and its commit."""
+
+    path: Path
+    sha256: str
+    size: int
+    prepared: PreparedFile
+    fresh: dict[str, Chunk]
+    """Chunks not stored yet, by hash."""
 
 
 def prepare_pieces(
@@ -230,7 +248,9 @@ class Ingestor:
     def _parse(self, path: Path) -> PreparedFile:
         return prepare_pieces(list(read_file(path)), self.config, self.attribution, path)
 
-    async def ingest_file(self, path: Path) -> FileOutcome:
+    async def _prepare(self, path: Path) -> FileOutcome | _Pending:
+        """Hash and parse one file (on the parse thread): an outcome when there is nothing to
+        embed and commit, else what to embed and commit."""
         name = str(path)
         limit = self.config.max_file_mb * (1 << 20)
         try:
@@ -255,32 +275,79 @@ class Ingestor:
         for chunk in prepared.chunks:
             if chunk.hash not in stored:
                 fresh.setdefault(chunk.hash, chunk)
-        vectors = {}
-        if fresh:
-            matrix = await self.embedder.embed([c.text for c in fresh.values()])
-            vectors = dict(zip(fresh, matrix, strict=True))
+        return _Pending(path, sha, size, prepared, fresh)
+
+    async def _commit(self, pending: _Pending, vectors: dict[str, Vectors]) -> FileOutcome:
+        name = str(pending.path)
         result = await self.store.commit_file(
             path=name,
-            kind=SUFFIX_KINDS[path.suffix.lower()],
-            sha256=sha,
-            size=size,
-            chunks=prepared.chunks,
+            kind=SUFFIX_KINDS[pending.path.suffix.lower()],
+            sha256=pending.sha256,
+            size=pending.size,
+            chunks=pending.prepared.chunks,
             vectors=vectors,
-            own=prepared.own,
+            own=pending.prepared.own,
         )
         _LOGGER.debug("%s: +%d -%d =%d", name, result.added, result.removed, result.unchanged)
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
 
+    async def ingest_file(self, path: Path) -> FileOutcome:
+        prepared = await self._prepare(path)
+        if isinstance(prepared, FileOutcome):
+            return prepared
+        texts = [c.text for c in prepared.fresh.values()]
+        matrix = await self.embedder.embed(texts) if texts else None
+        vectors = {} if matrix is None else dict(zip(prepared.fresh, matrix, strict=True))
+        return await self._commit(prepared, vectors)
+
     async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Ingest files in order. Parsing runs ahead on its own thread while new chunks of
+        several files are embedded together (the embedder is fastest on full batches); each
+        file is still committed in its own transaction, in order, and reported to
+        ``progress`` as it is."""
         files, skipped = await self._worker.run(walk, paths, self.config.follow_symlinks)
         report = IngestReport()
         for name, reason in skipped:
             report.record(FileOutcome(name, "skipped", reason))
-        for index, path in enumerate(files, start=1):
-            outcome = await self.ingest_file(path)
-            report.record(outcome)
-            if progress is not None:
-                progress(index, len(files), outcome)
+        queue: asyncio.Queue[FileOutcome | _Pending | None] = asyncio.Queue(_PARSED_AHEAD)
+
+        async def parse_ahead() -> None:
+            for path in files:
+                await queue.put(await self._prepare(path))
+            await queue.put(None)
+
+        done = 0
+        batch: list[FileOutcome | _Pending] = []
+
+        async def flush() -> None:
+            nonlocal done
+            pending = [item for item in batch if isinstance(item, _Pending)]
+            keys = [key for item in pending for key in item.fresh]
+            texts = [chunk.text for item in pending for chunk in item.fresh.values()]
+            matrix = await self.embedder.embed(texts) if texts else None
+            vectors = {} if matrix is None else dict(zip(keys, matrix, strict=True))
+            for item in batch:
+                if isinstance(item, _Pending):
+                    outcome = await self._commit(item, {k: vectors[k] for k in item.fresh})
+                else:
+                    outcome = item
+                report.record(outcome)
+                done += 1
+                if progress is not None:
+                    progress(done, len(files), outcome)
+            batch.clear()
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(parse_ahead(), name="persona-parse-ahead")
+            waiting = 0
+            while (item := await queue.get()) is not None:
+                batch.append(item)
+                if isinstance(item, _Pending):
+                    waiting += len(item.fresh)
+                if waiting >= _EMBED_BATCH or len(batch) >= _PARSED_AHEAD:
+                    await flush()
+                    waiting = 0
+            await flush()
         await self.refresh_style()
         return report
 

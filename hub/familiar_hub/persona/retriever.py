@@ -30,7 +30,7 @@ class PersonaRetriever:
         year_from: int | None = None,
         year_to: int | None = None,
     ) -> list[Passage]:
-        vector = (await self.embedder.embed([query]))[0] if query.strip() else None
+        vector = await self.embedder.embed_query(query) if query.strip() else None
         return await self.store.search(
             vector,
             query,

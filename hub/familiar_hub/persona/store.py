@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
 from familiar_hub.persona.style import STOPWORDS, OwnText
+from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +36,12 @@ T = TypeVar("T")
 SCHEMA_VERSION = "1"
 RRF_K = 60
 """Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank)."""
+
+COMMON_TERM_FRACTION = 0.05
+COMMON_TERM_MIN_DOCS = 2000
+"""A query word found in more than this fraction of chunks (and more than this many) is a stop
+word of this store: it carries almost no BM25 weight, yet ranking its matches costs time in
+proportion to them."""
 
 
 @dataclass(frozen=True)
@@ -125,15 +133,29 @@ def make_private_dir(path: Path) -> None:
     path.chmod(0o700)
 
 
-def _fts_query(text: str) -> str | None:
-    """Free text -> an FTS5 query OR-ing its words (quoted, so no syntax leaks through)."""
+def query_words(text: str) -> list[str]:
+    """The words of a question worth looking up: lower case, no stop words (a question of only
+    stop words keeps them), each once, at most 32."""
     words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
     content = [w for w in words if w not in STOPWORDS]
-    words = content or words  # a question of only stopwords still searches them
+    words = content or words
+    return list(dict.fromkeys(words))[:32]
+
+
+def _fts_query(words: Sequence[str]) -> str | None:
+    """Words -> an FTS5 query OR-ing them (quoted, so no syntax leaks through)."""
     if not words:
         return None
-    unique = list(dict.fromkeys(words))[:32]
-    return " OR ".join(f'"{w}"' for w in unique)
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def _coverage(weights: dict[str, float], text: str) -> float:
+    """The share of the question's keyword weight (idf) that ``text`` contains, 0..1."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    present = set(re.findall(r"\w+", text.lower()))
+    return sum(w for word, w in weights.items() if word in present) / total
 
 
 def _schema_statements(dim: int) -> list[str]:
@@ -169,6 +191,8 @@ def _schema_statements(dim: int) -> list[str]:
             text, subject, author,
             content='chunks', content_rowid='id',
             tokenize='unicode61 remove_diacritics 2')""",
+        """
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_terms USING fts5vocab(chunks_fts, 'row')""",
         """
         CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
             INSERT INTO chunks_fts(rowid, text, subject, author)
@@ -223,6 +247,8 @@ class PersonaStore(ThreadedModel):
         self._dim = dim
         self._embedder = embedder
         self._db: Any = None
+        self._index: VectorIndex | None = None
+        self._chunk_count = 0
 
     # -------------------------------------------------------------------- lifecycle
 
@@ -262,6 +288,7 @@ class PersonaStore(ThreadedModel):
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA secure_delete=ON")
             self._schema()
+            self._load_index()
         except sqlite.DatabaseError as err:
             db.close()
             self._db = None
@@ -270,6 +297,30 @@ class PersonaStore(ThreadedModel):
             side = Path(f"{self.path}{suffix}")
             if side.exists():
                 side.chmod(0o600)
+
+    def _load_index(self) -> None:
+        """Read every stored vector into the in-memory index (the vector half of search)."""
+        index = VectorIndex(self.dim)
+        rows = self._db.execute(
+            "SELECT chunk_id, embedding, author, kind, year, by_persona FROM chunks_vec"
+        )
+        while batch := rows.fetchmany(4096):
+            index.add(
+                [
+                    IndexRow(
+                        int(chunk_id),
+                        np.frombuffer(blob, dtype=np.float32),
+                        str(author or ""),
+                        str(kind),
+                        int(year or 0),
+                        bool(by_persona),
+                    )
+                    for chunk_id, blob, author, kind, year, by_persona in batch
+                ]
+            )
+        self._index = index
+        self._chunk_count = len(index)
+        _LOGGER.debug("vector index: %d chunks, %.1f MB", len(index), index.nbytes / 1e6)
 
     def _close(self) -> None:
         if self._db is not None:
@@ -398,6 +449,7 @@ class PersonaStore(ThreadedModel):
             stale = [chunk_id for h, chunk_id in existing.items() if h not in wanted]
             self._delete_chunks(stale)
             added = 0
+            indexed: list[IndexRow] = []
             for digest, chunk in wanted.items():
                 if digest in existing:
                     continue
@@ -421,18 +473,27 @@ class PersonaStore(ThreadedModel):
                         chunk.text,
                     ),
                 )
+                row = IndexRow(
+                    int(cursor.lastrowid),
+                    np.asarray(vector, dtype=np.float32).reshape(-1),
+                    chunk.author or "",
+                    chunk.kind,
+                    chunk.year,
+                    chunk.by_persona,
+                )
                 db.execute(
                     "INSERT INTO chunks_vec(chunk_id, embedding, author, kind, year, by_persona) "
                     "VALUES (?,?,?,?,?,?)",
                     (
-                        int(cursor.lastrowid),
-                        np.asarray(vector, dtype=np.float32).tobytes(),
-                        chunk.author or "",
-                        chunk.kind,
-                        chunk.year,
-                        int(chunk.by_persona),
+                        row.chunk_id,
+                        row.vector.tobytes(),
+                        row.author,
+                        row.kind,
+                        row.year,
+                        int(row.by_persona),
                     ),
                 )
+                indexed.append(row)
                 added += 1
             db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
             db.executemany(
@@ -443,7 +504,15 @@ class PersonaStore(ThreadedModel):
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._indexed(indexed, stale)
         return CommitResult(added, len(stale), len(wanted) - added)
+
+    def _indexed(self, added: Sequence[IndexRow], removed: Sequence[int]) -> None:
+        """Mirror a committed transaction in the in-memory index."""
+        assert self._index is not None
+        self._index.remove(removed)
+        self._index.add(added)
+        self._chunk_count = len(self._index)
 
     def _delete_chunks(self, chunk_ids: Sequence[int]) -> None:
         for start in range(0, len(chunk_ids), 500):
@@ -468,24 +537,25 @@ class PersonaStore(ThreadedModel):
                     (path, len(prefix), prefix),
                 )
             ]
-            chunk_count = 0
+            gone: list[int] = []
             for file_id in files:
                 ids = [
                     int(r[0])
                     for r in db.execute("SELECT id FROM chunks WHERE file_id=?", (file_id,))
                 ]
                 self._delete_chunks(ids)
-                chunk_count += len(ids)
+                gone += ids
                 db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
                 db.execute("DELETE FROM files WHERE id = ?", (file_id,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._indexed([], gone)
         if files:
             db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return ForgetResult(len(files), chunk_count)
+        return ForgetResult(len(files), len(gone))
 
     async def files(self) -> list[tuple[str, str, int]]:
         """``(path, kind, chunks)`` of every stored file."""
@@ -554,50 +624,16 @@ class PersonaStore(ThreadedModel):
         year_to: int | None,
         candidates: int,
     ) -> list[Passage]:
-        filters: list[tuple[str, Any]] = []
-        if by_persona is not None:
-            filters.append(("by_persona = ?", int(by_persona)))
-        if kind is not None:
-            filters.append(("kind = ?", kind))
-        if author is not None:
-            filters.append(("author = ?", author))
-        if year_from is not None:
-            filters.append(("year >= ?", year_from))
-        if year_to is not None:
-            filters.append(("year <= ?", year_to))
+        where = Filter(by_persona, kind, author, year_from, year_to)
+        assert self._index is not None
+        hits = self._index.search(vector, candidates, where) if vector is not None else None
+        vector_ranks = [] if hits is None else [chunk_id for chunk_id, _ in hits.best]
+        similarity = {} if hits is None else dict(hits.best)
 
-        similarity: dict[int, float] = {}
-        vector_ranks: list[int] = []
-        if vector is not None:
-            sql = "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ?"
-            args: list[Any] = [np.asarray(vector, dtype=np.float32).tobytes(), candidates]
-            for clause, value in filters:
-                sql += f" AND {clause}"
-                args.append(value)
-            for chunk_id, distance in self._db.execute(sql, args):
-                if distance is None:  # a zero vector has no direction
-                    continue
-                vector_ranks.append(int(chunk_id))
-                similarity[int(chunk_id)] = 1.0 - float(distance)
-
-        keyword_ranks: list[int] = []
-        query = _fts_query(text)
-        if query is not None:
-            sql = (
-                "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-                "WHERE chunks_fts MATCH ?"
-            )
-            args = [query]
-            for clause, value in filters:
-                column = clause.split()[0]
-                if column == "year":
-                    sql += f" AND CAST(substr(coalesce(c.date, '0'), 1, 4) AS INTEGER) {clause[5:]}"
-                else:
-                    sql += f" AND c.{clause}"
-                args.append(value)
-            sql += " ORDER BY chunks_fts.rank LIMIT ?"
-            args.append(candidates)
-            keyword_ranks = [int(row[0]) for row in self._db.execute(sql, args)]
+        words = query_words(text)
+        weights = self._term_weights(words)
+        searched = [w for w in words if weights.get(w, 0.0) > 0.0]
+        keyword_ranks = self._keyword_search(searched, where, candidates)
 
         fused: dict[int, float] = {}
         for ranking in (vector_ranks, keyword_ranks):
@@ -606,7 +642,8 @@ class PersonaStore(ThreadedModel):
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         if not best:
             return []
-        keyword_set = set(keyword_ranks)
+        vector_rank = {chunk_id: rank for rank, chunk_id in enumerate(vector_ranks, start=1)}
+        keyword_rank = {chunk_id: rank for rank, chunk_id in enumerate(keyword_ranks, start=1)}
         marks = ",".join("?" * len(best))
         rows = {
             int(row[0]): row
@@ -621,6 +658,7 @@ class PersonaStore(ThreadedModel):
             row = rows.get(chunk_id)
             if row is None:
                 continue
+            sim = similarity.get(chunk_id)
             out.append(
                 Passage(
                     text=str(row[1]),
@@ -631,11 +669,67 @@ class PersonaStore(ThreadedModel):
                     subject=row[6],
                     score=score,
                     by_persona=bool(row[7]),
-                    similarity=similarity.get(chunk_id),
-                    keyword_hit=chunk_id in keyword_set,
+                    similarity=sim,
+                    keyword_hit=chunk_id in keyword_rank,
+                    vector_rank=vector_rank.get(chunk_id),
+                    keyword_rank=keyword_rank.get(chunk_id),
+                    distinctiveness=None if sim is None or hits is None else hits.z(sim),
+                    keyword_coverage=_coverage(weights, f"{row[6] or ''} {row[1]}"),
                 )
             )
         return out
+
+    def _term_weights(self, words: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each query word in this store; 0 for a stop word of
+        this store (see ``COMMON_TERM_FRACTION``), which is then not searched."""
+        if not words:
+            return {}
+        marks = ",".join("?" * len(words))
+        df = {
+            str(term): int(docs)
+            for term, docs in self._db.execute(
+                f"SELECT term, doc FROM chunks_fts_terms WHERE term IN ({marks})", list(words)
+            )
+        }
+        total = max(self._chunk_count, 1)
+        common = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_FRACTION * total)
+        weights = {}
+        for word in words:
+            docs = df.get(word, 0)  # 0: in no chunk (or tokenised otherwise): still searched
+            if docs > common:
+                weights[word] = 0.0
+            else:  # BM25's idf, always > 0
+                weights[word] = math.log(1.0 + (total - docs + 0.5) / (docs + 0.5))
+        return weights
+
+    def _keyword_search(self, words: Sequence[str], where: Filter, limit: int) -> list[int]:
+        query = _fts_query(words)
+        if query is None:
+            return []
+        sql = (
+            "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+            "WHERE chunks_fts MATCH ?"
+        )
+        args: list[Any] = [query]
+        if where.by_persona is not None:
+            sql += " AND c.by_persona = ?"
+            args.append(int(where.by_persona))
+        if where.kind is not None:
+            sql += " AND c.kind = ?"
+            args.append(where.kind)
+        if where.author is not None:
+            sql += " AND coalesce(c.author, '') = ?"
+            args.append(where.author)
+        year = "CAST(substr(coalesce(c.date, '0'), 1, 4) AS INTEGER)"
+        if where.year_from is not None:
+            sql += f" AND {year} >= ?"
+            args.append(where.year_from)
+        if where.year_to is not None:
+            sql += f" AND {year} <= ?"
+            args.append(where.year_to)
+        sql += " ORDER BY chunks_fts.rank LIMIT ?"
+        args.append(limit)
+        return [int(row[0]) for row in self._db.execute(sql, args)]
 
     # ----------------------------------------------------------------------- style
 

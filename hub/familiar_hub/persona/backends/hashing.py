@@ -50,3 +50,6 @@ class HashingEmbedder(ThreadedModel):
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         return await self.worker.run(self._embed, list(texts))
+
+    async def embed_query(self, text: str) -> Vectors:
+        return np.asarray((await self.embed([text]))[0], dtype=np.float32)

@@ -1,0 +1,86 @@
+"""Does a retrieved passage hold the answer? Evidence that holds across questions, languages
+and embedders, instead of one cosine threshold.
+
+Fused ranks always produce a "best" passage, and a raw cosine means different things for
+different models (multilingual E5 puts unrelated text at 0.7; MiniLM puts a right passage
+with few shared words at 0.3). So a passage counts as relevant on evidence of two kinds:
+
+- **distinctiveness**: how many standard deviations its similarity stands above the
+  question's similarity to everything else in the store. A passage that really answers the
+  question stands out from the rest of the persona's files; one that is merely the least
+  unrelated does not. This is the same for every model and every language of the question.
+- **keywords and agreement**: the share of the question's keyword weight (idf in this
+  store) that the passage contains, when the vector half found it too (both retrievers
+  agree). Names, numbers and rare words are what people ask about; the code-mixed question
+  "spare key enga vechirukka?" shares "spare key" with the mail even when its embedding is
+  far off.
+
+- **standing out from the other candidates**: a passage whose distinctiveness is well above
+  every other passage retrieved for the question is the one the question is about.
+
+A store too small to measure distinctiveness (a handful of chunks) falls back to the cosine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from familiar_hub.persona.api import Passage
+
+
+@dataclass(frozen=True)
+class RelevancePolicy:
+    """Thresholds of the decision; the defaults were chosen on bench/recall_bench.py's set
+    (30 mails, 59 questions) and hold for MiniLM and multilingual E5 alike."""
+
+    strong_distinctiveness: float = 3.0
+    """A passage standing this many standard deviations above the store is relevant alone."""
+
+    min_distinctiveness: float = 2.4
+    """With support (keywords found by both retrievers, or a clear lead over the other
+    candidates), this much standing out is enough."""
+
+    min_keyword_coverage: float = 0.2
+    """Share of the question's keyword weight the passage must contain to count as support."""
+
+    min_lead: float = 1.0
+    """Lead in distinctiveness over every other candidate that counts as support."""
+
+    fallback_similarity: float = 0.4
+    """Cosine needed when the store is too small to measure distinctiveness."""
+
+    keyword_only_coverage: float = 0.5
+    """Share of the question's keyword weight a passage found by keywords alone (not among
+    the vector half's candidates) must contain."""
+
+
+def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
+    agreed = passage.vector_rank is not None and passage.keyword_rank is not None
+    keywords = agreed and passage.keyword_coverage >= policy.min_keyword_coverage
+    return keywords or lead >= policy.min_lead
+
+
+def relevant(passages: Sequence[Passage], policy: RelevancePolicy | None = None) -> list[Passage]:
+    """The passages that hold the answer, in their order; empty: the files do not know."""
+    policy = policy or RelevancePolicy()
+    scores = [p.distinctiveness for p in passages]
+    out = []
+    for index, passage in enumerate(passages):
+        z = passage.distinctiveness
+        if z is None:
+            if passage.similarity is not None:
+                keep = passage.similarity >= policy.fallback_similarity
+            elif passage.keyword_rank is not None:  # found by keywords only
+                keep = passage.keyword_coverage >= policy.keyword_only_coverage
+            else:  # a retriever that gives no evidence: its choice stands
+                keep = True
+        elif z >= policy.strong_distinctiveness:
+            keep = True
+        else:
+            others = [s for i, s in enumerate(scores) if i != index and s is not None]
+            lead = z - max(others) if others else z
+            keep = z >= policy.min_distinctiveness and _supported(passage, lead, policy)
+        if keep:
+            out.append(passage)
+    return out

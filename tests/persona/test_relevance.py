@@ -1,0 +1,93 @@
+"""The relevance decision: evidence (standing out from the store, keywords found by both
+retrievers, a lead over the other candidates), not one cosine threshold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from familiar_hub.persona.api import Passage
+from familiar_hub.persona.relevance import RelevancePolicy, relevant
+
+
+def passage(text: str, **evidence: Any) -> Passage:
+    fields: dict[str, Any] = {
+        "source": f"mail/{text}.eml",
+        "kind": "email",
+        "author": None,
+        "date": None,
+        "subject": None,
+        "score": 0.03,
+        "by_persona": False,
+    }
+    fields.update(evidence)
+    return Passage(text=text, **fields)
+
+
+def kept(*passages: Passage) -> list[str]:
+    return [p.text for p in relevant(list(passages))]
+
+
+def old_rule(*passages: Passage) -> list[str]:
+    return [p.text for p in passages if p.similarity is None or p.similarity >= 0.4]
+
+
+def test_right_passage_below_the_old_cosine_cut_is_kept_on_its_keywords() -> None:
+    # the issue's case: cosine 0.31 (under 0.4) while the question's keywords matched exactly
+    plumber = passage(
+        "selvam",
+        similarity=0.31,
+        distinctiveness=2.7,
+        vector_rank=1,
+        keyword_rank=1,
+        keyword_coverage=1.0,
+    )
+    other = passage("other", similarity=0.25, distinctiveness=2.1, vector_rank=2)
+    assert old_rule(plumber, other) == []
+    assert kept(plumber, other) == ["selvam"]
+
+
+def test_unrelated_passage_with_a_high_cosine_is_declined() -> None:
+    # the issue's Hindi question: 0.455 against an unrelated mail that does not stand out
+    unrelated = passage("budget", similarity=0.455, distinctiveness=1.7, vector_rank=1)
+    runner_up = passage("tap", similarity=0.44, distinctiveness=1.5, vector_rank=2)
+    assert old_rule(unrelated, runner_up) == ["budget", "tap"]
+    assert kept(unrelated, runner_up) == []
+
+
+def test_a_passage_standing_far_out_needs_no_keywords() -> None:
+    # a paraphrase or another language: no shared words, but far above the rest of the store
+    answer = passage("dosa", similarity=0.35, distinctiveness=3.4, vector_rank=1)
+    assert kept(answer, passage("x", similarity=0.3, distinctiveness=2.9, vector_rank=2)) == [
+        "dosa"
+    ]
+
+
+def test_middling_distinctiveness_needs_support() -> None:
+    leading = passage("leads", similarity=0.4, distinctiveness=2.6, vector_rank=1)
+    close = passage("close", similarity=0.38, distinctiveness=2.3, vector_rank=2)
+    far = passage("far", similarity=0.2, distinctiveness=1.2, vector_rank=2)
+    assert kept(leading, close) == []  # neither keywords nor a clear lead
+    assert kept(leading, far) == ["leads"]  # a lead of 1.4 standard deviations
+    # keywords found by the vector half too: support
+    agreed = passage(
+        "agreed", distinctiveness=2.5, vector_rank=1, keyword_rank=2, keyword_coverage=0.4
+    )
+    assert kept(agreed, close) == ["agreed"]
+    # the same keywords, but only the keyword half found it: no agreement, no support
+    alone = passage("alone", distinctiveness=2.5, keyword_rank=1, keyword_coverage=0.4)
+    assert kept(alone, close) == []
+    # too little standing out, however good the keywords
+    weak = passage("weak", distinctiveness=1.9, vector_rank=1, keyword_rank=1, keyword_coverage=1.0)
+    assert kept(weak) == []
+
+
+def test_small_stores_and_evidence_free_retrievers() -> None:
+    # too few chunks to measure distinctiveness: the cosine decides
+    assert kept(passage("a", similarity=0.45), passage("b", similarity=0.35)) == ["a"]
+    strict = RelevancePolicy(fallback_similarity=0.5)
+    assert relevant([passage("a", similarity=0.45)], strict) == []
+    # found by keywords alone (no vector): most of the question's keyword weight is needed
+    assert kept(passage("k", keyword_rank=1, keyword_coverage=0.8)) == ["k"]
+    assert kept(passage("k", keyword_rank=1, keyword_coverage=0.3)) == []
+    # a retriever that reports no evidence at all is trusted
+    assert kept(passage("plain")) == ["plain"]

@@ -1,0 +1,109 @@
+"""The in-memory vector index: exact top-k, filters, removals, and its background statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
+
+
+def unit(rng: np.random.Generator, n: int, dim: int = 16) -> np.ndarray:
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def rows(vectors: np.ndarray, start: int = 1) -> list[IndexRow]:
+    return [
+        IndexRow(
+            chunk_id=start + i,
+            vector=v,
+            author="Priya" if i % 3 == 0 else "Arun",
+            kind="email" if i % 2 else "pdf",
+            year=2015 + i % 10,
+            by_persona=i % 3 == 0,
+        )
+        for i, v in enumerate(vectors)
+    ]
+
+
+def brute_force(
+    index_rows: list[IndexRow], query: np.ndarray, k: int, keep: Callable[[IndexRow], bool]
+) -> list[int]:
+    scored = [(float(r.vector @ query), r.chunk_id) for r in index_rows if keep(r)]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [chunk_id for _, chunk_id in scored[:k]]
+
+
+def test_top_k_is_exact_and_filters_are_applied() -> None:
+    rng = np.random.default_rng(3)
+    data = rows(unit(rng, 3000))
+    index = VectorIndex(16)
+    index.add(data)
+    for query in unit(rng, 20):
+        hits = index.search(query, 7)
+        assert [c for c, _ in hits.best] == brute_force(data, query, 7, lambda r: True)
+        where = Filter(by_persona=True, kind="email", year_from=2018, year_to=2022)
+        filtered = index.search(query, 5, where)
+        expected = brute_force(
+            data,
+            query,
+            5,
+            lambda r: r.by_persona and r.kind == "email" and 2018 <= r.year <= 2022,
+        )
+        assert [c for c, _ in filtered.best] == expected
+        by_author = index.search(query, 3, Filter(author="Arun", by_persona=False))
+        assert [c for c, _ in by_author.best] == brute_force(
+            data, query, 3, lambda r: r.author == "Arun"
+        )
+
+
+def test_unknown_filter_values_and_zero_query_find_nothing() -> None:
+    index = VectorIndex(16)
+    index.add(rows(unit(np.random.default_rng(1), 50)))
+    query = unit(np.random.default_rng(2), 1)[0]
+    assert index.search(query, 5, Filter(kind="docx")).best == []
+    assert index.search(query, 5, Filter(author="Nobody")).best == []
+    assert index.search(np.zeros(16, dtype=np.float32), 5).best == []
+    with pytest.raises(ValueError, match="dimensions"):
+        index.search(np.ones(8, dtype=np.float32), 5)
+
+
+def test_removed_rows_are_never_returned_and_compaction_keeps_the_rest() -> None:
+    rng = np.random.default_rng(5)
+    data = rows(unit(rng, 5000))
+    index = VectorIndex(16)
+    index.add(data)
+    gone = {r.chunk_id for r in data[::2]}  # half: forces a compaction
+    index.remove(gone)
+    assert len(index) == 2500
+    left = [r for r in data if r.chunk_id not in gone]
+    for query in unit(rng, 10):
+        got = [c for c, _ in index.search(query, 10).best]
+        assert not set(got) & gone
+        assert got == brute_force(left, query, 10, lambda r: True)
+    # adding a row again replaces the old one instead of duplicating it
+    moved = IndexRow(left[0].chunk_id, -left[0].vector, "Arun", "pdf", 2020, False)
+    index.add([moved])
+    assert len(index) == 2500
+    best = index.search(-left[0].vector, 1).best
+    assert best[0][0] == left[0].chunk_id and best[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_background_says_how_far_a_match_stands_out() -> None:
+    rng = np.random.default_rng(9)
+    data = unit(rng, 400)
+    index = VectorIndex(16)
+    index.add(rows(data))
+    hits = index.search(data[17], 3)
+    scores = data @ data[17]
+    assert hits.count == 400
+    assert hits.mean == pytest.approx(float(scores.mean()), abs=1e-5)
+    assert hits.std == pytest.approx(float(scores.std()), abs=1e-5)
+    z = hits.z(hits.best[0][1])
+    assert hits.best[0][0] == 18 and z is not None and z > 3
+    small = VectorIndex(16)
+    small.add(rows(data[:5]))
+    assert small.search(data[0], 1).z(1.0) is None  # too few rows to say
