@@ -69,8 +69,8 @@ def test_missing_model_file(tmp_path: Path) -> None:
         load_config(HubConfig, path)
     assert info.value.problems == [
         "line 2: asr.model: file not found: /nowhere/whisper (and not a packaged model: "
-        "all-minilm-l6-v2, en_US-joe-medium, qwen2.5-coder-0.5b-instruct, "
-        "qwen2.5-coder-1.5b-instruct, whisper-base, whisper-tiny.en)"
+        "all-minilm-l6-v2, all-minilm-l6-v2-int8, en_US-joe-medium, multilingual-e5-small, "
+        "qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct, whisper-base, whisper-tiny.en)"
     ]
 
 

@@ -171,6 +171,13 @@ async def running_hub(
             advertisement = await stack.enter_async_context(
                 Advertisement(name, server.port, address, interfaces=zeroconf_interfaces)
             )
+        if config.asr.persona_hotwords and loaded.asr is not None and loaded.brain is not None:
+            from familiar_hub.asr.backend import HotwordAsr
+            from familiar_hub.asr.hotwords import HotwordFeeder
+
+            names = getattr(loaded.brain.retriever, "names", None)
+            if isinstance(loaded.asr, HotwordAsr) and names is not None:
+                await stack.enter_async_context(HotwordFeeder(loaded.asr, names))
         conductor = None
         services = None
         if loaded.asr is not None and loaded.tts is not None and loaded.brain is not None:

@@ -67,6 +67,17 @@ class AsrConfig(Section):
     max_seconds: float = Field(default=30.0, gt=0, le=300)
     """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
 
+    hotwords: list[str] = Field(default_factory=list)
+    """Words the recogniser should expect (names it would otherwise mishear), besides the
+    names taken from the persona store."""
+
+    persona_hotwords: bool = True
+    """Bias recognition towards the names used most in the persona's files (people, places,
+    shops), re-read when the store changes. Local faster-whisper only."""
+
+    hotword_chars: int = Field(default=200, ge=0, le=600)
+    """Longest hotword prompt; Whisper's prompt is short and the spoken words come first."""
+
     @field_validator("uri")
     @classmethod
     def _remote(cls, value: str | None) -> str | None:

@@ -158,3 +158,18 @@ async def test_ingest_embeds_across_files_and_reports_each_in_order(tmp_path: Pa
         again = await ingestor.ingest([corpus])
         assert again.unchanged == 12 and again.added == 0
         assert embedder.calls == [12]  # nothing new: nothing embedded
+
+
+async def test_changes_by_another_connection_reach_the_vector_half(tmp_path: Path) -> None:
+    # `familiar persona ingest` in another process while the hub keeps its store open
+    rng = np.random.default_rng(12)
+    db = tmp_path / "shared.db"
+    async with PersonaStore(db, DIM, "random") as hub, PersonaStore(db, DIM, "random") as cli:
+        await add_file(hub, "/a", [chunk(i, f"a{i}") for i in range(5)], rng)
+        await add_file(cli, "/b", [chunk(100 + i, f"b{i}") for i in range(5)], rng)
+        query = rng.standard_normal(DIM).astype(np.float32)
+        query /= np.linalg.norm(query)
+        assert await index_top(hub, query, 10) == await vec0_top(hub, query, 10)
+        assert len(await index_top(hub, query, 10)) == 10
+        await cli.forget("/a")
+        assert {p.text for p in await hub.search(query, "", 10)} == {f"b{i}" for i in range(5)}

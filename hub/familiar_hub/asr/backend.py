@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -43,3 +44,12 @@ class AsrBackend(Protocol):
     def program(self) -> AsrProgram: ...
 
     def session(self, language: str | None) -> AbstractAsyncContextManager[AsrSession]: ...
+
+
+@runtime_checkable
+class HotwordAsr(Protocol):
+    """A backend whose recognition can be biased towards given words (names)."""
+
+    def set_hotwords(self, words: Sequence[str]) -> None:
+        """Bias every later transcription towards ``words`` (most important first)."""
+        ...

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from familiar_hub.persona.chunking import chunk_text
 from familiar_hub.persona.cleaning import clean_document, clean_mail
 from familiar_hub.persona.config import PersonaConfig
 from familiar_hub.persona.documents import SUFFIX_KINDS, Piece, UnreadableFile, read_file
+from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.store import Chunk, PersonaStore
 from familiar_hub.persona.style import OwnText, learn_style
 
@@ -122,6 +124,8 @@ class Attribution:
 class PreparedFile:
     chunks: list[Chunk]
     own: list[OwnText]
+    names: Counter[str] = field(default_factory=Counter)
+    """Names of people, places and shops the file uses (for the speech recogniser)."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +149,12 @@ def prepare_pieces(
     """Clean, attribute and chunk the pieces of one file. Pure apart from logging."""
     chunks: list[Chunk] = []
     own: list[OwnText] = []
+    names: Counter[str] = Counter()
     own_source = attribution.own_source(path)
     for piece in pieces:
         mine = attribution.by_persona(piece, own_source)
+        if piece.author:
+            names.update(author_names([piece.author]))
         if piece.is_mail:
             cleaned = clean_mail(piece.text)
             body = cleaned.body
@@ -159,6 +166,7 @@ def prepare_pieces(
                 own.append(OwnText(body[:_OWN_TEXT_CHARS]))
         if not body:
             continue
+        names.update(name_counts(body))
         for text in chunk_text(body, config.chunking.target_tokens, config.chunking.overlap_tokens):
             chunks.append(
                 Chunk(
@@ -174,7 +182,7 @@ def prepare_pieces(
                     seq=len(chunks),
                 )
             )
-    return PreparedFile(chunks, own)
+    return PreparedFile(chunks, own, names)
 
 
 def walk(
@@ -287,6 +295,7 @@ class Ingestor:
             chunks=pending.prepared.chunks,
             vectors=vectors,
             own=pending.prepared.own,
+            names=pending.prepared.names,
         )
         _LOGGER.debug("%s: +%d -%d =%d", name, result.added, result.removed, result.unchanged)
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)

@@ -45,6 +45,10 @@ class PersonaRetriever:
     async def style(self) -> StyleProfile | None:
         return await self.store.style()
 
+    async def names(self, limit: int = 100) -> list[str]:
+        """Names of the persona's world, most used first (hotwords for speech recognition)."""
+        return await self.store.names(limit)
+
 
 @asynccontextmanager
 async def open_retriever(config: PersonaConfig) -> AsyncIterator[PersonaRetriever]:

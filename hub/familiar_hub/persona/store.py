@@ -15,7 +15,8 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
+from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.style import STOPWORDS, OwnText
 from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
 
@@ -221,6 +223,12 @@ def _schema_statements(dim: int) -> list[str]:
         """
         CREATE INDEX IF NOT EXISTS own_texts_file ON own_texts(file_id)""",
         """
+        CREATE TABLE IF NOT EXISTS names(
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY(file_id, name))""",
+        """
         CREATE TABLE IF NOT EXISTS style(
             id INTEGER PRIMARY KEY CHECK (id = 1),
             profile TEXT NOT NULL,
@@ -249,6 +257,7 @@ class PersonaStore(ThreadedModel):
         self._db: Any = None
         self._index: VectorIndex | None = None
         self._chunk_count = 0
+        self._data_version: int | None = None
 
     # -------------------------------------------------------------------- lifecycle
 
@@ -320,6 +329,7 @@ class PersonaStore(ThreadedModel):
             )
         self._index = index
         self._chunk_count = len(index)
+        self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         _LOGGER.debug("vector index: %d chunks, %.1f MB", len(index), index.nbytes / 1e6)
 
     def _close(self) -> None:
@@ -405,12 +415,14 @@ class PersonaStore(ThreadedModel):
         chunks: Sequence[Chunk],
         vectors: dict[str, Vectors],
         own: Sequence[OwnText],
+        names: Mapping[str, int] | None = None,
     ) -> CommitResult:
         """Make the stored content of ``path`` exactly ``chunks``, in one transaction.
 
-        ``vectors`` maps the hash of every chunk not stored yet to its embedding."""
+        ``vectors`` maps the hash of every chunk not stored yet to its embedding; ``names``
+        are the names the file uses, with their counts."""
         return await self._run(
-            lambda: self._commit_file(path, kind, sha256, size, chunks, vectors, own)
+            lambda: self._commit_file(path, kind, sha256, size, chunks, vectors, own, names or {})
         )
 
     def _commit_file(  # noqa: PLR0917
@@ -422,6 +434,7 @@ class PersonaStore(ThreadedModel):
         chunks: Sequence[Chunk],
         vectors: dict[str, Vectors],
         own: Sequence[OwnText],
+        names: Mapping[str, int],
     ) -> CommitResult:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -500,6 +513,11 @@ class PersonaStore(ThreadedModel):
                 "INSERT INTO own_texts(file_id, greeting, sign_off, body) VALUES (?,?,?,?)",
                 [(file_id, o.greeting, o.sign_off, o.body) for o in own],
             )
+            db.execute("DELETE FROM names WHERE file_id = ?", (file_id,))
+            db.executemany(
+                "INSERT INTO names(file_id, name, count) VALUES (?,?,?)",
+                [(file_id, name, count) for name, count in names.items()],
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -546,6 +564,7 @@ class PersonaStore(ThreadedModel):
                 self._delete_chunks(ids)
                 gone += ids
                 db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
+                db.execute("DELETE FROM names WHERE file_id = ?", (file_id,))
                 db.execute("DELETE FROM files WHERE id = ?", (file_id,))
             db.execute("COMMIT")
         except BaseException:
@@ -625,6 +644,9 @@ class PersonaStore(ThreadedModel):
         candidates: int,
     ) -> list[Passage]:
         where = Filter(by_persona, kind, author, year_from, year_to)
+        if self._db.execute("PRAGMA data_version").fetchone()[0] != self._data_version:
+            _LOGGER.info("%s changed in another process: reloading its vectors", self.path)
+            self._load_index()  # e.g. `familiar persona ingest` while the hub runs
         assert self._index is not None
         hits = self._index.search(vector, candidates, where) if vector is not None else None
         vector_ranks = [] if hits is None else [chunk_id for chunk_id, _ in hits.best]
@@ -730,6 +752,42 @@ class PersonaStore(ThreadedModel):
         sql += " ORDER BY chunks_fts.rank LIMIT ?"
         args.append(limit)
         return [int(row[0]) for row in self._db.execute(sql, args)]
+
+    # ----------------------------------------------------------------------- names
+
+    async def names(self, limit: int = 100) -> list[str]:
+        """The names used most across the stored files (people, places, shops), most used
+        first; a name counts once per file it is in, then by how often."""
+        return await self._run(self._names, limit)
+
+    def _names(self, limit: int) -> list[str]:
+        db = self._db
+        if db.execute("SELECT 1 FROM names LIMIT 1").fetchone() is None:
+            self._backfill_names()  # a store ingested before names were kept
+        rows = db.execute(
+            "SELECT name FROM names GROUP BY name "
+            "ORDER BY count(*) DESC, sum(count) DESC, name LIMIT ?",
+            (limit,),
+        )
+        return [str(row[0]) for row in rows]
+
+    def _backfill_names(self) -> None:
+        counts: dict[int, Counter[str]] = {}
+        for file_id, text, author in self._db.execute("SELECT file_id, text, author FROM chunks"):
+            found = counts.setdefault(int(file_id), Counter())
+            found.update(name_counts(str(text)))
+            if author:
+                found.update(author_names([str(author)]))
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO names(file_id, name, count) VALUES (?,?,?)",
+                [(f, name, n) for f, found in counts.items() for name, n in found.items()],
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     # ----------------------------------------------------------------------- style
 

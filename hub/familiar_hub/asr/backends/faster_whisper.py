@@ -9,7 +9,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -129,6 +129,22 @@ class FasterWhisperAsr(ThreadedModel):
         self._model: Any = None
         self._english_only = config.model.endswith(".en")
         self._short_window = False
+        self._hotwords: str | None = None
+        self.set_hotwords([])
+
+    def set_hotwords(self, words: Sequence[str]) -> None:
+        """Bias recognition towards the configured ``hotwords`` and ``words``, leaving out
+        words Whisper already knows as one token ("Bank", "Chennai"): the prompt is short,
+        and the names it splits into pieces ("Sel|v|am") are the ones it mishears."""
+        from familiar_hub.persona.names import hotword_text
+
+        model = self._model
+        if model is not None:
+            tokenizer = model.hf_tokenizer
+            words = [w for w in words if len(tokenizer.encode(" " + w).ids) > 1]
+        unique = list(dict.fromkeys([*self.config.hotwords, *words]))
+        self._hotwords = hotword_text(unique, self.config.hotword_chars) or None
+        _LOGGER.debug("hotwords: %s", self._hotwords)
 
     def _load(self) -> None:
         from faster_whisper import WhisperModel
@@ -224,6 +240,8 @@ class FasterWhisperAsr(ThreadedModel):
         features = model.feature_extractor(audio)[:, :frames]  # as faster-whisper does:
         features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))  # zero mel pad
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if self._hotwords:  # as faster-whisper's transcribe(hotwords=...) prompts
+            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + self._hotwords), *prompt]
         max_new = 12 + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
         result = model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
@@ -252,6 +270,7 @@ class FasterWhisperAsr(ThreadedModel):
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            hotwords=self._hotwords,
         )
         # Consume the lazy generator here, on the worker thread.
         text = "".join(segment.text for segment in segments).strip()
