@@ -141,7 +141,9 @@ class FasterWhisperAsr(ThreadedModel):
         model = self._model
         if model is not None:
             tokenizer = model.hf_tokenizer
-            words = [w for w in words if len(tokenizer.encode(" " + w).ids) > 1]
+            words = [
+                w for w in words if len(tokenizer.encode(" " + w, add_special_tokens=False).ids) > 1
+            ]
         unique = list(dict.fromkeys([*self.config.hotwords, *words]))
         self._hotwords = hotword_text(unique, self.config.hotword_chars) or None
         _LOGGER.debug("hotwords: %s", self._hotwords)
