@@ -73,7 +73,7 @@ async def test_hotwords_reach_whisper_and_fix_a_misheard_name() -> None:
     from familiar_hub.config import AsrConfig
     from familiar_testkit.speech import speak, words
 
-    pcm = speak("When is Selvam coming to fix the geyser?")
+    pcm = speak("Did Kavitha call about the function?")
     audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768
     async with FasterWhisperAsr(AsrConfig(model="whisper-base", workers=1)) as asr:
         plain = await asr.transcribe(audio, "en")
@@ -81,6 +81,6 @@ async def test_hotwords_reach_whisper_and_fix_a_misheard_name() -> None:
         biased = await asr.transcribe(audio, "en")
         asr.set_hotwords([])
         again = await asr.transcribe(audio, "en")
-    assert "selvam" not in words(plain.text)  # Whisper base alone mishears it
-    assert "selvam" in words(biased.text)
+    assert "kavitha" not in words(plain.text)  # Whisper base alone hears "give us a"
+    assert "kavitha" in words(biased.text)
     assert again.text == plain.text  # cleared: back to the unbiased recogniser
