@@ -76,8 +76,8 @@ def test_middling_distinctiveness_needs_support() -> None:
     # the same keywords, but only the keyword half found it: no agreement, no support
     alone = passage("alone", distinctiveness=2.5, keyword_rank=1, keyword_coverage=0.4)
     assert kept(alone, close) == []
-    # too little standing out, however good the keywords
-    weak = passage("weak", distinctiveness=1.9, vector_rank=1, keyword_rank=1, keyword_coverage=1.0)
+    # too little standing out for partial keywords
+    weak = passage("weak", distinctiveness=1.9, vector_rank=1, keyword_rank=1, keyword_coverage=0.5)
     assert kept(weak) == []
 
 
@@ -91,3 +91,15 @@ def test_small_stores_and_evidence_free_retrievers() -> None:
     assert kept(passage("k", keyword_rank=1, keyword_coverage=0.3)) == []
     # a retriever that reports no evidence at all is trusted
     assert kept(passage("plain")) == ["plain"]
+
+
+def test_all_the_questions_rare_words_found_by_both_retrievers_need_less_standing_out() -> None:
+    lecture = passage(
+        "lecture", distinctiveness=2.1, vector_rank=1, keyword_rank=1, keyword_coverage=1.0
+    )
+    other = passage("other", distinctiveness=1.5, vector_rank=2)
+    assert kept(lecture, other) == ["lecture"]
+    keywords_only = passage("kw", distinctiveness=2.1, keyword_rank=1, keyword_coverage=1.0)
+    assert kept(keywords_only, other) == []  # the vector half did not find it: no agreement
+    below = passage("low", distinctiveness=1.3, vector_rank=1, keyword_rank=1, keyword_coverage=1.0)
+    assert kept(below, other) == []

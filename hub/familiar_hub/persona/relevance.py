@@ -47,6 +47,12 @@ class RelevancePolicy:
     min_lead: float = 1.0
     """Lead in distinctiveness over every other candidate that counts as support."""
 
+    full_keyword_coverage: float = 0.75
+    """A passage holding this much of the question's keyword weight, found by both retrievers,
+    needs only ``min_distinctiveness_with_keywords``."""
+
+    min_distinctiveness_with_keywords: float = 1.5
+
     fallback_similarity: float = 0.4
     """Cosine needed when the store is too small to measure distinctiveness."""
 
@@ -80,7 +86,12 @@ def relevant(passages: Sequence[Passage], policy: RelevancePolicy | None = None)
         else:
             others = [s for i, s in enumerate(scores) if i != index and s is not None]
             lead = z - max(others) if others else z
-            keep = z >= policy.min_distinctiveness and _supported(passage, lead, policy)
+            agreed = passage.vector_rank is not None and passage.keyword_rank is not None
+            keep = (z >= policy.min_distinctiveness and _supported(passage, lead, policy)) or (
+                agreed
+                and passage.keyword_coverage >= policy.full_keyword_coverage
+                and z >= policy.min_distinctiveness_with_keywords
+            )
         if keep:
             out.append(passage)
     return out
