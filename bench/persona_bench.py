@@ -435,11 +435,11 @@ async def main() -> None:
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
+        curve = await scale(Path(tmp), sizes, args.queries)
         ingest = []
         for model in args.embedders.split(","):
             ingest.append(await ingestion(Path(tmp), args.files, model))
             print("ingestion", ingest[-1], flush=True)
-        curve = await scale(Path(tmp), sizes, args.queries)
     text = report(ingest, curve)
     print(text)
     if not args.no_write:
