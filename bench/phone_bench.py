@@ -120,7 +120,6 @@ async def _run(tmp: Path, persona: Path, broker_port: int, runs: int) -> list[st
             "endpoint": {"uri": "tcp://127.0.0.1:0"},
             "zeroconf": {"enabled": False},
             "brain": {
-                "persona_name": "Anna",
                 "persona_config": str(persona),
                 "home": {
                     "entities": [

@@ -125,7 +125,6 @@ async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Pa
     corpus = write_corpus(tmp_path / "corpus")
     hub = {
         "brain": {
-            "persona_name": "Priya",
             "persona_config": str(persona),
             # a shared, loaded CI machine: let the small model take its time
             "first_token_timeout": 240,
@@ -141,7 +140,7 @@ async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Pa
             upload_and_ask,
             f"https://127.0.0.1:{web_port}",
             corpus,
-            "Which boat tour should we book early?",
+            "Which boat tour did Priya want to book for the Kodaikanal trip?",
         )
     assert "the store now holds" in got["summary"]
     assert "zorblefrax" in got["answer"].lower(), got["answer"]
