@@ -164,11 +164,6 @@ def test_remote_roles_proxy_to_another_wyoming_server(hub_uri: str, tmp_path: Pa
     with hub_process(tmp_path, remote, timeout=30) as (proxy_uri, _):
 
         async def check() -> None:
-            async with WyomingClient(proxy_uri) as client:
-                await client.send(Describe().event())
-                info = Info.from_event(await client.expect(Info, 10))
-            assert info.asr[0].models[0].name == "whisper-base"  # the remote's model
-            assert info.tts[0].voices[0].name == "en_US-joe-medium"
             text = "Open the front door."
             async with WyomingClient(proxy_uri) as client:
                 await client.send(SynthesizeStart().event())
@@ -177,5 +172,12 @@ def test_remote_roles_proxy_to_another_wyoming_server(hub_uri: str, tmp_path: Pa
                 audio, fmt = audio_of(await collect(client, "synthesize-stopped"))
             assert np.frombuffer(audio, dtype="<i2").std() > 100
             assert words(await transcribe(proxy_uri, audio, fmt)) == words(text)
+            # both roles have loaded (they answered): describe shows the remote's programs,
+            # under this hub's name
+            async with WyomingClient(proxy_uri) as client:
+                await client.send(Describe().event())
+                info = Info.from_event(await client.expect(Info, 10))
+            assert info.asr[0].models[0].name == "whisper-base"  # the remote's model
+            assert info.tts[0].voices[0].name == "en_US-joe-medium"
 
         asyncio.run(check())
