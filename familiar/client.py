@@ -11,7 +11,7 @@ from typing import Self
 from wyoming.event import Event, Eventable
 from wyoming.info import Describe, Info
 
-from familiar.config import parse_tcp_uri
+from familiar.config import parse_tcp_uri, parse_unix_uri
 from familiar.errors import RemoteUnavailable
 from familiar.tasks import bounded
 from familiar.wire import DEFAULT_LIMITS, Limits, read_event, write_event
@@ -31,7 +31,8 @@ class WyomingClient:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.uri = uri
-        self.host, self.port = parse_tcp_uri(uri)
+        self.path = parse_unix_uri(uri)
+        self.host, self.port = ("", 0) if self.path else parse_tcp_uri(uri)
         self._connect_timeout = connect_timeout
         self._write_timeout = write_timeout
         self._limits = limits
@@ -41,10 +42,13 @@ class WyomingClient:
 
     async def __aenter__(self) -> Self:
         try:
-            self._reader, self._writer = await bounded(
-                asyncio.open_connection(self.host, self.port, limit=self._limits.max_header_bytes),
-                self._connect_timeout,
+            limit = self._limits.max_header_bytes
+            connect = (
+                asyncio.open_unix_connection(self.path, limit=limit)
+                if self.path
+                else asyncio.open_connection(self.host, self.port, limit=limit)
             )
+            self._reader, self._writer = await bounded(connect, self._connect_timeout)
         except (OSError, TimeoutError) as err:
             raise RemoteUnavailable(f"cannot connect to {self.uri}: {err!r}") from err
         return self

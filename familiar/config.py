@@ -38,9 +38,29 @@ def parse_tcp_uri(uri: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def _check_uri(value: str) -> str:
-    parse_tcp_uri(value)
+def parse_unix_uri(uri: str) -> str | None:
+    """``unix://PATH`` -> ``PATH``; None for any other scheme."""
+    if not uri.startswith("unix://"):
+        return None
+    path = uri.removeprefix("unix://")
+    if not path:
+        raise ValueError(f"no socket path in {uri!r}")
+    if "\0" in path:
+        raise ValueError(f"NUL in the socket path of {uri!r}")
+    return path
+
+
+def check_uri(value: str) -> str:
+    """A Wyoming address: ``tcp://host:port`` or ``unix://PATH`` (a local socket file)."""
+    if parse_unix_uri(value) is None:
+        try:
+            parse_tcp_uri(value)
+        except ValueError as err:
+            raise ValueError(f"{err} (or unix://PATH)") from None
     return value
+
+
+_check_uri = check_uri
 
 
 TcpUri = Annotated[str, Field(description="tcp://host:port")]
@@ -85,7 +105,9 @@ class ListenConfig(Section):
     """Where a Wyoming server listens and who may talk to it."""
 
     uri: str = "tcp://0.0.0.0:10300"
-    """Listen address; port 0 picks a free port."""
+    """Listen address: ``tcp://host:port`` (port 0 picks a free port) or ``unix://PATH`` for
+    peers on this machine (the socket file's permissions decide who may connect; no
+    zeroconf)."""
 
     allow: list[str] = Field(default_factory=lambda: list(PRIVATE_NETWORKS))
     """Client networks allowed to connect (CIDR). The default is loopback and the private and
@@ -131,12 +153,19 @@ class ListenConfig(Section):
         return check_networks(value)
 
     @property
+    def socket_path(self) -> str | None:
+        """The socket file of a ``unix://`` address (None for TCP)."""
+        return parse_unix_uri(self.uri)
+
+    @property
     def host(self) -> str:
-        return parse_tcp_uri(self.uri)[0]
+        """TCP host ("" for a unix socket)."""
+        return "" if self.socket_path else parse_tcp_uri(self.uri)[0]
 
     @property
     def port(self) -> int:
-        return parse_tcp_uri(self.uri)[1]
+        """TCP port (0 for a unix socket)."""
+        return 0 if self.socket_path else parse_tcp_uri(self.uri)[1]
 
 
 class ZeroconfConfig(Section):

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import ipaddress
 import logging
+import os
 import socket
 import struct
 import sys
@@ -202,11 +203,14 @@ class WyomingServer:
         allow: list[str] | None = None,
         policy: ConnectionPolicy | None = None,
         name: str = "wyoming",
+        path: str | None = None,
     ) -> None:
-        """``allow``: client networks; None means loopback and private networks only."""
+        """``allow``: client networks; None means loopback and private networks only.
+        ``path``: listen on this unix socket instead of ``host``/``port``."""
         self._factory = factory
         self._host = host
         self._port = port
+        self._path = path
         self._limits = limits
         self._write_timeout = write_timeout
         networks = PRIVATE_NETWORKS if allow is None else allow
@@ -232,6 +236,7 @@ class WyomingServer:
             factory,
             listen.host,
             listen.port,
+            path=listen.socket_path,
             limits=Limits(
                 max_data_bytes=listen.max_data_bytes, max_payload_bytes=listen.max_payload_bytes
             ),
@@ -249,10 +254,20 @@ class WyomingServer:
 
     @property
     def port(self) -> int:
-        """The bound port (useful when configured as 0)."""
+        """The bound port (useful when configured as 0); 0 on a unix socket."""
         if self._server is None or not self._server.sockets:
             raise RuntimeError("server is not running")
+        if self._path is not None:
+            return 0
         return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def uri(self) -> str:
+        """Where a client on this machine reaches the server."""
+        if self._path is not None:
+            return f"unix://{self._path}"
+        host = "127.0.0.1" if self._host in ("0.0.0.0", "::", "") else self._host
+        return f"tcp://{host}:{self.port}"
 
     @property
     def connection_count(self) -> int:
@@ -263,10 +278,16 @@ class WyomingServer:
         return self._policy.events
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(
-            self._accept, self._host, self._port, limit=self._limits.max_header_bytes
-        )
-        _LOGGER.info("%s listening on tcp://%s:%s", self._name, self._host, self.port)
+        limit = self._limits.max_header_bytes
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)  # a socket left by a process that died
+            self._server = await asyncio.start_unix_server(self._accept, self._path, limit=limit)
+        else:
+            self._server = await asyncio.start_server(
+                self._accept, self._host, self._port, limit=limit
+            )
+        _LOGGER.info("%s listening on %s", self._name, self.uri)
         return self
 
     async def __aexit__(
@@ -289,6 +310,9 @@ class WyomingServer:
             with contextlib.suppress(TimeoutError):
                 await bounded(self._server.wait_closed(), 5.0)
             self._server = None
+            if self._path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path)
 
     async def serve_forever(self) -> None:
         await asyncio.Event().wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from wyoming.asr import Transcribe, Transcript
@@ -16,11 +17,12 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 
 from familiar.audio import PcmFormat, wav_bytes
 from familiar.client import WyomingClient
+from familiar.config import ListenConfig
 from familiar.server import WyomingServer
 from familiar.wire import Limits
 from familiar_hub.asr.handler import EVENT_TYPES as ASR_EVENTS
 from familiar_hub.asr.handler import AsrHandler
-from familiar_hub.config import TtsConfig
+from familiar_hub.config import AsrConfig, TtsConfig
 from familiar_hub.endpoint import Endpoint, Role
 from familiar_hub.tts.handler import EVENT_TYPES as TTS_EVENTS
 from familiar_hub.tts.handler import TtsHandler
@@ -227,3 +229,25 @@ async def test_ping_is_answered(hub: Hub) -> None:
     async with WyomingClient(hub.uri) as client:
         await client.send(Event(type="ping", data={"text": "hi"}))
         assert (await client.expect(Pong, 5)).data == {"text": "hi"}
+
+
+async def test_a_unix_socket_serves_like_tcp(tmp_path: Path) -> None:
+    """``unix://PATH`` for peers on the same machine: served, reached by our client, the
+    socket file removed when the server stops (and a stale one replaced when it starts)."""
+    asr = FakeAsr()
+    endpoint = Endpoint([Role("asr", ASR_EVENTS, lambda c: AsrHandler(asr, c), asr.program)])
+    path = tmp_path / "hub.sock"
+    path.write_text("left by a process that died")
+    listen = ListenConfig(uri=f"unix://{path}")
+    async with WyomingServer.listening(endpoint, listen, "unix-test") as server:
+        assert server.uri == f"unix://{path}"
+        assert await transcribe(server.uri, b"\0" * 640) == "640 bytes at 16000"
+    assert not path.exists()
+
+
+def test_unix_and_tcp_uris_are_checked() -> None:
+    assert ListenConfig(uri="unix:///run/familiar/hub.sock").socket_path == "/run/familiar/hub.sock"
+    assert AsrConfig(uri="unix:///run/wyoming/whisper.sock").uri is not None
+    for bad in ("unix://", "udp://host:1", "tcp://host"):
+        with pytest.raises(ValueError, match=r"unix://PATH|no socket path"):
+            ListenConfig(uri=bad)

@@ -49,10 +49,7 @@ class RunningHub:
 
     @property
     def uri(self) -> str:
-        host = self.config.endpoint.host
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        return f"tcp://{host}:{self.server.port}"
+        return self.server.uri
 
 
 @dataclass
@@ -165,7 +162,7 @@ async def running_hub(
         )
         await asyncio.gather(*(_load_role(stack, role, load) for role, load in made))
         advertisement = None
-        if config.zeroconf.enabled:
+        if config.zeroconf.enabled and listen.socket_path is None:
             name = config.zeroconf.name or config.name
             address = advertised_address(listen.host, config.zeroconf.host)
             advertisement = await stack.enter_async_context(

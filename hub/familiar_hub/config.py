@@ -14,6 +14,7 @@ from familiar.config import (
     Section,
     ZeroconfConfig,
     check_networks,
+    check_uri,
     parse_tcp_uri,
 )
 from familiar.mqtt import MqttConfig
@@ -23,7 +24,7 @@ from familiar_hub.models import check_model
 
 def _check_remote(value: str | None) -> str | None:
     if value is not None:
-        parse_tcp_uri(value)
+        check_uri(value)
     return value
 
 
@@ -31,7 +32,7 @@ class AsrConfig(Section):
     """Speech-to-text: faster-whisper in process, or a remote Wyoming ASR server."""
 
     uri: str | None = None
-    """``tcp://host:port`` of an existing Wyoming ASR server (e.g. wyoming-faster-whisper);
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming ASR server (e.g. wyoming-faster-whisper);
     when set, no local model is loaded and requests are proxied there."""
 
     model: str = "whisper-base"
@@ -131,7 +132,7 @@ class TtsConfig(Section):
     """Text-to-speech: Piper or XTTS in process, or a remote Wyoming TTS server."""
 
     uri: str | None = None
-    """``tcp://host:port`` of an existing Wyoming TTS server (e.g. wyoming-piper)."""
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming TTS server (e.g. wyoming-piper)."""
 
     engine: Literal["piper", "xtts"] = "piper"
     """``xtts`` speaks in the persona's cloned voice (GPU); ``piper`` is the CPU default."""
@@ -184,7 +185,7 @@ class SatelliteEntry(Section):
     """A satellite the conductor drives whatever it advertises."""
 
     uri: str
-    """``tcp://host:port`` of the satellite's Wyoming server."""
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of the satellite's Wyoming server."""
 
     name: str | None = None
     """Name in logs and MQTT; defaults to the name the satellite reports."""
@@ -192,8 +193,7 @@ class SatelliteEntry(Section):
     @field_validator("uri")
     @classmethod
     def _uri(cls, value: str) -> str:
-        parse_tcp_uri(value)
-        return value
+        return check_uri(value)
 
 
 class ConductorConfig(Section):

@@ -778,10 +778,7 @@ class RunningSatellite:
 
     @property
     def uri(self) -> str:
-        host = self.satellite.config.listen.host
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        return f"tcp://{host}:{self.server.port}"
+        return self.server.uri
 
 
 @contextlib.asynccontextmanager
@@ -813,7 +810,7 @@ async def running_satellite(
             )
         )
         advertisement = None
-        if config.zeroconf.enabled:
+        if config.zeroconf.enabled and listen.socket_path is None:
             advertisement = await stack.enter_async_context(
                 Advertisement(
                     config.zeroconf.name or config.name,

@@ -15,7 +15,7 @@ from familiar.config import (
     Section,
     ZeroconfConfig,
     check_networks,
-    parse_tcp_uri,
+    check_uri,
 )
 from familiar.errors import FamiliarError
 from familiar.mqtt import MqttConfig, satellite_device_id
@@ -335,7 +335,7 @@ class SatelliteConfig(Section):
     commands (docs/mqtt.md); null = off."""
 
     speech_uri: str | None = None
-    """``tcp://host:port`` of a Wyoming text-to-speech server (usually the hub's endpoint)
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of a Wyoming text-to-speech server (usually the hub's endpoint)
     that speaks the MQTT ``announce`` and ``ask`` texts; null: those commands are ignored
     (with an error in the log)."""
 
@@ -343,7 +343,7 @@ class SatelliteConfig(Section):
     @classmethod
     def _speech_uri(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_tcp_uri(value)
+            check_uri(value)
         return value
 
     @model_validator(mode="after")
