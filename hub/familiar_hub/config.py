@@ -32,8 +32,9 @@ class AsrConfig(Section):
     """Speech-to-text: faster-whisper in process, or a remote Wyoming ASR server."""
 
     uri: str | None = None
-    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming ASR server (e.g. wyoming-faster-whisper);
-    when set, no local model is loaded and requests are proxied there."""
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming ASR
+    server (e.g. wyoming-faster-whisper); when set, no local model is loaded and requests are
+    proxied there."""
 
     model: str = "whisper-base"
     """Packaged model name (``whisper-base``, ``whisper-tiny.en``) or a CTranslate2 model dir."""
@@ -132,7 +133,8 @@ class TtsConfig(Section):
     """Text-to-speech: Piper or XTTS in process, or a remote Wyoming TTS server."""
 
     uri: str | None = None
-    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming TTS server (e.g. wyoming-piper)."""
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of an existing Wyoming TTS
+    server (e.g. wyoming-piper)."""
 
     engine: Literal["piper", "xtts"] = "piper"
     """``xtts`` speaks in the persona's cloned voice (GPU); ``piper`` is the CPU default."""
@@ -185,7 +187,7 @@ class SatelliteEntry(Section):
     """A satellite the conductor drives whatever it advertises."""
 
     uri: str
-    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of the satellite's Wyoming server."""
+    """``tcp://host:port`` (or ``unix://PATH`` on this machine) of the satellite's server."""
 
     name: str | None = None
     """Name in logs and MQTT; defaults to the name the satellite reports."""
