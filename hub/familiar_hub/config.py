@@ -15,7 +15,6 @@ from familiar.config import (
     ZeroconfConfig,
     check_networks,
     check_uri,
-    parse_tcp_uri,
 )
 from familiar.mqtt import MqttConfig
 from familiar.secrets import check_secret_file, one_of, read_secret

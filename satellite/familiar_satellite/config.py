@@ -336,8 +336,8 @@ class SatelliteConfig(Section):
 
     speech_uri: str | None = None
     """``tcp://host:port`` (or ``unix://PATH`` on this machine) of a Wyoming text-to-speech
-    server (usually the hub's endpoint) that speaks the MQTT ``announce`` and ``ask`` texts; null: those commands are ignored
-    (with an error in the log)."""
+    server (usually the hub's endpoint) that speaks the MQTT ``announce`` and ``ask`` texts;
+    null: those commands are ignored (with an error in the log)."""
 
     @field_validator("speech_uri")
     @classmethod
