@@ -107,3 +107,43 @@ def test_background_says_how_far_a_match_stands_out() -> None:
     small = VectorIndex(16)
     small.add(rows(data[:5]))
     assert small.search(data[0], 1).z(1.0) is None  # too few rows to say
+
+
+def structured(rng: np.random.Generator, n: int, dim: int = 96) -> np.ndarray:
+    """Sentence-embedding-like rows: topic clusters plus noise with a decaying spectrum."""
+    centres = rng.standard_normal((64, dim)).astype(np.float32)
+    scale = (1.0 / np.sqrt(np.arange(1, dim + 1))).astype(np.float32)
+    noise = rng.standard_normal((n, dim)).astype(np.float32) * scale
+    vectors = centres[rng.integers(0, 64, n)] * 0.5 + noise
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_large_indexes_search_a_projection_first_and_keep_recall() -> None:
+    from familiar_hub.persona import vector_index
+
+    rng = np.random.default_rng(21)
+    data = rows(structured(rng, vector_index.COARSE_ROWS + 5000))
+    index = VectorIndex(96)
+    index.add(data[:10_000])
+    assert index._basis is None  # small: exact scans only
+    index.add(data[10_000:])
+    assert index._basis is not None
+    queries = structured(rng, 60)
+    found = 0
+    for query in queries:
+        hits = index.search(query, 5)
+        exact = brute_force(data, query, 5, lambda r: True)
+        found += len({c for c, _ in hits.best} & set(exact))
+        scores = np.stack([r.vector for r in data]) @ query
+        assert hits.mean == pytest.approx(float(scores.mean()), abs=1e-4)
+        assert hits.std == pytest.approx(float(scores.std()), abs=1e-4)
+        mine = index.search(query, 5, Filter(by_persona=True))
+        assert all(data[c - 1].by_persona for c, _ in mine.best)
+    assert found / (5 * len(queries)) >= 0.98
+    # removed rows leave the results and the background
+    gone = [c for c, _ in index.search(queries[0], 3).best]
+    index.remove(gone)
+    assert not set(gone) & {c for c, _ in index.search(queries[0], 10).best}
+    left = [r for r in data if r.chunk_id not in gone]
+    scores = np.stack([r.vector for r in left]) @ queries[0]
+    assert index.search(queries[0], 1).mean == pytest.approx(float(scores.mean()), abs=1e-4)

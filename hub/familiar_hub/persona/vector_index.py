@@ -24,6 +24,14 @@ import numpy.typing as npt
 _BLOCK = 16_384
 """Rows multiplied at once: bounds the temporary scores array and keeps a block in cache."""
 
+COARSE_ROWS = 20_000
+"""From this many rows on, a search first scans a low-dimensional projection of the matrix
+(a sixth of the memory) and re-ranks its best candidates exactly."""
+COARSE_DIM = 64
+COARSE_CANDIDATES = 1024
+"""Candidates re-ranked exactly (at least 32 per result asked for)."""
+_FIT_SAMPLE = 20_000
+
 
 @dataclass(frozen=True)
 class IndexRow:
@@ -92,8 +100,10 @@ class _Codes:
 
 
 class VectorIndex:
-    """Exact cosine top-k over L2-normalised rows, with metadata filters. Not thread-safe:
-    the store calls it from its one database thread."""
+    """Cosine top-k over L2-normalised rows, with metadata filters: exact up to
+    ``COARSE_ROWS`` rows, then a projected first pass and an exact re-ranking (recall@5
+    against the exact search is measured in bench/persona_bench.py). Not thread-safe: the
+    store calls it from its one database thread."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -109,6 +119,13 @@ class VectorIndex:
         self._rows: dict[int, int] = {}
         self._kinds = _Codes()
         self._authors = _Codes()
+        # the coarse stage: principal directions of the rows, and every row projected on them
+        self._basis: npt.NDArray[np.float32] | None = None
+        self._coarse = np.zeros((0, COARSE_DIM), dtype=np.float32)
+        self._fitted_rows = 0
+        # sum and second moment of the live rows: the exact background of unfiltered searches
+        self._sum = np.zeros(dim, dtype=np.float64)
+        self._moment = np.zeros((dim, dim), dtype=np.float64)
 
     def __len__(self) -> int:
         return self._size - self._dead
@@ -133,6 +150,7 @@ class VectorIndex:
             return out
 
         self._vectors = grown(self._vectors)
+        self._coarse = grown(self._coarse)
         self._ids = grown(self._ids)
         self._alive = grown(self._alive)
         self._by_persona = grown(self._by_persona)
@@ -146,6 +164,7 @@ class VectorIndex:
         if replaced:
             self.remove(replaced)
         self._grow(self._size + len(rows))
+        first = self._size
         for row in rows:
             vector = np.asarray(row.vector, dtype=np.float32).reshape(-1)
             if vector.shape[0] != self.dim:
@@ -160,19 +179,45 @@ class VectorIndex:
             self._author[at] = self._authors.code(row.author)
             self._rows[row.chunk_id] = at
             self._size += 1
+        added = self._vectors[first : self._size].astype(np.float64)
+        self._sum += added.sum(axis=0)
+        self._moment += added.T @ added
+        if self._basis is not None:
+            self._coarse[first : self._size] = self._vectors[first : self._size] @ self._basis
+        if len(self) >= COARSE_ROWS and len(self) >= 2 * self._fitted_rows:
+            self._fit()
+
+    def _fit(self) -> None:
+        """Principal directions of (a sample of) the live rows; every row projected on them."""
+        live = np.flatnonzero(self._alive[: self._size])
+        if live.size > _FIT_SAMPLE:
+            live = np.random.default_rng(len(live)).choice(live, _FIT_SAMPLE, replace=False)
+        _, _, vt = np.linalg.svd(self._vectors[live], full_matrices=False)
+        self._basis = np.ascontiguousarray(vt[:COARSE_DIM].T, dtype=np.float32)
+        for start in range(0, self._size, _BLOCK):
+            stop = min(start + _BLOCK, self._size)
+            self._coarse[start:stop] = self._vectors[start:stop] @ self._basis
+        self._fitted_rows = len(self)
 
     def remove(self, chunk_ids: Iterable[int]) -> None:
+        gone = []
         for chunk_id in chunk_ids:
             at = self._rows.pop(chunk_id, None)
             if at is not None:
                 self._alive[at] = False
                 self._dead += 1
+                gone.append(at)
+        if gone:
+            removed = self._vectors[gone].astype(np.float64)
+            self._sum -= removed.sum(axis=0)
+            self._moment -= removed.T @ removed
         if self._dead > 1024 and self._dead * 4 > self._size:
             self._compact()
 
     def _compact(self) -> None:
         keep = np.flatnonzero(self._alive[: self._size])
         self._vectors = np.ascontiguousarray(self._vectors[keep])
+        self._coarse = np.ascontiguousarray(self._coarse[keep])
         self._ids = self._ids[keep]
         self._alive = self._alive[keep]
         self._by_persona = self._by_persona[keep]
@@ -218,6 +263,8 @@ class VectorIndex:
             raise ValueError(f"query has {q.shape[0]} dimensions, not {self.dim}")
         if not np.any(q):
             return Hits([])  # a zero vector has no direction
+        if self._basis is not None and len(self) >= COARSE_ROWS:
+            return self._search_coarse(q, k, where)
         best_ids: list[npt.NDArray[np.int64]] = []
         best_scores: list[npt.NDArray[np.float32]] = []
         total = 0.0
@@ -252,3 +299,31 @@ class VectorIndex:
         std = max(squares / count - mean * mean, 0.0) ** 0.5
         best = [(int(all_ids[i]), float(all_scores[i])) for i in order]
         return Hits(best, mean, std, count)
+
+    def _search_coarse(self, q: npt.NDArray[np.float32], k: int, where: Filter) -> Hits:
+        """Scan the projection, re-rank the best candidates exactly."""
+        assert self._basis is not None
+        n = self._size
+        rough = self._coarse[:n] @ (q @ self._basis)
+        mask = self._mask(0, n, where)
+        count = len(self) if mask is None else int(np.count_nonzero(mask))
+        if count == 0:
+            return Hits([])
+        if mask is not None:
+            rough = np.where(mask, rough, -np.inf)
+        wanted = min(count, max(COARSE_CANDIDATES, 32 * k))
+        picked = np.argpartition(rough, -wanted)[-wanted:] if wanted < n else np.arange(n)
+        picked = picked[np.isfinite(rough[picked])]
+        exact = self._vectors[picked] @ q
+        ids = self._ids[picked]
+        order = np.lexsort((ids, -exact))[:k]
+        best = [(int(ids[i]), float(exact[i])) for i in order]
+        if where.empty:  # exact, from the running moments of every live row
+            alive = len(self)
+            mean = float(self._sum @ q) / alive
+            second = float(q @ self._moment @ q) / alive
+        else:  # the filtered rows' projected scores: close, not exact
+            seen = rough[np.isfinite(rough)]
+            mean = float(seen.mean())
+            second = float(np.dot(seen, seen)) / seen.size
+        return Hits(best, mean, max(second - mean * mean, 0.0) ** 0.5, count)
