@@ -200,6 +200,8 @@ async def test_the_phone_page_reconnects_when_the_hub_restarts(web: Web, tmp_pat
         again = WebServer(web_config(web.tmp, port=port), turns, None, None)
         async with again:  # ... and comes back on the same port
             await asyncio.to_thread(
-                wait_until, driver, lambda d: page_state(d).get("connects", 0) == 2, 30
+                wait_until,
+                driver,
+                lambda d: page_state(d)["connects"] == 2 and page_state(d)["states"][-1] == "idle",
+                30,
             )
-            assert page_state(driver)["states"][-1] == "idle"
