@@ -292,3 +292,14 @@ def test_an_opener_is_not_repeated_by_the_closer() -> None:
         said = " ".join(rosa.dress(["That I don't know."], f"q{n}"))
         assert said.count("Bueno") <= 1, said
         assert "Cariño" not in said[1:]  # her term keeps her case inside a sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What is Mateo's girlfriend called?", "Mateo's girlfriend is María."),
+    ],
+)
+def test_names_outside_ascii_are_checked_too(question: str, answer: str) -> None:
+    sources = [question, "The car goes in for service at Martinez Auto. Mateo is coming."]
+    assert ungrounded(answer, sources)

@@ -32,7 +32,6 @@ from familiar_hub.persona.api import StyleProfile
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,}(?:'s)?)\b")
 # Capitalised words that are not names of anything the persona could have made up.
 _COMMON_CAPITALISED = frozenset(
     """i i'm i'll i've i'd okay ok yes no english tamil hindi spanish german french mr mrs ms
@@ -400,10 +399,10 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
     if len(content) >= _MIN_CONTENT_WORDS and supported * 3 < len(content):
         missing.append(" ".join(content))
     if english:
-        for match in _CAPITALISED.finditer(sentence):
-            word = match.group(1)
+        tokens = _WORD.findall(sentence)
+        for word in tokens[1:]:  # the first word of a sentence is capitalised anyway
             base = word[:-2] if word.endswith("'s") else word
-            if base.lower() in _COMMON_CAPITALISED:
+            if len(base) < 3 or not base[0].isupper() or base.lower() in _COMMON_CAPITALISED:
                 continue
             if base.lower() not in lower:
                 missing.append(base)
