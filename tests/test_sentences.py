@@ -1,10 +1,10 @@
-"""Sentence cutting for streaming TTS (pure)."""
+"""Sentence cutting for streaming TTS and whole documents (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from familiar_hub.tts.sentences import SentenceSplitter, clean_for_speech
+from familiar_hub.tts.sentences import SentenceSplitter, clean_for_speech, split_sentences
 
 
 def split_all(text: str, first_clause_chars: int = 0, step: int = 0) -> list[str]:
@@ -79,3 +79,31 @@ def test_first_clause_cut_while_streaming() -> None:
 
 def test_clean_for_speech() -> None:
     assert clean_for_speech("- item one\n- item *two*") == "item one item two"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dr. Rao came. He left! Did he? Yes", ["Dr. Rao came.", "He left!", "Did he?", "Yes"]),
+        (
+            "Ask J. Smith at Acme Inc. about it. Then rest.",
+            ["Ask J. Smith at Acme Inc. about it.", "Then rest."],
+        ),
+        ("वह आया। फिर गया।", ["वह आया।", "फिर गया।"]),
+        ("他来了。她走了。", ["他来了。", "她走了。"]),
+        ('"Go home." She went.', ['"Go home."', "She went."]),
+        ("See you at St.\n\nNext  paragraph\nhere", ["See you at St.", "Next paragraph here"]),
+        ("A **bold** claim. Done", ["A **bold** claim.", "Done"]),
+        ("  \n ", []),
+    ],
+)
+def test_split_sentences_of_a_whole_text(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_whole_text_and_stream_cut_at_the_same_places() -> None:
+    text = (
+        "Mrs. Iyer met Dr. Rao on Jan. 5 at the St. James hall. It went well! "
+        "Was it planned? No, e.g. the cake was a surprise…  Anyway.\n\nNew paragraph"
+    )
+    assert split_sentences(text) == split_all(text) == split_all(text, step=3)

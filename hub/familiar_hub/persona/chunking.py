@@ -1,53 +1,22 @@
-"""Cutting clean text into overlapping passages on sentence boundaries. Pure functions."""
+"""Cutting clean text into overlapping passages on sentence boundaries. Pure functions.
+
+Sentences are cut by the one splitter (`familiar_hub.tts.sentences.split_sentences`).
+"""
 
 from __future__ import annotations
 
 import re
 
-# A sentence ends at . ! ? (or the Devanagari danda) followed by space, or at a blank line.
-_SENTENCE_END = re.compile(r"(?<=[.!?\u0964])[\"')\]]*\s+|\n\s*\n")
-_ABBREVIATIONS = {
-    "mr.",
-    "mrs.",
-    "ms.",
-    "dr.",
-    "prof.",
-    "st.",
-    "e.g.",
-    "i.e.",
-    "etc.",
-    "vs.",
-    "no.",
-    "approx.",
-    "inc.",
-    "ltd.",
-    "jr.",
-    "sr.",
-}
+from familiar_hub.tts.sentences import split_sentences
+
+__all__ = ["chunk_text", "count_tokens", "split_sentences"]
+
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def count_tokens(text: str) -> int:
     """A cheap estimate of model tokens: words and punctuation, words past 6 letters twice."""
     return sum(2 if len(t) > 6 else 1 for t in _TOKEN.findall(text))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences (and paragraph-ending fragments) of ``text``, whitespace collapsed."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        candidate = text[start : match.start()].strip()
-        last_word = candidate.rsplit(None, 1)[-1].lower() if candidate else ""
-        if last_word in _ABBREVIATIONS and "\n" not in match.group(0):
-            continue  # "Dr. Rao" is one sentence
-        if candidate:
-            pieces.append(" ".join(candidate.split()))
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        pieces.append(" ".join(tail.split()))
-    return pieces
 
 
 def _split_long(sentence: str, limit: int) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from familiar_hub.persona.api import StyleProfile
-from familiar_hub.persona.chunking import split_sentences
+from familiar_hub.tts.sentences import split_sentences
 
 
 @dataclass(frozen=True)

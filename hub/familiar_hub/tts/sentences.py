@@ -1,7 +1,10 @@
-"""Cut streaming text into speakable pieces as it arrives.
+"""The one sentence splitter: streaming text cut into speakable pieces as it arrives, and whole
+documents cut into sentences for the persona's chunking.
 
-Pure and clock-free: fed text, it returns the sentences that are complete. The first piece of
-an answer may be cut early at a clause boundary, so the first audio starts sooner.
+Pure and clock-free: fed text, `SentenceSplitter` returns the sentences that are complete. The
+first piece of an answer may be cut early at a clause boundary, so the first audio starts sooner.
+`split_sentences` cuts a whole text at the same boundaries (same abbreviations, initials,
+quotes), keeping its markup.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ _ABBREVIATIONS = frozenset(
         "approx",
         "dept",
         "est",
+        "inc",
+        "ltd",
         "fig",
         "jan",
         "feb",
@@ -48,9 +53,9 @@ _ABBREVIATIONS = frozenset(
         "sun",
     ]
 )
-# A sentence ends at . ! ? … (plus closing quotes/brackets) followed by whitespace,
-# at a CJK full stop, or at a blank line.
-_END = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)|([。！？]+)|(\n\s*\n)""")
+# A sentence ends at . ! ? … or the Devanagari danda (plus closing quotes/brackets) followed by
+# whitespace, at a CJK full stop, or at a blank line.
+_END = re.compile(r"""([.!?…\u0964]+["'”’)\]]*)(\s+)|([。！？]+)|(\n\s*\n)""")
 _CLAUSE = re.compile(r"[,;:—–](?=\s)")
 _MARKUP = re.compile(r"[*_`#]+|^\s*[-•]\s+", re.MULTILINE)
 _SPACES = re.compile(r"\s+")
@@ -109,12 +114,7 @@ class SentenceSplitter:
         return out
 
     def _next_cut(self) -> int | None:
-        sentence_end = None
-        for match in _END.finditer(self._buffer):
-            if match.group(1) == "." and _is_abbreviation(self._buffer, match.start(1) + 1):
-                continue
-            sentence_end = match.end(1) if match.group(1) else match.end()
-            break
+        sentence_end = _sentence_end(self._buffer)
         if self._emitted == 0 and self._first_clause_chars:
             candidate = self._buffer if sentence_end is None else self._buffer[:sentence_end]
             if len(candidate) > self._first_clause_chars:
@@ -122,3 +122,37 @@ class SentenceSplitter:
                     if clause.end() >= _MIN_CLAUSE_CHARS:
                         return clause.end()
         return sentence_end
+
+
+def _sentence_end(text: str) -> int | None:
+    """Where the first complete sentence of ``text`` ends, or None while there is none yet.
+
+    A '.' after an abbreviation or an initial ("Dr. Rao", "J. Smith") ends nothing, unless a blank
+    line follows it.
+    """
+    for match in _END.finditer(text):
+        if (
+            match.group(1) == "."
+            and match.group(2).count("\n") < 2
+            and _is_abbreviation(text, match.start(1) + 1)
+        ):
+            continue
+        return match.end(1) if match.group(1) else match.end()
+    return None
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences (and paragraph-ending fragments) of a whole text, whitespace collapsed.
+
+    The same boundaries as `SentenceSplitter`, without its first-clause cut or its cleaning for
+    speech: markup stays, and no piece of the text is dropped.
+    """
+    pieces: list[str] = []
+    rest = text
+    while (cut := _sentence_end(rest)) is not None:
+        piece, rest = rest[:cut], rest[cut:]
+        if piece.strip():
+            pieces.append(" ".join(piece.split()))
+    if rest.strip():
+        pieces.append(" ".join(rest.split()))
+    return pieces
