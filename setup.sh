@@ -63,5 +63,15 @@ if [[ "$EXTRAS" == *dev* ]]; then
         rm -f bench/.ref-venv/.installed-*
         touch "$ref_stamp"
     fi
+    # rhasspy's wyoming-satellite pins an older wyoming than the servers above: a venv of its own.
+    sat_stamp="bench/.ref-sat-venv/.installed-$(sha256sum bench/ref-sat-requirements.txt | cut -c1-16)"
+    if [ ! -f "$sat_stamp" ]; then
+        echo "setup: installing the reference wyoming-satellite into bench/.ref-sat-venv"
+        [ -x bench/.ref-sat-venv/bin/python ] || "$PYTHON" -m venv bench/.ref-sat-venv
+        bench/.ref-sat-venv/bin/python -m pip install -q --disable-pip-version-check \
+            -r bench/ref-sat-requirements.txt
+        rm -f bench/.ref-sat-venv/.installed-*
+        touch "$sat_stamp"
+    fi
 fi
 echo "setup: ready"

@@ -3,11 +3,16 @@
 - our hub -> their servers: the hub proxies ASR to a real ``wyoming-faster-whisper`` and TTS to
   a real ``wyoming-piper`` (``asr.uri``, ``tts.uri``), both with the packaged models;
 - their client -> our hub: the reference ``wyoming`` library's own ``AsyncTcpClient`` (from the
-  reference environment, not our code) describes, transcribes and synthesizes against our hub.
+  reference environment, not our code) describes, transcribes and synthesizes against our hub;
+- our conductor -> their satellite: the hub drives a real ``wyoming-satellite`` process (always
+  streaming, no wake word) as one of its listed satellites; the spoken command reaches a real
+  Mosquitto and the answer's audio reaches the satellite's speaker command.
 
 The reference servers live in their own environment (``bench/.ref-venv``, made by ``setup.sh``
-from ``bench/ref-requirements.txt``; ``FAMILIAR_REF_VENV`` points elsewhere). Without it these
-tests are skipped, saying why.
+from ``bench/ref-requirements.txt``; ``FAMILIAR_REF_VENV`` points elsewhere); wyoming-satellite
+pins an older ``wyoming``, so it has one of its own (``bench/.ref-sat-venv`` from
+``bench/ref-sat-requirements.txt``; ``FAMILIAR_REF_SAT_VENV``). Without them these tests are
+skipped, saying why.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiomqtt
 import pytest
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -29,13 +37,15 @@ from familiar.client import WyomingClient
 from familiar_hub import models
 from familiar_hub.app import RunningHub, running_hub
 from familiar_hub.config import HubConfig
+from familiar_testkit.broker import Mosquitto
 from familiar_testkit.ports import free_port, wait_for_port
-from familiar_testkit.processes import ROOT
+from familiar_testkit.processes import ROOT, hub_process
 from familiar_testkit.speech import speak, words
 
 pytestmark = pytest.mark.models
 
 REF_VENV = Path(os.environ.get("FAMILIAR_REF_VENV") or ROOT / "bench" / ".ref-venv")
+REF_SAT_VENV = Path(os.environ.get("FAMILIAR_REF_SAT_VENV") or ROOT / "bench" / ".ref-sat-venv")
 COMMAND = "Turn on the kitchen light."
 
 
@@ -244,3 +254,121 @@ async def _run_reference_client(
         check=False,
         cwd=str(Path(sys.executable).parent),  # not the repository: only the reference's code
     )
+
+
+@pytest.fixture(scope="session")
+def ref_satellite_python() -> Path:
+    python = REF_SAT_VENV / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no wyoming-satellite environment at {REF_SAT_VENV} (setup.sh makes it)")
+    probe = subprocess.run(
+        [str(python), "-c", "import wyoming_satellite"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"wyoming-satellite not installed in {REF_SAT_VENV}: {probe.stderr[-300:]}")
+    return python
+
+
+def _silence(seconds: float) -> bytes:
+    return bytes(int(seconds * 16000) * 2)
+
+
+async def _until_in_log(path: Path, pattern: str, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not re.search(pattern, path.read_text(errors="replace")):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def _until_audio(path: Path, min_bytes: int, timeout: float) -> bytes:
+    """The speaker file once it holds ``min_bytes`` and stopped growing for a second."""
+    async with asyncio.timeout(timeout):
+        last = -1
+        while True:
+            size = path.stat().st_size if path.exists() else 0
+            if size >= min_bytes and size == last:
+                return path.read_bytes()
+            last = size
+            await asyncio.sleep(1.0)
+
+
+def _start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+
+
+async def test_our_conductor_drives_the_reference_satellite(
+    ref_satellite_python: Path, tmp_path: Path, broker: Mosquitto
+) -> None:
+    mic = tmp_path / "mic.raw"
+    mic.write_bytes(b"")
+    speaker = tmp_path / "speaker.raw"
+    port = free_port()
+    log = tmp_path / "satellite.log"
+    argv = [
+        str(ref_satellite_python),
+        "-m",
+        "wyoming_satellite",
+        "--uri",
+        f"tcp://127.0.0.1:{port}",
+        "--name",
+        "kitchen",
+        "--no-zeroconf",
+        "--mic-command",
+        shlex.join(["tail", "-c", "+1", "-f", str(mic)]),
+        "--snd-command",
+        shlex.join(["sh", "-c", f"cat >> {shlex.quote(str(speaker))}"]),
+        "--snd-command-rate",
+        "22050",
+        "--debug",
+    ]
+    config = {
+        "logging": {"level": "DEBUG"},
+        "brain": {
+            "persona_config": None,  # home commands only: no persona store to build
+            "home": {
+                "entities": [
+                    {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"}
+                ],
+                "mqtt": {},
+            },
+        },
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        "conductor": {
+            "discover": False,
+            "satellites": [{"uri": f"tcp://127.0.0.1:{port}", "name": "kitchen"}],
+        },
+    }
+    commands: list[str] = []
+
+    async def watch(subscribed: asyncio.Event) -> None:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe("familiar/command/#")
+            subscribed.set()
+            async for message in client.messages:
+                commands.append(str(message.topic))
+
+    subscribed = asyncio.Event()
+    watcher = asyncio.create_task(watch(subscribed))
+    satellite = _start(argv, log)
+    try:
+        wait_for_port(port, satellite, 60)
+        await subscribed.wait()
+        with hub_process(tmp_path, config):
+            # the hub listens at once, then loads its models before it drives the satellite
+            await _until_in_log(log, r"Streaming audio", 180)
+            with mic.open("ab") as out_mic:  # the user speaks
+                out_mic.write(_silence(0.5) + speak(COMMAND) + _silence(2.0))
+            answer = await _until_audio(speaker, 22050, 120)  # half a second of speech
+    finally:
+        satellite.terminate()
+        try:
+            satellite.wait(10)
+        except subprocess.TimeoutExpired:
+            satellite.kill()
+            satellite.wait()
+        watcher.cancel()
+    assert commands == ["familiar/command/light/kitchen/turn_on"], log.read_text()[-3000:]
+    assert any(answer[i : i + 2] != b"\0\0" for i in range(0, len(answer), 2))

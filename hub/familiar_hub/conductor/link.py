@@ -1,9 +1,10 @@
 """One satellite driven by the hub, as Home Assistant would drive it.
 
-Connect, ``describe``, ``run-satellite``, ping every 2 s after each pong (5 s without any event
-is a dead link), and on ``run-pipeline`` run ASR -> brain -> TTS, streaming the answer's audio
-back sentence by sentence. The link reconnects by itself (within about a second) when either
-side restarts.
+Connect, ``describe``, ``run-satellite``, ping every 2 s after each pong, and on ``run-pipeline``
+run ASR -> brain -> TTS, streaming the answer's audio back sentence by sentence. Once the
+satellite has answered a ping, 5 s without any event is a dead link; one that never answers
+(rhasspy's wyoming-satellite 1.0) is dropped only when its connection closes. The link
+reconnects by itself (within about a second) when either side restarts.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class SatelliteLink:
         self._pipeline: asyncio.Task[None] | None = None
         self._played = asyncio.Event()
         self._pong = asyncio.Event()
+        self._answers_pings = False
+        """This connection's satellite has answered a ping: silence from it means a dead link."""
         self._conversations = Conversations(services.config.conversation_seconds)
         self.recent_conversations: deque[str] = deque(maxlen=RECENT_CONVERSATIONS)
         """The conversations held through this satellite lately (a timer set in one of them
@@ -135,6 +138,8 @@ class SatelliteLink:
         paired = await self._pair(client) if self.secret is not None else False
         if self.paired_only and not paired:
             raise NotPaired(f"satellite {self.name} did not prove the pairing secret")
+        self._pong.clear()
+        self._answers_pings = False
         await client.send(RunSatellite().event())
         self.status.connected = True
         self.status.connects += 1
@@ -145,7 +150,7 @@ class SatelliteLink:
         pinger = asyncio.create_task(self._ping(client), name=f"ping[{self.name}]")
         try:
             while True:
-                event = await client.read(EVENT_TIMEOUT)
+                event = await client.read(EVENT_TIMEOUT if self._answers_pings else None)
                 if event is None:
                     raise RemoteUnavailable(f"satellite {self.name} closed the connection")
                 await self._on_event(client, event)
@@ -204,7 +209,8 @@ class SatelliteLink:
             await asyncio.sleep(PING_DELAY)
             self._pong.clear()
             await client.send(Ping().event())
-            await self._pong.wait()  # the reader's 5 s timeout catches a silent satellite
+            # the reader's 5 s timeout catches a silent satellite (one that ever answered)
+            await self._pong.wait()
 
     async def _on_event(self, client: WyomingClient, event: Event) -> None:
         try:
@@ -213,6 +219,7 @@ class SatelliteLink:
             _BAD_EVENTS.log(logging.WARNING, "satellite %s: %s", self.name, err)
             return
         if Pong.is_type(event.type):
+            self._answers_pings = True
             self._pong.set()
         elif Ping.is_type(event.type):
             await client.send(Pong(text=Ping.from_event(event).text).event())
