@@ -78,6 +78,15 @@ class ProgressBar:
 
         assert isinstance(outcome, FileOutcome)
         name = Path(outcome.path).name
+        if outcome.status == "ingesting":  # within a big file, after each committed batch
+            percent = f"{100 * (outcome.fraction or 0.0):.0f}%"
+            chunks = f"{outcome.added + outcome.unchanged} chunks"
+            if self.tty:
+                self.stream.write(f"\r{done}/{total} {name[:40]} {percent:>4} ({chunks})".ljust(79))
+            else:
+                self.stream.write(f"[{done}/{total}] ingesting {name}: {percent}, {chunks}\n")
+            self.stream.flush()
+            return
         if self.tty:
             width = 30
             filled = width * done // max(total, 1)

@@ -7,6 +7,7 @@ reader that needs them. Everything here is synchronous and runs on a worker thre
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.policy
 import html
@@ -352,8 +353,10 @@ _MD_BULLET = re.compile(r"(?m)^\s*(?:[-*+]|\d+[.)])\s+")
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
-def markdown_to_text(text: str) -> str:
-    text = _FRONT_MATTER.sub("", text)
+def markdown_to_text(text: str, front_matter: bool = True) -> str:
+    """Plain text of Markdown; ``front_matter=False`` for a later part of a streamed file."""
+    if front_matter:
+        text = _FRONT_MATTER.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub("", text)
     text = _MD_RULE.sub("", text)
@@ -456,3 +459,122 @@ def _docx_blocks(container: Any) -> str:
                 if cells:
                     lines.append(" | ".join(cells))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- streamed reading
+
+STREAM_BLOCK = 1 << 20
+"""Characters of a streamed text file handled at once (a part is cut at a blank line)."""
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def streams(path: Path) -> bool:
+    """Whether ``path`` can be read part by part (text, Markdown, mbox)."""
+    return path.suffix.lower() in (".txt", ".md", ".markdown", ".mbox")
+
+
+def stream_pieces(path: Path, block: int = STREAM_BLOCK) -> Iterator[tuple[Piece, float]]:
+    """The pieces of a text, Markdown or mbox file one at a time, each with the fraction of
+    the file read so far: a big file is never held whole. Text is cut into parts of about
+    ``block`` characters at blank lines. Raises :class:`UnreadableFile` with the reason."""
+    suffix = path.suffix.lower()
+    kind = SUFFIX_KINDS.get(suffix)
+    if kind is None or not streams(path):
+        raise UnreadableFile(f"cannot stream a {suffix or '(none)'} file")
+    try:
+        if suffix == ".mbox":
+            yield from _mbox_stream(path)
+        else:
+            yield from _text_stream(path, kind, block)
+    except UnreadableFile:
+        raise
+    except OSError as err:
+        raise UnreadableFile(f"cannot read: {err.strerror or err}") from err
+    except Exception as err:  # a parser choking on a corrupt file: report and skip
+        raise UnreadableFile(f"{type(err).__name__}: {err}") from err
+
+
+def _mbox_stream(path: Path) -> Iterator[tuple[Piece, float]]:
+    def factory(file: Any) -> EmailMessage:
+        parsed = email.message_from_binary_file(file, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    box = mailbox.mbox(path, factory=factory, create=False)  # type: ignore[arg-type]
+    try:
+        keys = box.keys()  # scans the file once for message offsets; holds no message
+        count = 0
+        for index, key in enumerate(keys):
+            message = box[key]
+            assert isinstance(message, EmailMessage)
+            if not message.get("From") and not message.get("Message-ID"):
+                _LOGGER.warning("%s: message %d has no headers (truncated?); skipped", path, index)
+                continue
+            count += 1
+            done = (index + 1) / len(keys)
+            for piece in mail_pieces(message, str(path), fallback_id=f"msg-{index}"):
+                yield piece, done
+        if count == 0:
+            raise UnreadableFile("no messages found in mbox")
+    finally:
+        box.close()
+
+
+def _text_encoding(path: Path) -> str:
+    """The encoding :func:`decode_text` would choose, found without holding the file."""
+    with path.open("rb") as file:
+        head = file.read(2)
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            return "utf-16"
+        file.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        try:
+            while block := file.read(STREAM_BLOCK):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _text_stream(path: Path, kind: str, block: int) -> Iterator[tuple[Piece, float]]:
+    encoding = _text_encoding(path)
+    size = max(path.stat().st_size, 1)
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    subject = path.stem
+    first = True
+    buffer = ""
+    read = 0
+
+    def piece(text: str) -> Piece:
+        nonlocal first
+        if kind == "markdown":
+            text = markdown_to_text(text, front_matter=first)
+        first = False
+        return Piece(text=text, kind=kind, source=str(path), subject=subject)
+
+    with path.open("rb") as file:
+        while True:
+            data = file.read(block)
+            read += len(data)
+            buffer += decoder.decode(data, final=not data)
+            while len(buffer) >= block or (not data and buffer):
+                cut = _cut(buffer, block) if data else len(buffer)
+                yield piece(buffer[:cut]), min(read / size, 1.0)
+                buffer = buffer[cut:]
+            if not data:
+                return
+
+
+def _cut(text: str, block: int) -> int:
+    """Where to end a part of ``text``: the last blank line, else the last line or space
+    (a file without paragraphs), else ``block``."""
+    ends = [match.end() for match in _BLANK_LINE.finditer(text)]
+    if ends and ends[-1] > block // 4:
+        return ends[-1]
+    for mark in ("\n", " "):
+        at = text.rfind(mark, block // 4)
+        if at > 0:
+            return at + 1
+    return block

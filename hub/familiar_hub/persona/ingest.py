@@ -1,13 +1,19 @@
-"""Ingesting files: read, clean, attribute, chunk, embed (new chunks only), commit per file."""
+"""Ingesting files: read, clean, attribute, chunk, embed (new chunks only), commit per file.
+
+A text file, Markdown file or mailbox larger than ``STREAM_BYTES`` is read part by part
+(message by message), and its new chunks are embedded and committed in batches of
+``STREAM_BATCH``: memory stays bounded whatever the file's size, progress is reported within
+the file, and a crash keeps the batches already committed (a rerun embeds only the rest)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +22,15 @@ from familiar_hub.persona.backend import Embedder, Vectors
 from familiar_hub.persona.chunking import chunk_text
 from familiar_hub.persona.cleaning import clean_document, clean_mail
 from familiar_hub.persona.config import PersonaConfig
-from familiar_hub.persona.documents import SUFFIX_KINDS, Piece, UnreadableFile, read_file
+from familiar_hub.persona.documents import (
+    STREAM_BLOCK,
+    SUFFIX_KINDS,
+    Piece,
+    UnreadableFile,
+    read_file,
+    stream_pieces,
+    streams,
+)
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.store import Chunk, PersonaStore
 from familiar_hub.persona.style import OwnText, learn_style
@@ -29,6 +43,12 @@ _EMBED_BATCH = 128
 _PARSED_AHEAD = 32
 """Files parsed ahead of the embedder at most (bounds memory on a folder of big files)."""
 
+STREAM_BYTES = 4 << 20
+"""Text files and mailboxes larger than this are read, embedded and committed in parts."""
+
+STREAM_BATCH = 512
+"""New chunks of a streamed file embedded and committed together."""
+
 _OWN_TEXT_CHARS = 20_000
 """Longest piece of own writing kept as style evidence (a book does not need to be whole)."""
 
@@ -39,11 +59,14 @@ class FileOutcome:
 
     path: str
     status: str
-    """``added`` (new or changed), ``unchanged`` or ``skipped``."""
+    """``added`` (new or changed), ``unchanged`` or ``skipped``; ``ingesting`` while a big
+    file is read in parts (``progress`` gets one after each committed batch)."""
     reason: str | None = None
     added: int = 0
     removed: int = 0
     unchanged: int = 0
+    fraction: float | None = None
+    """Part of a big file read so far, on an ``ingesting`` outcome (progress within the file)."""
 
 
 @dataclass
@@ -66,7 +89,8 @@ class IngestReport:
 
 
 Progress = Callable[[int, int, FileOutcome], None]
-"""``(files done, files in total, outcome of the last one)``."""
+"""``(files done, files in total, outcome of the last one)``; within a big file also
+``(files done, files in total, an ingesting outcome)`` after each committed batch."""
 
 
 _SENT_FOLDER = re.compile(
@@ -140,6 +164,72 @@ class _Pending:
     """Chunks not stored yet, by hash."""
 
 
+@dataclass(frozen=True)
+class _Streamed:
+    """A big file to read, embed and commit in parts."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class Gathered:
+    """What a file's pieces give besides chunks: own writing and names."""
+
+    own: list[OwnText] = field(default_factory=list)
+    names: Counter[str] = field(default_factory=Counter)
+    document_chars: int = 0
+    """Own document text kept so far (a streamed book keeps its beginning only)."""
+
+
+def iter_chunks(
+    pieces: Iterable[Piece],
+    config: PersonaConfig,
+    attribution: Attribution,
+    path: Path | None,
+    gathered: Gathered,
+) -> Iterator[Chunk]:
+    """Clean, attribute and chunk pieces one at a time; own writing and names go to
+    ``gathered``. Pure apart from logging."""
+    seq = 0
+    own_source = attribution.own_source(path)
+    for piece in pieces:
+        mine = attribution.by_persona(piece, own_source)
+        if piece.author:
+            gathered.names.update(author_names([piece.author]))
+        if piece.is_mail:
+            cleaned = clean_mail(piece.text)
+            body = cleaned.body
+            if mine:
+                gathered.own.append(
+                    OwnText(body[:_OWN_TEXT_CHARS], cleaned.greeting, cleaned.sign_off)
+                )
+        else:
+            body = clean_document(piece.text)
+            room = _OWN_TEXT_CHARS - gathered.document_chars
+            if mine and body and room > 0:
+                gathered.own.append(OwnText(body[:room]))
+                gathered.document_chars += min(len(body), room)
+        if not body:
+            continue
+        gathered.names.update(name_counts(body))
+        for text in chunk_text(body, config.chunking.target_tokens, config.chunking.overlap_tokens):
+            yield Chunk(
+                text=text,
+                citation=piece.source,
+                kind=piece.kind,
+                author=piece.author,
+                address=piece.address,
+                by_persona=mine,
+                date=piece.date,
+                subject=piece.subject,
+                message_id=piece.message_id,
+                seq=seq,
+            )
+            seq += 1
+
+
 def prepare_pieces(
     pieces: Iterable[Piece],
     config: PersonaConfig,
@@ -147,42 +237,30 @@ def prepare_pieces(
     path: Path | None = None,
 ) -> PreparedFile:
     """Clean, attribute and chunk the pieces of one file. Pure apart from logging."""
-    chunks: list[Chunk] = []
-    own: list[OwnText] = []
-    names: Counter[str] = Counter()
-    own_source = attribution.own_source(path)
-    for piece in pieces:
-        mine = attribution.by_persona(piece, own_source)
-        if piece.author:
-            names.update(author_names([piece.author]))
-        if piece.is_mail:
-            cleaned = clean_mail(piece.text)
-            body = cleaned.body
-            if mine:
-                own.append(OwnText(body[:_OWN_TEXT_CHARS], cleaned.greeting, cleaned.sign_off))
-        else:
-            body = clean_document(piece.text)
-            if mine and body:
-                own.append(OwnText(body[:_OWN_TEXT_CHARS]))
-        if not body:
-            continue
-        names.update(name_counts(body))
-        for text in chunk_text(body, config.chunking.target_tokens, config.chunking.overlap_tokens):
-            chunks.append(
-                Chunk(
-                    text=text,
-                    citation=piece.source,
-                    kind=piece.kind,
-                    author=piece.author,
-                    address=piece.address,
-                    by_persona=mine,
-                    date=piece.date,
-                    subject=piece.subject,
-                    message_id=piece.message_id,
-                    seq=len(chunks),
-                )
-            )
-    return PreparedFile(chunks, own, names)
+    gathered = Gathered()
+    chunks = list(iter_chunks(pieces, config, attribution, path, gathered))
+    return PreparedFile(chunks, gathered.own, gathered.names)
+
+
+class _Stream:
+    """The chunks of a big file, pulled in batches on the parse thread."""
+
+    def __init__(
+        self, path: Path, config: PersonaConfig, attribution: Attribution, block: int
+    ) -> None:
+        self.fraction = 0.0
+        self.gathered = Gathered()
+
+        def pieces() -> Iterator[Piece]:
+            for piece, fraction in stream_pieces(path, block):
+                self.fraction = fraction
+                yield piece
+
+        self._chunks = iter_chunks(pieces(), config, attribution, path, self.gathered)
+
+    def take(self, count: int) -> list[Chunk]:
+        """Up to ``count`` next chunks; an empty list at the end."""
+        return list(itertools.islice(self._chunks, count))
 
 
 def walk(
@@ -246,6 +324,10 @@ class Ingestor:
         self.embedder = embedder
         self.attribution = Attribution(config)
         self._worker = Worker("persona-parse")
+        self.stream_bytes = STREAM_BYTES
+        """Text files and mailboxes larger than this are streamed."""
+        self.stream_batch = STREAM_BATCH
+        self.stream_block = STREAM_BLOCK
 
     async def __aenter__(self) -> Ingestor:
         return self
@@ -256,9 +338,9 @@ class Ingestor:
     def _parse(self, path: Path) -> PreparedFile:
         return prepare_pieces(list(read_file(path)), self.config, self.attribution, path)
 
-    async def _prepare(self, path: Path) -> FileOutcome | _Pending:
+    async def _prepare(self, path: Path) -> FileOutcome | _Pending | _Streamed:
         """Hash and parse one file (on the parse thread): an outcome when there is nothing to
-        embed and commit, else what to embed and commit."""
+        embed and commit, what to embed and commit, or a big file to stream."""
         name = str(path)
         limit = self.config.max_file_mb * (1 << 20)
         try:
@@ -271,6 +353,8 @@ class Ingestor:
         state = await self.store.file_state(name)
         if state is not None and state.sha256 == sha:
             return FileOutcome(name, "unchanged", unchanged=state.chunks)
+        if size > self.stream_bytes and streams(path):
+            return _Streamed(path, sha, size)
         try:
             prepared = await self._worker.run(self._parse, path)
         except UnreadableFile as err:
@@ -300,10 +384,67 @@ class Ingestor:
         _LOGGER.debug("%s: +%d -%d =%d", name, result.added, result.removed, result.unchanged)
         return FileOutcome(name, "added", None, result.added, result.removed, result.unchanged)
 
-    async def ingest_file(self, path: Path) -> FileOutcome:
+    async def _stream(
+        self, item: _Streamed, report: Callable[[FileOutcome], None] | None = None
+    ) -> FileOutcome:
+        """Read, embed and commit a big file in batches, reporting after each batch."""
+        name = str(item.path)
+        kind = SUFFIX_KINDS[item.path.suffix.lower()]
+        stream = _Stream(item.path, self.config, self.attribution, self.stream_block)
+        stored: set[str] | None = None
+        seen: set[str] = set()
+        added = 0
+        while True:
+            try:
+                chunks = await self._worker.run(stream.take, self.stream_batch)
+            except UnreadableFile as err:
+                _LOGGER.warning("skipped %s: %s", item.path, err)
+                if stored is not None:  # a part went in: leave none of it behind
+                    await self.store.forget(name)
+                return FileOutcome(name, "skipped", str(err))
+            if not chunks:
+                break
+            if stored is None:
+                stored = await self.store.begin_file(name, kind, item.size)
+            fresh: dict[str, Chunk] = {}
+            for chunk in chunks:
+                if chunk.hash not in seen and chunk.hash not in stored:
+                    fresh[chunk.hash] = chunk
+                seen.add(chunk.hash)
+            if fresh:
+                matrix = await self.embedder.embed([c.text for c in fresh.values()])
+                vectors = dict(zip(fresh, matrix, strict=True))
+                added += await self.store.add_chunks(name, list(fresh.values()), vectors)
+            if report is not None:
+                report(
+                    FileOutcome(
+                        name, "ingesting", None, added, 0, len(seen) - added, stream.fraction
+                    )
+                )
+        if stored is None:
+            return FileOutcome(name, "skipped", "no text found")
+        removed = await self.store.finish_file(
+            path=name,
+            kind=kind,
+            sha256=item.sha256,
+            size=item.size,
+            keep=seen,
+            own=stream.gathered.own,
+            names=stream.gathered.names,
+        )
+        _LOGGER.debug("%s: +%d -%d =%d (in parts)", name, added, removed, len(seen) - added)
+        return FileOutcome(name, "added", None, added, removed, len(seen) - added)
+
+    async def ingest_file(
+        self, path: Path, within: Callable[[FileOutcome], None] | None = None
+    ) -> FileOutcome:
+        """Ingest one file; ``within`` gets an ``ingesting`` outcome after each committed
+        batch of a big one."""
         prepared = await self._prepare(path)
         if isinstance(prepared, FileOutcome):
             return prepared
+        if isinstance(prepared, _Streamed):
+            return await self._stream(prepared, within)
         texts = [c.text for c in prepared.fresh.values()]
         matrix = await self.embedder.embed(texts) if texts else None
         vectors = {} if matrix is None else dict(zip(prepared.fresh, matrix, strict=True))
@@ -313,12 +454,15 @@ class Ingestor:
         """Ingest files in order. Parsing runs ahead on its own thread while new chunks of
         several files are embedded together (the embedder is fastest on full batches); each
         file is still committed in its own transaction, in order, and reported to
-        ``progress`` as it is."""
+        ``progress`` as it is. A big text file or mailbox is streamed in batches, each
+        committed and reported (as ``ingesting``) on its own."""
         files, skipped = await self._worker.run(walk, paths, self.config.follow_symlinks)
         report = IngestReport()
         for name, reason in skipped:
             report.record(FileOutcome(name, "skipped", reason))
-        queue: asyncio.Queue[FileOutcome | _Pending | None] = asyncio.Queue(_PARSED_AHEAD)
+        queue: asyncio.Queue[FileOutcome | _Pending | _Streamed | None] = asyncio.Queue(
+            _PARSED_AHEAD
+        )
 
         async def parse_ahead() -> None:
             for path in files:
@@ -350,6 +494,15 @@ class Ingestor:
             group.create_task(parse_ahead(), name="persona-parse-ahead")
             waiting = 0
             while (item := await queue.get()) is not None:
+                if isinstance(item, _Streamed):
+                    await flush()
+                    waiting = 0
+                    outcome = await self._stream(item, _within(progress, done, len(files)))
+                    report.record(outcome)
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(files), outcome)
+                    continue
                 batch.append(item)
                 if isinstance(item, _Pending):
                     waiting += len(item.fresh)
@@ -362,6 +515,15 @@ class Ingestor:
 
     async def refresh_style(self) -> None:
         await refresh_style(self.store)
+
+
+def _within(
+    progress: Progress | None, done: int, total: int
+) -> Callable[[FileOutcome], None] | None:
+    """The in-file progress callback of a run's ``progress``."""
+    if progress is None:
+        return None
+    return lambda outcome: progress(done, total, outcome)
 
 
 async def refresh_style(store: PersonaStore) -> None:

@@ -2,7 +2,9 @@
 
 All database work runs on one worker thread that owns the connection; the event loop only
 awaits it. Each ingested file is written in one transaction (with its content hash), so a
-crash or kill loses nothing already committed and never leaves half a file. Deleted content
+crash or kill loses nothing already committed and never leaves half a file; a big text file or
+mailbox is written in batches under an empty hash until its last one, so an interrupted one is
+ingested again (keeping, not re-embedding, the chunks already committed). Deleted content
 is overwritten (``secure_delete``) and the WAL truncated after ``forget``, so it is really gone.
 The file, its WAL and the data directory are readable by the owner only.
 """
@@ -461,53 +463,9 @@ class PersonaStore(ThreadedModel):
                 wanted.setdefault(chunk.hash, chunk)
             stale = [chunk_id for h, chunk_id in existing.items() if h not in wanted]
             self._delete_chunks(stale)
-            added = 0
-            indexed: list[IndexRow] = []
-            for digest, chunk in wanted.items():
-                if digest in existing:
-                    continue
-                vector = vectors[digest]  # KeyError: the caller skipped a new chunk
-                cursor = db.execute(
-                    "INSERT INTO chunks(file_id, hash, citation, kind, message_id, author, "
-                    "address, by_persona, date, subject, seq, text) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        file_id,
-                        digest,
-                        chunk.citation,
-                        chunk.kind,
-                        chunk.message_id,
-                        chunk.author,
-                        chunk.address,
-                        int(chunk.by_persona),
-                        chunk.date,
-                        chunk.subject,
-                        chunk.seq,
-                        chunk.text,
-                    ),
-                )
-                row = IndexRow(
-                    int(cursor.lastrowid),
-                    np.asarray(vector, dtype=np.float32).reshape(-1),
-                    chunk.author or "",
-                    chunk.kind,
-                    chunk.year,
-                    chunk.by_persona,
-                )
-                db.execute(
-                    "INSERT INTO chunks_vec(chunk_id, embedding, author, kind, year, by_persona) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (
-                        row.chunk_id,
-                        row.vector.tobytes(),
-                        row.author,
-                        row.kind,
-                        row.year,
-                        int(row.by_persona),
-                    ),
-                )
-                indexed.append(row)
-                added += 1
+            fresh = [(d, c) for d, c in wanted.items() if d not in existing]
+            indexed = self._insert_chunks(file_id, fresh, vectors)
+            added = len(indexed)
             db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
             db.executemany(
                 "INSERT INTO own_texts(file_id, greeting, sign_off, body) VALUES (?,?,?,?)",
@@ -524,6 +482,195 @@ class PersonaStore(ThreadedModel):
             raise
         self._indexed(indexed, stale)
         return CommitResult(added, len(stale), len(wanted) - added)
+
+    def _insert_chunks(
+        self, file_id: int, chunks: Sequence[tuple[str, Chunk]], vectors: Mapping[str, Vectors]
+    ) -> list[IndexRow]:
+        """Insert ``(hash, chunk)`` pairs with their vectors (inside the caller's transaction)."""
+        db = self._db
+        indexed: list[IndexRow] = []
+        for digest, chunk in chunks:
+            vector = vectors[digest]  # KeyError: the caller skipped a new chunk
+            cursor = db.execute(
+                "INSERT INTO chunks(file_id, hash, citation, kind, message_id, author, "
+                "address, by_persona, date, subject, seq, text) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    file_id,
+                    digest,
+                    chunk.citation,
+                    chunk.kind,
+                    chunk.message_id,
+                    chunk.author,
+                    chunk.address,
+                    int(chunk.by_persona),
+                    chunk.date,
+                    chunk.subject,
+                    chunk.seq,
+                    chunk.text,
+                ),
+            )
+            row = IndexRow(
+                int(cursor.lastrowid),
+                np.asarray(vector, dtype=np.float32).reshape(-1),
+                chunk.author or "",
+                chunk.kind,
+                chunk.year,
+                chunk.by_persona,
+            )
+            db.execute(
+                "INSERT INTO chunks_vec(chunk_id, embedding, author, kind, year, by_persona) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    row.chunk_id,
+                    row.vector.tobytes(),
+                    row.author,
+                    row.kind,
+                    row.year,
+                    int(row.by_persona),
+                ),
+            )
+            indexed.append(row)
+        return indexed
+
+    # A big file is written in parts: ``begin_file`` marks it unfinished (an empty hash, so a
+    # rerun after a crash ingests it again), ``add_chunks`` commits each batch of new chunks,
+    # ``finish_file`` drops what the file no longer holds and records its hash. Chunks already
+    # committed by an interrupted run are kept (by hash) and not embedded again.
+
+    async def begin_file(self, path: str, kind: str, size: int) -> set[str]:
+        """Mark ``path`` as being ingested in parts; the hashes of the chunks it holds."""
+        return await self._run(self._begin_file, path, kind, size)
+
+    def _begin_file(self, path: str, kind: str, size: int) -> set[str]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._file_row(path, kind, "", size)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return self._chunk_hashes(path)
+
+    async def add_chunks(
+        self, path: str, chunks: Sequence[Chunk], vectors: Mapping[str, Vectors]
+    ) -> int:
+        """Commit new chunks of a file begun with :meth:`begin_file`, in one transaction;
+        chunks it holds already are left alone. How many were added."""
+        return await self._run(self._add_chunks, path, chunks, vectors)
+
+    def _add_chunks(
+        self, path: str, chunks: Sequence[Chunk], vectors: Mapping[str, Vectors]
+    ) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            file_id = self._begun(path)
+            wanted: dict[str, Chunk] = {}
+            for chunk in chunks:
+                wanted.setdefault(chunk.hash, chunk)
+            marks = ",".join("?" * len(wanted))
+            held = (
+                {
+                    str(r[0])
+                    for r in db.execute(
+                        f"SELECT hash FROM chunks WHERE file_id = ? AND hash IN ({marks})",
+                        (file_id, *wanted),
+                    )
+                }
+                if wanted
+                else set()
+            )
+            indexed = self._insert_chunks(
+                file_id, [(d, c) for d, c in wanted.items() if d not in held], vectors
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._indexed(indexed, [])
+        return len(indexed)
+
+    async def finish_file(
+        self,
+        *,
+        path: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        keep: set[str],
+        own: Sequence[OwnText],
+        names: Mapping[str, int] | None = None,
+    ) -> int:
+        """End a file ingested in parts: drop its chunks whose hash is not in ``keep``, store
+        its own writing and names, and record ``sha256``. How many chunks were dropped."""
+        return await self._run(
+            lambda: self._finish_file(path, kind, sha256, size, keep, own, names or {})
+        )
+
+    def _finish_file(  # noqa: PLR0917
+        self,
+        path: str,
+        kind: str,
+        sha256: str,
+        size: int,
+        keep: set[str],
+        own: Sequence[OwnText],
+        names: Mapping[str, int],
+    ) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            file_id = self._file_row(path, kind, sha256, size)
+            stale = [
+                int(i)
+                for i, h in db.execute("SELECT id, hash FROM chunks WHERE file_id = ?", (file_id,))
+                if str(h) not in keep
+            ]
+            self._delete_chunks(stale)
+            self._file_extras(file_id, own, names)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._indexed([], stale)
+        return len(stale)
+
+    def _begun(self, path: str) -> int:
+        row = self._db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            raise PersonaStoreError(f"{path} was not begun (or was forgotten meanwhile)")
+        return int(row[0])
+
+    def _file_row(self, path: str, kind: str, sha256: str, size: int) -> int:
+        """Insert or update the row of ``path`` (inside the caller's transaction); its id."""
+        db = self._db
+        row = db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            cursor = db.execute(
+                "INSERT INTO files(path, kind, sha256, size, ingested_at) VALUES (?,?,?,?,?)",
+                (path, kind, sha256, size, _now()),
+            )
+            return int(cursor.lastrowid)
+        db.execute(
+            "UPDATE files SET kind = ?, sha256 = ?, size = ?, ingested_at = ? WHERE id = ?",
+            (kind, sha256, size, _now(), int(row[0])),
+        )
+        return int(row[0])
+
+    def _file_extras(self, file_id: int, own: Sequence[OwnText], names: Mapping[str, int]) -> None:
+        db = self._db
+        db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
+        db.executemany(
+            "INSERT INTO own_texts(file_id, greeting, sign_off, body) VALUES (?,?,?,?)",
+            [(file_id, o.greeting, o.sign_off, o.body) for o in own],
+        )
+        db.execute("DELETE FROM names WHERE file_id = ?", (file_id,))
+        db.executemany(
+            "INSERT INTO names(file_id, name, count) VALUES (?,?,?)",
+            [(file_id, name, count) for name, count in names.items()],
+        )
 
     def _indexed(self, added: Sequence[IndexRow], removed: Sequence[int]) -> None:
         """Mirror a committed transaction in the in-memory index."""
