@@ -166,7 +166,7 @@ async def _run(
         embedder = CountingEmbedder(inner)
         async with CountingStore(config.store_path, inner.dim, inner.name) as store:
             store.fail_at = fail_at
-            async with small_ingestor(config, store, embedder) as ingestor:  # type: ignore[arg-type]
+            async with small_ingestor(config, store, embedder) as ingestor:
                 try:
                     await ingestor.ingest(paths, lambda d, t, o: events.append(o))
                 except* RuntimeError:
