@@ -191,6 +191,31 @@ async def test_upload_reports_each_file_and_the_new_chunk_count(web: Web, tmp_pa
             assert (await r.json())["chunks"] == 0
 
 
+async def test_upload_of_a_big_file_reports_progress_within_it(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from familiar_hub.persona import ingest
+    from tests.persona.test_big_ingest import write_text
+
+    monkeypatch.setattr(ingest, "STREAM_BYTES", 64 << 10)
+    monkeypatch.setattr(ingest, "STREAM_BLOCK", 16 << 10)
+    monkeypatch.setattr(ingest, "STREAM_BATCH", 32)
+    write_text(tmp_path / "book.txt", 0.2)
+    session, csrf = await web.admin()
+    form = aiohttp.FormData()
+    form.add_field("files", (tmp_path / "book.txt").read_bytes(), filename="book.txt")
+    async with session, session.post("/api/persona/documents", data=form, headers=csrf) as r:
+        assert r.status == 200, await r.text()
+        got = await lines(r)
+    parts = [g for g in got if g["type"] == "part"]
+    assert len(parts) >= 3 and {p["name"] for p in parts} == {"book.txt"}
+    fractions = [p["fraction"] for p in parts]
+    assert fractions == sorted(fractions) and fractions[0] < 1 and fractions[-1] == 1.0
+    assert all(p["done"] == 0 and p["total"] == 1 for p in parts)
+    assert got[-2]["type"] == "file" and got[-2]["status"] == "added"
+    assert got[-2]["added"] == parts[-1]["chunks"] == got[-1]["chunks"]
+
+
 def tone_clip(seconds: float, rate: int = 16000, level: float = 0.3) -> bytes:
     """A voiced, speech-like signal with pauses (harmonics, syllable rhythm, a little noise)."""
     t = np.arange(int(seconds * rate)) / rate

@@ -152,7 +152,16 @@ class PersonaAdmin:
                     outcome = FileOutcome(str(path), "skipped", f"not a supported file ({kinds})")
                     path.unlink(missing_ok=True)
                 else:
-                    outcome = await ingestor.ingest_file(path)
+                    async for outcome in _ingest_with_parts(ingestor, path):
+                        if outcome.status == "ingesting":  # a big file, after each batch
+                            yield {
+                                "type": "part",
+                                "name": name,
+                                "fraction": outcome.fraction,
+                                "chunks": outcome.added + outcome.unchanged,
+                                "done": index - 1,
+                                "total": total,
+                            }
                     if outcome.status == "skipped":
                         path.unlink(missing_ok=True)
                 added += outcome.added
@@ -280,3 +289,25 @@ VOICE_PROMPTS = [
     "squeezed into one little house and it rained for a week.",
 ]
 """What to read aloud: varied, natural sentences (10 to 20 seconds each)."""
+
+
+async def _ingest_with_parts(ingestor: Any, path: Path) -> AsyncIterator[Any]:
+    """The ``ingesting`` outcomes of one file as its batches commit, then its outcome."""
+    parts: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def run() -> Any:
+        try:
+            return await ingestor.ingest_file(path, parts.put_nowait)
+        finally:
+            parts.put_nowait(None)
+
+    task = asyncio.create_task(run())
+    try:
+        while (part := await parts.get()) is not None:
+            yield part
+        yield await task
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

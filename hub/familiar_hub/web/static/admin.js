@@ -102,6 +102,9 @@
           rows.append(el("tr", {}, el("td", {}, m.name),
             el("td", {}, el("span", { class: "pill " + (ok ? "ok" : "bad") }, m.status), " ", m.reason || ""),
             el("td", { class: "num" }, ok ? `+${m.added}` : "")));
+        } else if (m.type === "part") {
+          bar.max = m.total; bar.value = m.done + m.fraction;
+          label.textContent = `Reading ${m.name}: ${Math.round(100 * m.fraction)} % (${m.chunks} chunks)…`;
         } else if (m.type === "done") {
           label.textContent = "Done.";
           $("upload-summary").textContent = `${m.added} new chunks; the store now holds ${m.chunks}.`;
