@@ -179,8 +179,8 @@ class Gathered:
 
     own: list[OwnText] = field(default_factory=list)
     names: Counter[str] = field(default_factory=Counter)
-    document_chars: int = 0
-    """Own document text kept so far (a streamed book keeps its beginning only)."""
+    document_chars: Counter[str] = field(default_factory=Counter)
+    """Own document text kept so far, by source (a streamed book keeps its beginning only)."""
 
 
 def iter_chunks(
@@ -207,10 +207,10 @@ def iter_chunks(
                 )
         else:
             body = clean_document(piece.text)
-            room = _OWN_TEXT_CHARS - gathered.document_chars
+            room = _OWN_TEXT_CHARS - gathered.document_chars[piece.source]
             if mine and body and room > 0:
                 gathered.own.append(OwnText(body[:room]))
-                gathered.document_chars += min(len(body), room)
+                gathered.document_chars[piece.source] += min(len(body), room)
         if not body:
             continue
         gathered.names.update(name_counts(body))
