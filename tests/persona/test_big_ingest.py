@@ -117,7 +117,7 @@ def test_streamed_ingest_keeps_memory_bounded(tmp_path: Path) -> None:
     # Streamed, the growth is the store's own (its in-memory vector index holds every vector by
     # design, SQLite's page cache): about 10 MB here, whatever the file's size. Read whole, the
     # file's text, cleaned text, chunks and vectors come on top (about 19 MB for 3 MB, and it
-    # grows with the file: 4.1 GB for 50 MB before the store was rewritten).
+    # grows with the file: issue 14 saw 4.1 GB for 50 MB).
     assert streamed["growth_kb"] < whole["growth_kb"] * 3 / 4, (streamed, whole)
     assert streamed["growth_kb"] < 16 << 10, streamed
 
