@@ -2,13 +2,15 @@
 
 Runs the ingest in a fresh interpreter so that its peak RSS (``ru_maxrss``) is the ingest's,
 imports included. ``python bench/big_ingest_bench.py [--mb 50] [--embedder hashing]``; prints
-one line to paste into docs/benchmarks.md (the hardening section)."""
+the figures and writes them to the ``## Big text ingest`` section of docs/benchmarks.md
+(``--no-doc``: print only)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=50.0)
     parser.add_argument("--embedder", default="hashing")
+    parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.txt"
@@ -66,13 +69,43 @@ def main() -> None:
         )
         result = json.loads(done.stdout.strip().splitlines()[-1])
         load = os.getloadavg()[0]
-    print(
-        f"**Big text ingest** ({args.mb:g} MB generated text, `{args.embedder}` embedder, load"
-        f" {load:.1f} on 2 cores): {result['chunks']} chunks in {result['seconds']:.0f} s"
-        f" ({result['chunks'] / result['seconds']:.0f} chunks/s, {args.mb / result['seconds']:.2f}"
-        f" MB/s), peak RSS {result['peak_rss_mb']:.0f} MB; {result['progress']} progress reports"
-        f" within the file, the first at {100 * (result['first_progress'] or 0):.1f} %."
+    line = (
+        f"`python bench/big_ingest_bench.py` (issue 14's probe; {args.mb:g} MB generated text,"
+        f" `{args.embedder}` embedder, load {load:.1f} on 2 cores): {result['chunks']} chunks in"
+        f" {result['seconds']:.0f} s ({result['chunks'] / result['seconds']:.0f} chunks/s,"
+        f" {args.mb / result['seconds']:.2f} MB/s), peak RSS {result['peak_rss_mb']:.0f} MB (the"
+        " whole process, imports and the store's in-memory vector index included; aim <= 1 GB:"
+        f" {'met' if result['peak_rss_mb'] <= 1024 else 'NOT met'}), {result['progress']} progress"
+        " reports within the file, the first at"
+        f" {100 * (result['first_progress'] or 0):.1f} %."
     )
+    print(line)
+    if not args.no_doc:
+        update_doc(f"{SECTION}\n\n{line} {NOTE}\n")
+
+
+SECTION = "## Big text ingest"
+NOTE = (
+    "Issue 14 saw 4.1 GB and 18.5 min, in one transaction, with no progress inside the file. The"
+    " file is streamed in ~1 MB parts and committed in batches of 512 chunks"
+    " (`tests/persona/test_big_ingest.py` asserts the batches, the progress, the resume after a"
+    " crash and that the streamed growth stays under three quarters of the whole-file one). The"
+    " time is the embedder's: with MiniLM it is bound by the embedder (see the ingestion rows of"
+    " the persona store section)."
+)
+
+
+def update_doc(section: str) -> None:
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text(encoding="utf-8")
+    start = text.find(SECTION)
+    if start < 0:
+        doc.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+        return
+    following = re.search(r"^## ", text[start + len(SECTION) :], re.MULTILINE)
+    end = len(text) if following is None else start + len(SECTION) + following.start()
+    tail = text[end:]
+    doc.write_text(text[:start] + section + ("\n" + tail if tail else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":
