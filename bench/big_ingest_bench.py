@@ -17,9 +17,22 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "hub")]
+WORDS = ["garden", "monsoon", "railway", "temple", "coffee", "cricket", "wedding", "market"]
 
-from tests.persona.test_big_ingest import write_text  # noqa: E402
+
+def write_text(path: Path, megabytes: float) -> None:
+    """A text file of distinct paragraphs (as tests/persona/test_big_ingest.py writes)."""
+    count = 0
+    with path.open("w", encoding="utf-8") as file:
+        while file.tell() < megabytes * (1 << 20):
+            sentences = " ".join(
+                f"Sentence {count}.{line} tells how the {WORDS[(count + line) % 8]} and the"
+                f" {WORDS[(count * 3 + line) % 8]} met on day {count * 7 + line}."
+                for line in range(8)
+            )
+            file.write(sentences + "\n\n")
+            count += 1
+
 
 PROBE = """
 import asyncio, json, resource, sys, time
