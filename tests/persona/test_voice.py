@@ -20,7 +20,15 @@ from familiar_hub import models
 from familiar_hub.persona.backend import SpeakerEncoder
 from familiar_hub.persona.config import VoiceCheckConfig
 from familiar_hub.persona.store import PersonaStore, VoiceClipRecord
-from familiar_hub.persona.voice import VoiceLibrary, judge, measure, read_clip, readiness
+from familiar_hub.persona.voice import (
+    PEAK_DBFS,
+    TARGET_DBFS,
+    VoiceLibrary,
+    judge,
+    measure,
+    read_clip,
+    readiness,
+)
 
 RATE = 22050
 TEXTS = [
@@ -129,7 +137,12 @@ def check_stored(records: list[VoiceClipRecord], voice_dir: Path) -> None:
         with wave.open(str(path)) as wav:
             assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (24000, 1, 2)
         samples, _, _ = read_clip(path.read_bytes())
-        assert abs(measure(samples, 24000, 1).loudness_dbfs - (-20)) < 1.5
+        stored = measure(samples, 24000, 1)
+        # Speech at -20 dBFS, unless that would push a peak over -1 dBFS: then the peak
+        # sets the gain and the speech stays quieter (Piper's varied prosody does that).
+        peak_limited = abs(stored.peak_dbfs - PEAK_DBFS) < 0.2
+        assert stored.loudness_dbfs < TARGET_DBFS + 1.5
+        assert peak_limited or abs(stored.loudness_dbfs - TARGET_DBFS) < 1.5
     assert stat.S_IMODE(voice_dir.stat().st_mode) == 0o700
 
 
