@@ -51,6 +51,7 @@ from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.broker import Mosquitto  # noqa: E402
 from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
@@ -335,17 +336,8 @@ def write(rows: list[str], window: float) -> None:
             "",
         ]
     )
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     heading = "## Endpointing" if window >= 30 else f"## Endpointing, {window:g} s Whisper window"
-    section = section.replace("## Endpointing", heading, 1)
-    start = text.find(heading + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section(heading, section.replace("## Endpointing", heading, 1))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from familiar_hub.persona.backends.hashing import HashingEmbedder  # noqa: E402
 from familiar_hub.persona.config import PersonaConfig  # noqa: E402
 from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.store import PersonaStore  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.speech import speak, words  # noqa: E402
 
 QUESTIONS = [
@@ -148,15 +149,7 @@ def report(model: str, names: list[str], results: dict[str, dict[str, object]]) 
 
 
 def write_section(text: str) -> Path:
-    path = ROOT / "docs" / "benchmarks.md"
-    existing = path.read_text(encoding="utf-8")
-    title = "## Names in speech"
-    start = existing.find(title)
-    if start >= 0:
-        end = existing.find("\n## ", start + 1)
-        existing = existing[:start] + existing[end + 1 :] if end >= 0 else existing[:start]
-    path.write_text(existing.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-    return path
+    return replace_section("## Names in speech", text)
 
 
 async def main() -> None:

@@ -39,6 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from endpoint_bench import BenchSatellite, build_persona, hub_config  # noqa: E402
 
 from familiar.server import WyomingServer  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
 
 LEVELS = (1, 2, 4, 8)
@@ -274,15 +275,7 @@ def write(runs: list[dict[str, Any]]) -> None:
             "",
         ]
     )
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    start = text.find("## Load\n")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section("## Load", section)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from familiar_hub.persona.backends import make_embedder  # noqa: E402
 from familiar_hub.persona.config import PersonaConfig  # noqa: E402
 from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.store import Chunk, PersonaStore  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 
 WORDS = [
     "garden",
@@ -415,15 +416,7 @@ what cost ~100 ms.
 
 
 def append_section(text: str) -> Path:
-    path = ROOT / "docs" / "benchmarks.md"
-    existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = existing.find("## Persona store")
-    if start >= 0:
-        end = existing.find("\n## ", start + 1)
-        existing = existing[:start] + existing[end + 1 :] if end >= 0 else existing[:start]
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(existing.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-    return path
+    return replace_section(text.split("\n", 1)[0], text)
 
 
 async def main() -> None:

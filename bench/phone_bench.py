@@ -41,6 +41,7 @@ from familiar.config import load_config  # noqa: E402
 from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.broker import Mosquitto  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak  # noqa: E402
@@ -211,15 +212,7 @@ def write(rows: list[str], runs: int) -> None:
             "",
         ]
     )
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("## Phone")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section(section.split("\n", 1)[0], section)
 
 
 if __name__ == "__main__":

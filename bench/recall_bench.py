@@ -43,6 +43,7 @@ from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.relevance import RelevancePolicy, relevant  # noqa: E402
 from familiar_hub.persona.retriever import PersonaRetriever  # noqa: E402
 from familiar_hub.persona.store import PersonaStore  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 
 SET = ROOT / "bench" / "data" / "recall_set.json"
 BRAIN_K = 3
@@ -264,15 +265,7 @@ def report(results: list[tuple[dict[str, Any], dict[str, Any]]], held: list[dict
 
 
 def write_section(text: str) -> Path:
-    path = ROOT / "docs" / "benchmarks.md"
-    existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    title = "## Retrieval and relevance"
-    start = existing.find(title)
-    if start >= 0:
-        end = existing.find("\n## ", start + 1)
-        existing = existing[:start] + existing[end + 1 :] if end >= 0 else existing[:start]
-    path.write_text(existing.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-    return path
+    return replace_section("## Retrieval and relevance", text)
 
 
 async def main() -> None:

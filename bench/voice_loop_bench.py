@@ -37,6 +37,7 @@ from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak  # noqa: E402
@@ -209,15 +210,7 @@ def write(rows: list[str], runs: int) -> None:
             "",
         ]
     )
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("## Voice loop")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    replace_section("## Voice loop", section)
 
 
 if __name__ == "__main__":
