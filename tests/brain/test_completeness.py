@@ -9,6 +9,7 @@ from familiar_hub.brain.brain import Brain
 from familiar_hub.brain.completeness import (
     complete_command,
     complete_question,
+    lacks_verb,
     may_continue_a_name,
     trails_off,
 )
@@ -74,10 +75,38 @@ def test_only_template_commands_with_nothing_more_to_come_are_complete() -> None
         ("When is Tom's?", False),
         ("What did Tom say about the?", False),
         ("Tom's birthday dinner?", False),  # not shaped like a question
+        # "What did the plumber … say about Friday?" cut at the pause (endpoint bench)
+        ("What did the plumber?", False),
+        ("What did the plumber say about Friday?", True),
     ],
 )
 def test_complete_questions(text: str, expected: bool) -> None:
     assert complete_question(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What did the plumber?", True),
+        ("What did the plumber say?", False),
+        ("Did Tom?", True),
+        ("Did Tom call?", False),
+        ("When does Tom's wife?", True),
+        ("When does Tom's wife arrive?", False),
+        ("Why didn't the plumber?", True),
+        ("Why didn't the plumber come?", False),
+        ("What time will it?", True),
+        ("What time will it be?", False),
+        ("How much did it cost?", False),
+        ("Who will win?", False),  # the question word is the subject
+        ("Where is the plumber?", False),  # "be" needs no other verb
+        ("When is the plumber coming?", False),
+        ("Could you?", True),
+        ("Tell me about Friday.", False),  # no auxiliary: nothing to say
+    ],
+)
+def test_auxiliary_questions_need_a_verb_after_the_subject(text: str, expected: bool) -> None:
+    assert lacks_verb(text) is expected
 
 
 @pytest.mark.parametrize(
@@ -90,6 +119,7 @@ def test_complete_questions(text: str, expected: bool) -> None:
         ("Set the living room blinds to", False),
         ("Open the garage door.", True),
         ("When is Tom's birthday dinner?", True),
+        ("What did the plumber?", False),
         ("Tell me about the", False),
         ("I was thinking", False),
         ("Stop.", True),

@@ -36,6 +36,22 @@ _QUESTION_START = re.compile(
 )
 MIN_QUESTION_WORDS = 3
 
+# "What did the plumber … say about Friday?": after do-support or a modal the question needs
+# a verb; Whisper punctuates the pause as finished ("What did the plumber?").
+_DO = frozenset("do does did don doesn didn".split())  # "didn't" is "didn", "t"
+_VERB_AUXILIARIES = _DO | frozenset(
+    """can could will would should shall may might must couldn won wouldn shouldn mustn
+    mightn""".split()
+)
+_BE = frozenset("am is are was were isn aren wasn weren".split())
+_NEGATION = frozenset(["not", "t"])
+_PRONOUNS = frozenset("i you he she it we they there".split())
+_DETERMINERS = frozenset(
+    "a an the this that these those my your our their his her its some any".split()
+)
+AUXILIARY_WITHIN = 3
+"""Words before the auxiliary: the question word or phrase ("what", "what time", "how much")."""
+
 
 def trails_off(text: str) -> bool:
     """The transcript ends mid-phrase: punctuation of trailing speech, or a dangling word."""
@@ -61,6 +77,35 @@ def may_continue_a_name(text: str, names: Iterable[str]) -> bool:
     return False
 
 
+def lacks_verb(text: str) -> bool:
+    """An auxiliary question that stops after its subject: "What did the plumber?", "Did
+    Tom?", "When does Tom's wife?". The subject is taken at its shortest (a pronoun, a
+    determiner and one word, a name, a name's and one word), so "What did the new plumber?"
+    still passes; "the plumber say" does not end there."""
+    said = words(text)
+    opening = said[: AUXILIARY_WITHIN + 1]
+    index = next((i for i, w in enumerate(opening) if w in _VERB_AUXILIARIES | _BE), None)
+    if index is None or said[index] in _BE:
+        return False  # no auxiliary; or "Where is the plumber?": "be" needs no other verb
+    word = said[index]
+    rest = said[index + 1 :]
+    while rest and rest[0] in _NEGATION:
+        rest = rest[1:]
+    if not rest:
+        return True
+    if index == 1 and said[0] in {"who", "what"} and word not in _DO:
+        subject = 0  # "Who will win?": the question word is the subject
+    elif rest[0] in _PRONOUNS:
+        subject = 1
+    elif rest[0] in _DETERMINERS:
+        subject = 2
+    elif len(rest) > 1 and rest[1] == "s":  # "Tom's wife"
+        subject = 3
+    else:
+        subject = 1
+    return len(rest) <= subject
+
+
 def complete_command(text: str, intent: HomeIntent | None, names: Iterable[str]) -> bool:
     """A template-matched home command with nothing that suggests more is coming."""
     if intent is None or intent.source != "template":
@@ -73,4 +118,8 @@ def complete_question(text: str) -> bool:
     stripped = text.strip()
     if not stripped.endswith("?") or not _QUESTION_START.match(stripped):
         return False
-    return len(words(stripped)) >= MIN_QUESTION_WORDS and not trails_off(stripped)
+    return (
+        len(words(stripped)) >= MIN_QUESTION_WORDS
+        and not trails_off(stripped)
+        and not lacks_verb(stripped)
+    )
