@@ -145,6 +145,19 @@ def report(model: str, names: list[str], results: dict[str, dict[str, object]]) 
     for (text, _), a, b in zip(QUESTIONS, plain["transcripts"], hot["transcripts"], strict=True):  # type: ignore[call-overload]
         if a != b:
             lines.append(f"- “{text}”: “{a}” → “{b}”")
+    lines += [
+        "",
+        f"**Verdict.** Names heard right {plain['heard']}/{plain['total']} →"
+        f" {hot['heard']}/{hot['total']} with the persona's names as hotwords, and the other"
+        f" words' error rate {plain['wer_other']:.1%} → {hot['wer_other']:.1%} (the prompt gives"
+        " context). The prompt is the names as a finished sentence (“Selvam, Kavitha, … .”):"
+        " given as an open list (until 2026-11-30; 11/22 names) Whisper went on with it, and"
+        " home commands suffered (“Turn on the kitchen light.” heard “and Pern on the Kitchen"
+        " Light.”, so it no longer matched a template). Limits: Piper's US voice says some Tamil"
+        " names its own way (“Selvan”), a name heard as an English word (“Valley” for Valli)"
+        " stays, and the prompt holds ~20 names: a persona with hundreds of names gets the most"
+        " used ones.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ from familiar_hub.asr.hotwords import HotwordFeeder
 from familiar_hub.persona.backends.hashing import HashingEmbedder
 from familiar_hub.persona.config import PersonaConfig
 from familiar_hub.persona.ingest import Ingestor
-from familiar_hub.persona.names import name_counts
+from familiar_hub.persona.names import hotword_text, name_counts
 from familiar_hub.persona.retriever import PersonaRetriever
 from familiar_hub.persona.store import PersonaStore
 
@@ -39,6 +39,14 @@ def test_names_are_capitalised_words_used_as_names() -> None:
     assert "Tap" not in counts  # written in lower case too: not a name
     assert "Bring" not in counts and "The" not in counts  # capitalised by a sentence start
     assert "Murugan" not in counts  # only ever at a sentence start: cannot tell
+
+
+def test_hotword_prompt_is_a_finished_sentence_within_its_length() -> None:
+    names = ["Selvam", "Kavitha", "Mylapore", "Velachery"]
+    assert hotword_text(names, 200) == "Selvam, Kavitha, Mylapore, Velachery."
+    assert hotword_text(names, 25) == "Selvam, Kavitha."  # what fits, full stop counted
+    assert len(hotword_text(names, 25)) <= 25
+    assert hotword_text([], 200) == ""
 
 
 async def test_feeder_gives_the_store_names_and_refreshes_after_ingest(tmp_path: Path) -> None:
@@ -84,3 +92,20 @@ async def test_hotwords_reach_whisper_and_fix_a_misheard_name() -> None:
     assert "kavitha" not in words(plain.text)  # Whisper base alone hears "give us a"
     assert "kavitha" in words(biased.text)
     assert again.text == plain.text  # cleared: back to the unbiased recogniser
+
+
+@pytest.mark.models
+async def test_hotwords_leave_a_home_command_as_it_was_said() -> None:
+    """The names of the voice-loop bench's persona once made Whisper continue the list:
+    "Turn on the kitchen light." was heard "and Pern on the Kitchen Light."."""
+    from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr
+    from familiar_hub.config import AsrConfig
+    from familiar_testkit.speech import speak, words
+
+    text = "Turn on the kitchen light."
+    pcm = speak(text) + bytes(4800 * 2)  # and the 0.3 s pause it is transcribed at
+    audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768
+    async with FasterWhisperAsr(AsrConfig(model="whisper-base", workers=1)) as asr:
+        asr.set_hotwords(["Azul", "Dune", "Harbour", "Lisbon", "Patel"])
+        biased = await asr.transcribe(audio, "en")
+    assert words(biased.text) == words(text)

@@ -71,12 +71,14 @@ def author_names(authors: Iterable[str]) -> Counter[str]:
 
 
 def hotword_text(names: Iterable[str], max_chars: int) -> str:
-    """Names as one short, comma-separated prompt (Whisper's prompt is short)."""
+    """Names as one short, comma-separated prompt (Whisper's prompt is short), ended as a
+    sentence: Whisper reads the prompt as the text before the speech, and an unfinished list
+    ("Dune, Lisbon, Patel") makes it go on with it ("and Pern on the kitchen light.")."""
     out: list[str] = []
-    length = 0
+    length = 1  # the full stop
     for name in names:
         if length + len(name) + 2 > max_chars:
             break
         out.append(name)
         length += len(name) + 2
-    return ", ".join(out)
+    return ", ".join(out) + "." if out else ""
