@@ -10,13 +10,14 @@ PYTHON=${PYTHON:-python3}
 
 # System tools: Mosquitto (MQTT broker, tests start their own), espeak-ng (a second speaker
 # for voice-clip tests), ALSA utilities (arecord/aplay for satellites), Chromium and its
-# WebDriver (the web app's browser tests).
+# WebDriver (the web app's browser tests), npm (fetches the phone page's wake word runtime).
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v arecord >/dev/null || missing+=(alsa-utils)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "setup: installing ${missing[*]}"
@@ -49,6 +50,13 @@ fi
 
 if [[ "$EXTRAS" == *hub* ]]; then
     .venv/bin/familiar --log-level WARNING models
+    # The phone page's wake word: TensorFlow Lite compiled to WebAssembly (npm's
+    # @tensorflow/tfjs-tflite) into the model cache; without it phones use the hub's.
+    if command -v npm >/dev/null; then
+        .venv/bin/python -m familiar_hub.web.wakeword >/dev/null
+    else
+        echo "setup: no npm: phones will stream to the hub's wake word (docs/web.md)" >&2
+    fi
 fi
 
 # The reference Wyoming servers (wyoming-faster-whisper, wyoming-piper) in their own venv:

@@ -547,11 +547,15 @@ class WebConfig(Section):
     """Largest upload (documents, mail exports, voice clips) in one request."""
 
     wake_words: list[str] = Field(default_factory=lambda: ["hey_jarvis"])
-    """Wake words the hub listens for on phone streams (openWakeWord models of
+    """Wake words for phones, heard in the browser or on the hub (openWakeWord models of
     ``pyopen-wakeword``: alexa, hey_jarvis, hey_mycroft, hey_rhasspy, okay_nabu)."""
 
     wake_threshold: float = Field(default=0.5, gt=0, lt=1)
     """openWakeWord score (0-1) above which a phone's wake word counts."""
+    browser_wake: bool = True
+    """Let phones run the wake word in the browser (same models, TFLite compiled to
+    WebAssembly; ``setup.sh`` fetches the runtime): they then send audio only after it. Off,
+    or without the runtime, phones stream all the time and the hub listens (docs/web.md)."""
     end_silence_seconds: float = Field(default=0.8, gt=0, le=5)
     """Silence after speech that ends a phone's request."""
 

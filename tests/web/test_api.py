@@ -273,10 +273,10 @@ async def test_pairing_gives_a_qr_code_and_a_phone_token(web: Web) -> None:
             assert await r.json() == []
 
 
-async def phone(web: Web, token: str) -> aiohttp.ClientWebSocketResponse:
+async def phone(web: Web, token: str, **hello: Any) -> aiohttp.ClientWebSocketResponse:
     session = web.session()
     ws = await session.ws_connect("/ws/phone")
-    await ws.send_str(json.dumps({"type": "hello", "token": token, "rate": 16000}))
+    await ws.send_str(json.dumps({"type": "hello", "token": token, "rate": 16000, **hello}))
     ws._familiar_session = session  # type: ignore[attr-defined]
     return ws
 
@@ -452,3 +452,104 @@ async def test_phone_follow_up_listens_without_the_wake_word_and_stop_barges_in(
         "3200 bytes at 16000",
     ]
     assert web.responder.heard[0][1] == web.responder.heard[1][1]  # one conversation
+
+
+async def phone_token(web: Web) -> str:
+    session, csrf = await web.admin()
+    async with session, session.post("/api/tokens", json={"kind": "phone"}, headers=csrf) as r:
+        return str((await r.json())["token"])
+
+
+async def test_a_page_that_hears_the_wake_word_sends_only_the_request(web: Web) -> None:
+    made: list[object] = []
+    ctx = web.server.context
+    assert ctx is not None
+    ctx.make_wake = lambda: made.append(1)  # type: ignore[assignment,func-returns-value]
+    ws = await phone(web, await phone_token(web), wake="page")
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        assert await ws.receive_json(timeout=10) == {"type": "ready", "wake": "page"}
+        assert await ws.receive_json(timeout=10) == {"type": "state", "state": "idle"}
+        (session,) = ctx.phones.values()
+        await ws.send_bytes(b"\x00\x10" * 800)  # stray audio while idle: not heard
+        await ws.send_str(json.dumps({"type": "wake", "name": "alexa"}))  # not this hub's
+        assert (await ws.receive_json(timeout=10))["code"] == "bad-message"
+        await ws.send_str(json.dumps({"type": "wake", "name": "hey_jarvis"}))
+        assert await ws.receive_json(timeout=10) == {"type": "wake", "name": "hey_jarvis"}
+        await ws.send_bytes(b"\x00\x10" * 2400)  # the pre-roll and the request
+        await ws.send_str(json.dumps({"type": "end"}))
+        await next_state(ws, "speaking")
+        # barge-in by wake word while the answer plays
+        await ws.send_str(json.dumps({"type": "wake", "name": "hey_jarvis"}))
+        seen = await next_state(ws, "listening")
+        assert "stop-audio" in seen and "wake" in seen
+        await ws.send_bytes(b"\x00\x10" * 1000)
+        await ws.send_str(json.dumps({"type": "end"}))
+        await next_state(ws, "idle")
+        await ws.close()
+    assert [text for text, _ in web.responder.heard] == [
+        "4800 bytes at 16000",
+        "2000 bytes at 16000",
+    ]
+    assert made == [] and session.hub_wake_chunks == 0  # the hub never ran its wake word
+    assert session.page_wakes == ["hey_jarvis", "hey_jarvis"]
+    assert session.idle_audio_bytes == 1600
+
+
+async def test_the_hub_runs_the_wake_word_for_a_page_that_cannot(web: Web) -> None:
+    ws = await phone(web, await phone_token(web))  # no "wake" in hello: an older page
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        assert await ws.receive_json(timeout=10) == {"type": "ready", "wake": "hub"}
+        assert await ws.receive_json(timeout=10) == {"type": "state", "state": "idle"}
+        ctx = web.server.context
+        assert ctx is not None
+        (session,) = ctx.phones.values()
+        await ws.send_bytes(b"\x00\x10" * 2560)  # quiet: through the hub's wake word
+        # only the hub says when the wake word was heard (messages are handled in order)
+        await ws.send_str(json.dumps({"type": "wake", "name": "hey_jarvis"}))
+        assert (await ws.receive_json(timeout=10))["code"] == "bad-message"
+        await ws.close()
+    assert session.hub_wake_chunks == 1 and session.page_wakes == []
+    assert web.responder.heard == []
+
+
+async def test_a_hello_with_an_unknown_wake_place_is_refused(web: Web) -> None:
+    ws = await phone(web, await phone_token(web), wake="cloud")
+    async with ws._familiar_session:  # type: ignore[attr-defined]
+        assert await ws.receive_json(timeout=5) == {"type": "error", "code": "unauthorized"}
+
+
+async def test_the_wake_word_files_are_served_to_the_page(web: Web) -> None:
+    from familiar_hub.web.wakeword import MEL_SAMPLES, input_shape
+
+    ctx = web.server.context
+    assert ctx is not None and ctx.browser_wake is not None
+    async with web.session() as session:
+        async with session.get("/wakeword/config.json") as r:
+            config = await r.json()
+        assert config == ctx.browser_wake.page_config()
+        if not config["available"]:
+            pytest.fail(f"the browser wake word runtime is missing: {config['reason']}")
+        assert config["words"] == ["hey_jarvis"] and config["threshold"] == 0.5
+        async with session.get("/wakeword/models/melspectrogram.tflite") as r:
+            assert r.status == 200
+            assert input_shape(await r.read()) == [1, MEL_SAMPLES]
+        async with session.get("/wakeword/models/hey_jarvis.tflite") as r:
+            assert r.status == 200
+            etag = r.headers["etag"]
+        headers = {"If-None-Match": etag}
+        async with session.get("/wakeword/models/hey_jarvis.tflite", headers=headers) as r:
+            assert r.status == 304  # the page's cached copy is still good
+        async with session.get("/wakeword/runtime/tflite_web_api_cc_simd.wasm") as r:
+            assert r.status == 200 and r.headers["content-type"] == "application/wasm"
+        for path in (
+            "/wakeword/models/alexa.tflite",  # not a configured word
+            "/wakeword/runtime/tflite_web_api_cc_threaded.wasm",
+            "/wakeword/runtime/..%2F..%2Fweb%2Fkey.pem",
+        ):
+            async with session.get(path) as r:
+                assert r.status == 404, path
+                assert (await r.json())["error"]["code"] == "not-found"
+        async with session.get("/static/wake-worker.js") as r:
+            assert "'wasm-unsafe-eval'" in r.headers["content-security-policy"]
+        async with session.get("/phone") as r:
+            assert "eval" not in r.headers["content-security-policy"]  # the page stays strict

@@ -1,8 +1,9 @@
 """The web app in real headless Chromium with a fake microphone playing a WAV file.
 
-Fake ASR/TTS and an echoing responder stand in for the models here (the hub's real wake word
-and VAD run on the phone's stream); ``test_browser_models.py`` runs the same page against the
-real hub with its models and a real Mosquitto.
+Fake ASR/TTS and an echoing responder stand in for the models here (the real wake word runs
+in the page, or on the hub as the fallback, and the hub's real VAD ends the request);
+``test_browser_models.py`` runs the same page against the real hub with its models and a real
+Mosquitto.
 """
 
 from __future__ import annotations
@@ -102,6 +103,102 @@ async def test_a_paired_phone_talks_and_hears_the_answer(web: Web, tmp_path: Pat
     assert state["said"] == f"You said {heard[0][0]}. Anything else?"
     assert state["playedSeconds"] > 0.1  # the fake voice: 100 samples per character
     assert "listening" in state["states"] and "speaking" in state["states"]
+
+
+def wake_by_voice(url: str, mic: Path) -> dict[str, Any]:
+    """Tap to start, then only the voice; the hub's session for the phone, as it was."""
+    with chromium(mic, PHONE) as driver:
+        driver.get(url)
+        driver.find_element("id", "talk").click()
+        wait_until(driver, lambda d: page_state(d).get("answers", 0) >= 1, 60)
+        state = page_state(driver)
+        state["wake-where"] = driver.find_element("id", "wake-where").text
+        return state
+
+
+async def phone_url(web: Web) -> str:
+    session, csrf = await web.admin()
+    async with session, session.post("/api/tokens", json={"kind": "phone"}, headers=csrf) as r:
+        return f"{web.url}/phone#pair={(await r.json())['token']}"
+
+
+async def test_hey_jarvis_is_heard_in_the_page_which_sends_only_the_request(
+    web: Web, tmp_path: Path
+) -> None:
+    ctx = web.server.context
+    assert ctx is not None and ctx.browser_wake is not None
+    assert ctx.browser_wake.available, ctx.browser_wake.missing
+    hub_wake = ctx.make_wake
+    made: list[object] = []
+    sessions: list[Any] = []
+
+    def make_wake() -> Any:
+        made.append(hub_wake())
+        return made[-1]
+
+    ctx.make_wake = make_wake
+    phones = ctx.phones
+    ctx.phones = _Recording(phones, sessions)
+    mic = mic_file(
+        tmp_path / "mic.wav",
+        silence(4.0)
+        + speak("Hey Jarvis.")
+        + silence(0.8)
+        + speak("Turn on the kitchen light.")
+        + silence(3.0),
+    )
+    state = await asyncio.to_thread(wake_by_voice, await phone_url(web), mic)
+    (session,) = sessions
+    # The page heard the wake word and told the hub which; the hub never ran its own.
+    assert state["wakeWhere"] == "page" and "on this phone" in state["wake-where"]
+    assert state["localWakes"] == ["hey_jarvis"] and state["wakes"] == ["hey_jarvis"]
+    assert session.wake_where == "page" and session.page_wakes == ["hey_jarvis"]
+    assert made == [] and session.hub_wake_chunks == 0
+    # Nothing went up before the wake word; then the request (with its pre-roll).
+    assert state["sentBytesBeforeWake"] == 0
+    heard = web.responder.heard
+    assert len(heard) == 1 and heard[0][0].endswith("bytes at 16000")
+    request_bytes = int(heard[0][0].split()[0])
+    assert request_bytes >= 2 * 16000 * 1.2  # "Turn on the kitchen light." is longer than 1.2 s
+    assert request_bytes < 2 * 16000 * 5  # not the 10 s the microphone played
+    assert session.audio_bytes < 2 * 16000 * 6
+    assert state["playedSeconds"] > 0.1
+
+
+class _Recording(dict[str, Any]):
+    """The web context's live phones, keeping every session that came (to look at after)."""
+
+    def __init__(self, live: dict[str, Any], seen: list[Any]) -> None:
+        super().__init__(live)
+        self._seen = seen
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._seen.append(value)
+        super().__setitem__(key, value)
+
+
+async def test_without_the_runtime_the_page_says_so_and_the_hub_hears_the_wake_word(
+    web: Web, tmp_path: Path
+) -> None:
+    from familiar_hub.web.wakeword import BrowserWake
+
+    ctx = web.server.context
+    assert ctx is not None
+    ctx.browser_wake = BrowserWake(["hey_jarvis"], 0.5, tmp_path / "no-runtime", None)
+    mic = mic_file(
+        tmp_path / "mic.wav",
+        silence(3.0)
+        + speak("Hey Jarvis.")
+        + silence(0.8)
+        + speak("Turn on the kitchen light.")
+        + silence(3.0),
+    )
+    state = await asyncio.to_thread(wake_by_voice, await phone_url(web), mic)
+    assert state["wakeWhere"] == "hub" and "heard by the hub" in state["wake-where"]
+    assert "setup.sh" in state["wakeReason"]
+    assert state["localWakes"] == [] and state["wakes"] == ["hey_jarvis"]
+    assert state["sentBytes"] > 2 * 16000 * 3  # the fallback streams all the time
+    assert len(web.responder.heard) == 1
 
 
 def browse_admin(url: str, mic: Path, corpus: dict[str, Path]) -> dict[str, Any]:

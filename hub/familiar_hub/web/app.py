@@ -45,8 +45,15 @@ from familiar.threads import Worker
 from familiar_hub.conductor.turn import TurnEngine
 from familiar_hub.config import WebConfig
 from familiar_hub.web.persona import VOICE_SUFFIXES, PersonaAdmin, safe_name
-from familiar_hub.web.phone import HELLO_TIMEOUT, PhoneSession, VoiceListener, WakeListener
+from familiar_hub.web.phone import (
+    HELLO_TIMEOUT,
+    PhoneSession,
+    VoiceListener,
+    WakeListener,
+    WakeWhere,
+)
 from familiar_hub.web.security import AllowList, Credentials, TokenKind
+from familiar_hub.web.wakeword import BrowserWake
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,6 +152,8 @@ class WebContext:
     hub_name: str = "familiar"
     executor: Worker = field(default_factory=lambda: Worker("phone-wake", threads=4))
     """Wake word detection of the phone sessions (closed by the server)."""
+    browser_wake: BrowserWake | None = None
+    """The runtime and models for phones that run the wake word themselves."""
 
 
 def _static(name: str) -> Path:
@@ -286,7 +295,42 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         path = _static(safe_name(name))
         if not path.is_file() or name != path.name:
             raise NotFound("no such file")
-        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache"}
+        if name == "wake-worker.js":
+            # The worker's own policy: the TFLite runtime compiles WebAssembly and its
+            # Emscripten glue builds functions at run time; the pages keep the strict one.
+            headers["Content-Security-Policy"] = (
+                "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'"
+            )
+        return FileResponse(path, headers=headers)
+
+    # --- the wake word in the browser (docs/web.md)
+
+    @app.get("/wakeword/config.json", include_in_schema=False)
+    async def wake_config() -> JSONResponse:
+        bw = ctx.browser_wake
+        body = bw.page_config() if bw else {"available": False, "reason": "not set up"}
+        return JSONResponse(body, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/wakeword/runtime/{name}", include_in_schema=False)
+    async def wake_runtime(name: str) -> FileResponse:
+        path = ctx.browser_wake.runtime_file(name) if ctx.browser_wake else None
+        if path is None:
+            raise NotFound("no such file")
+        media = "application/wasm" if name.endswith(".wasm") else "text/javascript"
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/wakeword/models/{name}.tflite", include_in_schema=False)
+    async def wake_model(request: Request, name: str) -> Response:
+        bw = ctx.browser_wake
+        found = await asyncio.to_thread(bw.model, name) if bw else None
+        if found is None:
+            raise NotFound("no such model")
+        data, etag = found
+        headers = {"Cache-Control": "no-cache", "ETag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)  # the page has it already
+        return Response(data, media_type="application/octet-stream", headers=headers)
 
     @app.get("/sw.js", include_in_schema=False)
     async def service_worker() -> FileResponse:
@@ -490,7 +534,7 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
             await websocket.send_text(json.dumps({"type": "error", "code": "unauthorized"}))
             await websocket.close(code=4401)
             return
-        name, rate = hello
+        name, rate, wake = hello
         if ctx.turns is None or phone_slots.locked():
             await websocket.send_text(json.dumps({"type": "error", "code": "busy"}))
             await websocket.close(code=1013)
@@ -504,11 +548,12 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
                 ctx.make_vad,
                 ctx.config.end_silence_seconds,
                 executor,
+                ctx.config.wake_words,
             )
             ctx.phones[session.name] = session
-            _LOGGER.info("phone %s connected", session.name)
+            _LOGGER.info("phone %s connected (wake word in the %s)", session.name, wake.value)
             try:
-                await session.serve(rate)
+                await session.serve(rate, wake)
             except WebSocketDisconnect:
                 pass
             finally:
@@ -548,25 +593,27 @@ def _error_line(code: str, message: str) -> bytes:
     return (json.dumps({"type": "error", "code": code, "message": message}) + "\n").encode()
 
 
-async def _hello(websocket: WebSocket, creds: Credentials) -> tuple[str, int] | None:
-    """The page's first message: ``hello{token, rate}``; an admin's own session works too
+async def _hello(websocket: WebSocket, creds: Credentials) -> tuple[str, int, WakeWhere] | None:
+    """The page's first message: ``hello{token, rate, wake}`` (``wake``: ``page`` where the
+    browser runs the wake word, ``hub`` by default); an admin's own session works too
     (checked against the Origin, so no other site can use it)."""
     try:
         async with asyncio.timeout(HELLO_TIMEOUT):
             text = await websocket.receive_text()
         message = json.loads(text)
         rate = int(message.get("rate", 16000))
+        wake = WakeWhere(message.get("wake", "hub"))
     except (TimeoutError, ValueError, TypeError, KeyError, WebSocketDisconnect, AttributeError):
         return None
     if not 8000 <= rate <= 96000 or message.get("type") != "hello":
         return None
     record = creds.check_token(message.get("token"), ("phone",))
     if record is not None:
-        return record.name, rate
+        return record.name, rate, wake
     origin = websocket.headers.get("origin", "")
     own = f"{websocket.url.scheme.replace('ws', 'http')}://{websocket.url.netloc}"
     if origin == own and creds.session(websocket.cookies.get(SESSION_COOKIE)) is not None:
-        return "admin", rate
+        return "admin", rate, wake
     return None
 
 

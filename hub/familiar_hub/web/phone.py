@@ -1,12 +1,17 @@
-"""A phone satellite over a WebSocket: the hub runs the wake word and VAD for it.
+"""A phone satellite over a WebSocket: the wake word in the page or on the hub, VAD on the hub.
 
-The page streams its microphone as 16-bit mono PCM (binary frames, the rate it said in
-``hello``); the hub listens for the wake word, cuts the request by VAD, runs the turn with the
-shared :class:`TurnEngine` and streams the reply back (JSON messages + binary PCM frames).
+The page sends its microphone as 16-bit mono PCM (binary frames, the rate it said in
+``hello``). Where the browser runs the wake word itself (``hello{wake: "page"}``, see
+:mod:`familiar_hub.web.wakeword`) it sends nothing until it heard one, then ``wake{name}``
+and the request's audio (with a short pre-roll) while the hub says ``listening``. Otherwise
+(``wake: "hub"``, the fallback) it streams all the time and the hub listens for the wake word.
+Either way the hub cuts the request by VAD, runs the turn with the shared :class:`TurnEngine`
+and streams the reply back (JSON messages + binary PCM frames).
 
-Messages from the page: ``hello{token, rate}`` (first, within 5 s), ``listen`` (tap / push to
-talk: skip the wake word, barge in), ``end`` (push to talk released), ``stop`` (stop the
-answer), ``played`` (the answer finished playing). Messages to the page: ``ready``,
+Messages from the page: ``hello{token, rate, wake}`` (first, within 5 s), ``wake{name}`` (the
+page heard a wake word: listen, barge in), ``listen`` (tap / push to talk: skip the wake word,
+barge in), ``end`` (push to talk released), ``stop`` (stop the answer), ``played`` (the answer
+finished playing). Messages to the page: ``ready{wake}``,
 ``state{state}`` (idle, listening, thinking, speaking), ``wake{name}``, ``transcript{text}``,
 ``sentence{text}``, ``audio-start{rate,width,channels}``, then binary PCM,
 ``audio-stop{follow_up}``, ``stop-audio`` (drop what is queued: barge-in), ``error{code,text}``.
@@ -18,7 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from enum import StrEnum
 from typing import Any, Protocol
@@ -109,6 +114,15 @@ class PhoneChannel:
         await self._session.send({"type": "error", "code": code, "text": text})
 
 
+class WakeWhere(StrEnum):
+    """Where a phone's wake word runs (chosen by the page in ``hello``)."""
+
+    HUB = "hub"
+    """The page streams all the time; the hub's wake listener runs on it (the fallback)."""
+    PAGE = "page"
+    """The page runs the wake word and sends audio only after it heard one."""
+
+
 class PhoneSession:
     """One connected phone."""
 
@@ -121,6 +135,7 @@ class PhoneSession:
         make_vad: Callable[[], VoiceListener],
         end_silence_seconds: float,
         executor: Executor,
+        wake_words: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.socket = socket
@@ -147,6 +162,16 @@ class PhoneSession:
         """The page's microphone (its own rate, odd bytes carried) to 16 kHz mono."""
         self._pending: set[asyncio.Task[Any]] = set()
         self.turns_done = 0
+        self.wake_words = tuple(wake_words)
+        """The names a page may say it heard (``wake{name}``)."""
+        self.wake_where = WakeWhere.HUB
+        self.page_wakes: list[str] = []
+        """Wake words the page reported (page wake word)."""
+        self.hub_wake_chunks = 0
+        """Audio blocks that went through the hub's wake listener."""
+        self.audio_bytes = 0
+        self.idle_audio_bytes = 0
+        """Audio received while no request was being heard."""
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -175,14 +200,17 @@ class PhoneSession:
 
     # --- serving -----------------------------------------------------------------------------
 
-    async def serve(self, rate: int) -> None:
-        """Until the page goes away; ``rate`` is the microphone rate from ``hello``."""
+    async def serve(self, rate: int, wake: WakeWhere = WakeWhere.HUB) -> None:
+        """Until the page goes away; ``rate`` is the microphone rate from ``hello``, ``wake``
+        where the wake word runs."""
         self._rate = rate
+        self.wake_where = wake
         loop = asyncio.get_running_loop()
-        self._wake = await loop.run_in_executor(self._executor, self._make_wake)
+        if wake is WakeWhere.HUB:
+            self._wake = await loop.run_in_executor(self._executor, self._make_wake)
         self._vad = self._make_vad()
         try:
-            await self.send({"type": "ready"})
+            await self.send({"type": "ready", "wake": wake.value})
             await self.send({"type": "state", "state": self.state.value})
             while True:
                 message = await self.socket.receive()
@@ -198,12 +226,22 @@ class PhoneSession:
                     await self._on_message(message["text"])
         finally:
             await self._slot.stop()
-            wake = self._wake
+            listener = self._wake
             self._wake = None
-            if wake is not None:
-                await loop.run_in_executor(self._executor, wake.close)
+            if listener is not None:
+                await loop.run_in_executor(self._executor, listener.close)
             for task in list(self._pending):
                 task.cancel()
+            _LOGGER.info(
+                "phone %s: wake word in the %s; %d wake word(s) from the page, %d audio blocks"
+                " through the hub's wake word; %d bytes of audio received, %d while idle",
+                self.name,
+                self.wake_where.value,
+                len(self.page_wakes),
+                self.hub_wake_chunks,
+                self.audio_bytes,
+                self.idle_audio_bytes,
+            )
 
     async def _on_message(self, text: str) -> None:
         try:
@@ -212,7 +250,17 @@ class PhoneSession:
         except (ValueError, KeyError, TypeError):
             await self.send({"type": "error", "code": "bad-message", "text": "not a message"})
             return
-        if kind == "listen":
+        if kind == "wake":
+            name = message.get("name")
+            if self.wake_where is not WakeWhere.PAGE or name not in self.wake_words:
+                await self.send(
+                    {"type": "error", "code": "bad-message", "text": "not a wake word of this hub"}
+                )
+                return
+            self.page_wakes.append(name)
+            await self.send({"type": "wake", "name": name})
+            await self._start_turn(f"{name}, heard by the page")
+        elif kind == "listen":
             await self._start_turn("tap")
         elif kind == "end":
             self._end_utterance()
@@ -225,6 +273,11 @@ class PhoneSession:
             self.played.set()
 
     async def _on_audio(self, data: bytes) -> None:
+        self.audio_bytes += len(data)
+        if self._utterance is None:
+            self.idle_audio_bytes += len(data)
+            if self._wake is None:
+                return  # the page's wake word: stray audio after the request ended
         pcm = self._mic.convert(data, PcmFormat(self._rate, 2, 1))
         if not pcm:
             return
@@ -242,6 +295,7 @@ class PhoneSession:
         if wake is None:
             return
         loop = asyncio.get_running_loop()
+        self.hub_wake_chunks += 1
         found = await loop.run_in_executor(self._executor, wake.process, pcm)
         if found:
             await self.send({"type": "wake", "name": found[0]})

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from familiar_hub.conductor.turn import TurnEngine
     from familiar_hub.persona.config import PersonaConfig
     from familiar_hub.web.phone import WakeListener
+    from familiar_hub.web.wakeword import BrowserWake
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,17 @@ def _make_wake(config: WebConfig) -> WakeListener:
     from familiar_hub.web.backends.listening import OpenWakeWordListener
 
     return OpenWakeWordListener(config.wake_words, config.wake_threshold)
+
+
+def _browser_wake(config: WebConfig) -> BrowserWake:
+    from familiar_hub.web.wakeword import BrowserWake, models_dir, runtime_dir
+
+    return BrowserWake(
+        config.wake_words,
+        config.wake_threshold,
+        runtime_dir() if config.browser_wake else None,
+        models_dir(),
+    )
 
 
 class WebServer:
@@ -137,7 +149,10 @@ class WebServer:
             make_vad=MicroVadListener,
             fingerprint=fp,
             hub_name=self.hub_name,
+            browser_wake=await asyncio.to_thread(_browser_wake, config),
         )
+        if ctx.browser_wake is not None and ctx.browser_wake.missing is not None:
+            _LOGGER.info("web: phones use the hub's wake word: %s", ctx.browser_wake.missing)
         self._stack.push_async_callback(ctx.executor.close)
         app = self.app = create_app(ctx)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET

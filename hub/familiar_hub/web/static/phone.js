@@ -1,13 +1,18 @@
 // The phone satellite: microphone to the hub over a WebSocket, the answer played as it arrives.
-// The hub runs the wake word and VAD for this stream (see docs/web.md).
+// The wake word runs in this page (wake-worker.js) where the hub serves its runtime: then the
+// page sends audio only after it heard one (with a short pre-roll) and while the hub listens.
+// Otherwise the page streams all the time and the hub runs the wake word. VAD is on the hub.
+// (docs/web.md, "Where the wake word runs")
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
   const talk = $("talk"), stateEl = $("state"), hint = $("hint");
   const HINT_IDLE = "Say “Hey Jarvis”, or tap and talk. Hold to push-to-talk.";
+  const PREROLL_BLOCKS = 2;  // 160 ms before the block that completed the wake word
   // What the page did, for tests and for curious people (window.familiar).
   const stats = window.familiar = { states: [], wakes: [], transcript: "", answer: "",
-    playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0, rate: 0 };
+    playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0, rate: 0,
+    wakeWhere: "", wakeReason: "", localWakes: [], sentBytes: 0, sentBytesBeforeWake: null };
   let answerPcm = [];  // the last answer's audio, as played (one answer at most)
   stats.answerAudio = () => {
     const n = answerPcm.reduce((a, b) => a + b.length, 0), all = new Int16Array(n);
@@ -26,6 +31,8 @@
 
   let ctx = null, ws = null, state = "disconnected", started = false, unpaired = false;
   let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressAt = 0, pttTimer = null;
+  // The page's wake word: the worker, the recent blocks (pre-roll), whether audio flows.
+  let wake = null, seq = 0, recent = [], streaming = false, awaitingListen = false;
 
   function setState(s) {
     state = s; stats.states.push(s);
@@ -52,20 +59,74 @@
     }
     await ctx.audioWorklet.addModule("/static/mic-worklet.js");
     const mic = new AudioWorkletNode(ctx, "mic-capture");
-    mic.port.onmessage = (e) => send(e.data);
+    mic.port.onmessage = (e) => onBlock(e.data);
     ctx.createMediaStreamSource(stream).connect(mic);
     hint.textContent = HINT_IDLE;
+    wake = await loadWake();
     connect();
   }
 
-  function send(samples) {
-    if (!ws || ws.readyState !== WebSocket.OPEN || !ws.ready) return;
+  // The wake word in this page, or null (the hub runs it): says which, and why.
+  async function loadWake() {
+    let reason = "";
+    try {
+      const config = await (await fetch("/wakeword/config.json")).json();
+      if (config.available) {
+        const worker = new Worker("/static/wake-worker.js");
+        const loaded = await new Promise((resolve) => {
+          worker.onmessage = (e) => resolve(e.data);
+          worker.onerror = (e) => resolve({ type: "failed", reason: e.message || "worker error" });
+          worker.postMessage({ type: "load", config, rate: ctx.sampleRate });
+        });
+        if (loaded.type === "loaded") {
+          worker.onmessage = (e) => onWorker(e.data);
+          stats.wakeWhere = "page";
+          $("wake-where").textContent = "Wake word: heard on this phone.";
+          return worker;
+        }
+        worker.terminate();
+        reason = loaded.reason;
+      } else reason = config.reason;
+    } catch (err) { reason = String(err.message || err); }
+    stats.wakeWhere = "hub"; stats.wakeReason = reason;
+    $("wake-where").textContent = "Wake word: heard by the hub (this phone sends its microphone " +
+      "all the time): " + reason;
+    return null;
+  }
+
+  function onWorker(m) {
+    if (m.type === "wake") {
+      stats.localWakes.push(m.name);
+      if (!ws || !ws.ready || (streaming && state === "listening")) return;  // already listening
+      if (state === "speaking") stopAudio();  // barge-in: the hub stops the answer too
+      ws.send(JSON.stringify({ type: "wake", name: m.name }));
+      if (stats.sentBytesBeforeWake === null) stats.sentBytesBeforeWake = stats.sentBytes;
+      streaming = true; awaitingListen = true;
+      for (const block of recent.filter((b) => b.seq > m.seq - PREROLL_BLOCKS)) sendPcm(block.pcm);
+    } else if (m.type === "failed") {
+      showError("The wake word stopped working in this page: " + m.reason);
+    }
+  }
+
+  function onBlock(samples) {
     const pcm = new Int16Array(samples.length);
     for (let i = 0; i < samples.length; i++) {
       const v = Math.max(-1, Math.min(1, samples[i]));
       pcm[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
     }
+    const block = { seq: ++seq, pcm };
+    if (wake) {
+      recent.push(block);
+      if (recent.length > 16) recent.shift();
+      wake.postMessage({ type: "audio", seq: block.seq, pcm });
+    }
+    if (!wake || streaming) sendPcm(pcm);
+  }
+
+  function sendPcm(pcm) {
+    if (!ws || ws.readyState !== WebSocket.OPEN || !ws.ready) return;
     ws.send(pcm.buffer);
+    stats.sentBytes += pcm.byteLength;
   }
 
   function connect() {
@@ -73,10 +134,11 @@
     ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => ws.send(JSON.stringify({ type: "hello",
-      token: localStorage.getItem("familiar-token") || "", rate: ctx.sampleRate }));
+      token: localStorage.getItem("familiar-token") || "", rate: ctx.sampleRate,
+      wake: wake ? "page" : "hub" }));
     ws.onmessage = (e) => (typeof e.data === "string" ? onMessage(JSON.parse(e.data)) : play(e.data));
     ws.onclose = () => {
-      ws = null; stopAudio();
+      ws = null; stopAudio(); streaming = awaitingListen = false;
       if (!unpaired) {
         setState("reconnecting");
         const delay = Math.min(5000, 300 * 2 ** retry++) * (0.8 + Math.random() * 0.4);
@@ -88,7 +150,12 @@
   function onMessage(m) {
     switch (m.type) {
       case "ready": ws.ready = true; retry = 0; stats.connects++; showError(""); break;
-      case "state": setState(m.state); break;
+      case "state":
+        // The page's wake word: audio flows while the hub listens (after a wake word, a tap,
+        // or a follow-up question), from the wake word or tap until the hub says so.
+        if (m.state === "listening") { streaming = true; awaitingListen = false; }
+        else if (!awaitingListen) streaming = false;
+        setState(m.state); break;
       case "wake": stats.wakes.push(m.name); break;
       case "transcript": stats.transcript = m.text; $("transcript").textContent = m.text || "…";
         stats.answer = ""; $("answer").textContent = "…"; break;
@@ -138,8 +205,8 @@
     if (unpaired) { location.reload(); return; }
     if (!ws || !ws.ready) return;
     pressAt = performance.now();
-    if (state === "speaking") { stopAudio(); command("stop"); return; }   // barge-in
-    if (state !== "listening") command("listen");
+    if (state === "speaking") { stopAudio(); command("stop"); streaming = awaitingListen = false; return; }
+    if (state !== "listening") { command("listen"); streaming = true; awaitingListen = true; }
     pttTimer = setTimeout(() => { pttTimer = "held"; }, 400);
   });
   talk.addEventListener("pointerup", () => {
