@@ -1,6 +1,7 @@
 """The phone page in real headless Chromium against the real hub (packaged models) and a real
-Mosquitto: "Hey Jarvis. Turn on the kitchen light." from the fake microphone reaches the broker
-as the light command, and the page plays the spoken answer (transcribed back to check it)."""
+Mosquitto: "Hey Jarvis. Turn on the kitchen light." from the fake microphone is heard by the
+wake word in the page, reaches the broker as the light command, and the page plays the spoken
+answer (transcribed back to check it)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,17 @@ async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
             heard = words(await transcribe(hub_uri, answer, PcmFormat(state["rate"], 2, 1)))
     finally:
         watcher.cancel()
-    assert state["wakes"] == ["hey_jarvis"]
+    # The page heard "Hey Jarvis" itself and sent nothing before it; the hub made no wake
+    # listener for this phone and ran the turn on the page's wake message.
+    assert state["wakeWhere"] == "page", state["wakeReason"]
+    assert state["localWakes"] == ["hey_jarvis"] and state["wakes"] == ["hey_jarvis"]
+    assert state["sentBytesBeforeWake"] == 0
+    (log,) = tmp_path.glob("hub-*.log")
+    sessions = [line for line in log.read_text().splitlines() if ": wake word in the" in line]
+    assert len(sessions) == 1, sessions
+    assert "wake word in the page; 1 wake word(s) from the page, 0 audio blocks through" in (
+        sessions[0]
+    )
     assert {"kitchen", "light"} <= set(words(state["transcript"])), state["transcript"]
     assert commands == ["familiar/command/light/kitchen/turn_on"]
     assert state["playedSeconds"] > 0.5
