@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from familiar.audio import PcmFormat, wav_bytes
+from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_testkit.speech import speak
 from tests.persona.corpus import write_corpus
 from tests.web.browser import (
@@ -27,7 +29,7 @@ from tests.web.browser import (
     screenshot,
     wait_until,
 )
-from tests.web.conftest import PASSWORD, Web
+from tests.web.conftest import PASSWORD, EchoResponder, Web
 
 pytestmark = needs_chromium
 SHOTS = os.environ.get("FAMILIAR_SCREENSHOTS")
@@ -163,6 +165,57 @@ async def test_hey_jarvis_is_heard_in_the_page_which_sends_only_the_request(
     assert request_bytes < 2 * 16000 * 5  # not the 10 s the microphone played
     assert session.audio_bytes < 2 * 16000 * 6
     assert state["playedSeconds"] > 0.1
+
+
+class LongFirstAnswer(EchoResponder):
+    """Its first answer plays for about 20 s (fake speech: 100 samples per character)."""
+
+    def respond(self, text: str, conversation_id: str | None = None) -> Reply:
+        self.heard.append((text, conversation_id))
+        result = ReplyResult(conversation_id or "c-" + str(len(self.heard)))
+        long = len(self.heard) == 1
+
+        async def sentences() -> AsyncGenerator[str, None]:
+            yield f"You said {text}."
+            if long:
+                yield "la " * 1470 + "la."
+            result.kind, result.text = "answer", f"You said {text}."
+
+        return Reply(sentences(), result)
+
+
+def wake_twice(url: str, mic: Path) -> dict[str, Any]:
+    with chromium(mic, PHONE) as driver:
+        driver.get(url)
+        driver.find_element("id", "talk").click()
+        wait_until(driver, lambda d: page_state(d).get("answers", 0) >= 1, 60)
+        return page_state(driver)
+
+
+async def test_hey_jarvis_while_the_answer_plays_stops_it_and_is_heard(
+    web: Web, tmp_path: Path
+) -> None:
+    responder = LongFirstAnswer()
+    web.server.turns.services.responder = responder  # type: ignore[union-attr]
+    mic = mic_file(
+        tmp_path / "mic.wav",
+        silence(3.0)
+        + speak("Hey Jarvis.")
+        + silence(0.8)
+        + speak("Turn on the kitchen light.")
+        + silence(4.0)  # the answer is playing
+        + speak("Hey Jarvis.")
+        + silence(0.8)
+        + speak("Turn it off.")
+        + silence(3.0),
+    )
+    state = await asyncio.to_thread(wake_twice, await phone_url(web), mic)
+    assert state["localWakes"] == ["hey_jarvis", "hey_jarvis"]
+    assert state["stopped"] == 1  # the first answer, cut short ...
+    assert len(responder.heard) == 2  # ... by the second request, which was answered
+    assert state["answers"] == 1 and state["playedSeconds"] > 19  # both answers arrived
+    said = [s for s in state["states"] if s in ("listening", "speaking")]
+    assert said == ["listening", "speaking", "listening", "speaking"]
 
 
 class _Recording(dict[str, Any]):

@@ -102,8 +102,9 @@ async def test_hey_jarvis_from_the_phone_turns_on_the_kitchen_light(
     (log,) = tmp_path.glob("hub-*.log")
     sessions = [line for line in log.read_text().splitlines() if ": wake word in the" in line]
     assert len(sessions) == 1, sessions
-    assert "wake word in the page; 1 wake word(s) from the page, 0 audio blocks through" in (
-        sessions[0]
+    assert (
+        "wake word in the page; 1 wake word(s) from the page, 0 audio blocks through"
+        in (sessions[0])
     )
     assert {"kitchen", "light"} <= set(words(state["transcript"])), state["transcript"]
     assert commands == ["familiar/command/light/kitchen/turn_on"]

@@ -12,7 +12,8 @@
   // What the page did, for tests and for curious people (window.familiar).
   const stats = window.familiar = { states: [], wakes: [], transcript: "", answer: "",
     playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0, rate: 0,
-    wakeWhere: "", wakeReason: "", localWakes: [], sentBytes: 0, sentBytesBeforeWake: null };
+    wakeWhere: "", wakeReason: "", localWakes: [], sentBytes: 0, sentBytesBeforeWake: null,
+    stopped: 0 };
   let answerPcm = [];  // the last answer's audio, as played (one answer at most)
   stats.answerAudio = () => {
     const n = answerPcm.reduce((a, b) => a + b.length, 0), all = new Int16Array(n);
@@ -31,6 +32,7 @@
 
   let ctx = null, ws = null, state = "disconnected", started = false, unpaired = false;
   let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressAt = 0, pttTimer = null;
+  let playedTimer = null;  // says "played" when the answer's last audio has played
   // The page's wake word: the worker, the recent blocks (pre-roll), whether audio flows.
   let wake = null, seq = 0, recent = [], streaming = false, awaitingListen = false;
 
@@ -164,8 +166,10 @@
       case "audio-start": outRate = stats.rate = m.rate; nextTime = 0; answerPcm = []; break;
       case "audio-stop": {
         const left = Math.max(0, nextTime - ctx.currentTime);
-        setTimeout(() => { stats.answers++; if (ws) ws.send(JSON.stringify({ type: "played" })); },
-          left * 1000 + 50);
+        playedTimer = setTimeout(() => {
+          playedTimer = null; stats.answers++;
+          if (ws) ws.send(JSON.stringify({ type: "played" }));
+        }, left * 1000 + 50);
         break;
       }
       case "stop-audio": stopAudio(); break;
@@ -195,7 +199,13 @@
     sources.push(src);
     src.onended = () => { sources = sources.filter((s) => s !== src); };
   }
-  function stopAudio() { for (const s of sources) { try { s.stop(); } catch (e) { /* ended */ } } sources = []; nextTime = 0; }
+  function stopAudio() {
+    for (const s of sources) { try { s.stop(); } catch (e) { /* ended */ } }
+    sources = []; nextTime = 0;
+    // A stopped answer was not played to its end: no "played" for it later (it would end
+    // the next answer early).
+    if (playedTimer !== null) { clearTimeout(playedTimer); playedTimer = null; stats.stopped++; }
+  }
 
   function command(type) { if (ws && ws.ready) ws.send(JSON.stringify({ type })); }
 
