@@ -230,14 +230,21 @@ class _Recording(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-async def test_without_the_runtime_the_page_says_so_and_the_hub_hears_the_wake_word(
-    web: Web, tmp_path: Path
+@pytest.mark.parametrize("runtime", ["missing", "broken"])
+async def test_without_a_working_runtime_the_page_says_so_and_the_hub_hears_the_wake_word(
+    web: Web, tmp_path: Path, runtime: str
 ) -> None:
-    from familiar_hub.web.wakeword import BrowserWake
+    from familiar_hub.web.wakeword import RUNTIME_FILES, BrowserWake, models_dir
 
+    folder = tmp_path / "runtime"
+    if runtime == "broken":  # the files are there but are not the runtime
+        folder.mkdir()
+        for name in RUNTIME_FILES:
+            (folder / name).write_text("not the runtime")
+        (folder / ".complete").touch()
     ctx = web.server.context
     assert ctx is not None
-    ctx.browser_wake = BrowserWake(["hey_jarvis"], 0.5, tmp_path / "no-runtime", None)
+    ctx.browser_wake = BrowserWake(["hey_jarvis"], 0.5, folder, models_dir())
     mic = mic_file(
         tmp_path / "mic.wav",
         silence(3.0)
@@ -248,7 +255,7 @@ async def test_without_the_runtime_the_page_says_so_and_the_hub_hears_the_wake_w
     )
     state = await asyncio.to_thread(wake_by_voice, await phone_url(web), mic)
     assert state["wakeWhere"] == "hub" and "heard by the hub" in state["wake-where"]
-    assert "setup.sh" in state["wakeReason"]
+    assert ("setup.sh" if runtime == "missing" else "importScripts") in state["wakeReason"]
     assert state["localWakes"] == [] and state["wakes"] == ["hey_jarvis"]
     assert state["sentBytes"] > 2 * 16000 * 3  # the fallback streams all the time
     assert len(web.responder.heard) == 1

@@ -63,8 +63,9 @@
     const mic = new AudioWorkletNode(ctx, "mic-capture");
     mic.port.onmessage = (e) => onBlock(e.data);
     ctx.createMediaStreamSource(stream).connect(mic);
-    hint.textContent = HINT_IDLE;
+    hint.textContent = "Loading the wake word…";
     wake = await loadWake();
+    hint.textContent = HINT_IDLE;
     connect();
   }
 
@@ -106,7 +107,12 @@
       streaming = true; awaitingListen = true;
       for (const block of recent.filter((b) => b.seq > m.seq - PREROLL_BLOCKS)) sendPcm(block.pcm);
     } else if (m.type === "failed") {
-      showError("The wake word stopped working in this page: " + m.reason);
+      // Hand the wake word to the hub: reconnect asking for it (onclose reconnects).
+      wake.terminate(); wake = null; streaming = awaitingListen = false;
+      stats.wakeWhere = "hub"; stats.wakeReason = m.reason;
+      $("wake-where").textContent = "Wake word: heard by the hub (it stopped working on this " +
+        "phone: " + m.reason + ")";
+      if (ws) ws.close();
     }
   }
 
