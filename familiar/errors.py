@@ -156,6 +156,17 @@ class InvalidRequest(WebError):
     status = 422
 
 
+class TooManyAttempts(WebError):
+    """Too many failed admin logins from this address; ``Retry-After`` says when to try again."""
+
+    code = "too-many-attempts"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Busy(WebError):
     """The hub cannot serve this now (every phone slot taken, no voice loop loaded)."""
 

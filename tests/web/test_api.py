@@ -553,3 +553,17 @@ async def test_the_wake_word_files_are_served_to_the_page(web: Web) -> None:
             assert "'wasm-unsafe-eval'" in r.headers["content-security-policy"]
         async with session.get("/phone") as r:
             assert "eval" not in r.headers["content-security-policy"]  # the page stays strict
+
+
+async def test_wrong_passwords_from_one_address_are_held_back(web: Web) -> None:
+    async with web.session() as session:
+        for _ in range(5):
+            async with session.post("/api/login", json={"password": "guess"}) as r:
+                assert r.status == 401
+        # the sixth try is refused before the password is looked at, even the right one
+        async with session.post("/api/login", json={"password": PASSWORD}) as r:
+            assert r.status == 429
+            assert 55 <= int(r.headers["retry-after"]) <= 60
+            error = (await r.json())["error"]
+        assert error["code"] == "too-many-attempts" and "try again in" in error["message"]
+    # (a minute later it may try once more: tests/web/test_login_throttle.py, with a clock)

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -38,6 +39,7 @@ from familiar.errors import (
     NotFound,
     PersonaNotConfigured,
     TooLarge,
+    TooManyAttempts,
     Unauthorized,
     WebError,
 )
@@ -52,7 +54,7 @@ from familiar_hub.web.phone import (
     WakeListener,
     WakeWhere,
 )
-from familiar_hub.web.security import AllowList, Credentials, TokenKind
+from familiar_hub.web.security import AllowList, Credentials, LoginThrottle, TokenKind
 from familiar_hub.web.wakeword import BrowserWake
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ _STATUS = {
         PersonaNotConfigured,
         TooLarge,
         InvalidRequest,
+        TooManyAttempts,
         Busy,
     )
 }
@@ -154,6 +157,8 @@ class WebContext:
     """Wake word detection of the phone sessions (closed by the server)."""
     browser_wake: BrowserWake | None = None
     """The runtime and models for phones that run the wake word themselves."""
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
+    """Failed admin logins per address."""
 
 
 def _static(name: str) -> Path:
@@ -199,7 +204,10 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
     async def _familiar(_: Request, err: FamiliarError) -> JSONResponse:
         if not isinstance(err, WebError):
             _LOGGER.warning("request failed (%s): %s", err.code, err)
-        return error_response(err.code, str(err))
+        response = error_response(err.code, str(err))
+        if isinstance(err, TooManyAttempts):
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -349,14 +357,30 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         """Whether the hub is up (no credentials needed, nothing else told)."""
         return Health(status="ok")
 
-    @app.post("/api/login", tags=["admin"])
+    @app.post(
+        "/api/login",
+        tags=["admin"],
+        responses={
+            429: {"model": ErrorResponse, "description": "too many wrong passwords (Retry-After)"}
+        },
+    )
     async def login(request: Request, body: LoginBody) -> JSONResponse:
-        """Log in as the admin: sets the session cookie; returns the CSRF token."""
+        """Log in as the admin: sets the session cookie; returns the CSRF token. After 5 wrong
+        passwords from one address it gets one more try a minute (429 with Retry-After)."""
+        host = request.client.host if request.client else None
+        wait = ctx.logins.retry_after(host)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            _LOGGER.warning("web: admin login from %s refused (too many attempts)", host)
+            raise TooManyAttempts(
+                f"too many wrong passwords; try again in {seconds} s", retry_after=seconds
+            )
         ok = await asyncio.to_thread(creds.login, body.password)
         if not ok:
-            host = request.client.host if request.client else "?"
+            ctx.logins.failed(host)
             _LOGGER.warning("web: failed admin login from %s", host)
             raise Unauthorized("wrong password")
+        ctx.logins.succeeded(host)
         cookie, csrf = creds.new_session()
         response = JSONResponse(SessionInfo(csrf=csrf).model_dump())
         response.set_cookie(

@@ -23,6 +23,8 @@ import os
 import secrets
 import socket
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -288,3 +290,71 @@ class AllowList:
 
     def allows(self, host: str | None) -> bool:
         return host is not None and address_allowed(host, self._nets)
+
+
+# --- admin login attempts -------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Failed admin logins per client address: a token bucket each, in bounded memory.
+
+    An address may fail ``attempts`` times in a row; after that it gets one more try every
+    ``refill_seconds``, and a login before then is refused without looking at the password
+    (:meth:`retry_after` says how long to wait). A successful login clears its address. IPv6
+    clients count per /64 (one host usually holds a whole /64). At most ``max_addresses`` are
+    remembered; when full, the one that failed longest ago is forgotten first. The clock is
+    given (``time.monotonic`` by default), so tests need no waiting."""
+
+    def __init__(
+        self,
+        attempts: int = 5,
+        refill_seconds: float = 60.0,
+        max_addresses: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if attempts < 1 or refill_seconds <= 0 or max_addresses < 1:
+            raise ValueError("attempts, refill_seconds and max_addresses must be positive")
+        self.attempts = attempts
+        self.refill_seconds = refill_seconds
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        """address -> (tries left, when counted); the least recently failed first."""
+
+    @staticmethod
+    def key(address: str | None) -> str:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return address or "?"
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(ip)
+
+    def _left(self, key: str, now: float) -> float:
+        entry = self._buckets.get(key)
+        if entry is None:
+            return float(self.attempts)
+        left, when = entry
+        return min(float(self.attempts), left + (now - when) / self.refill_seconds)
+
+    def retry_after(self, address: str | None) -> float:
+        """Seconds until ``address`` may try again; 0 when it may now."""
+        left = self._left(self.key(address), self._clock())
+        return 0.0 if left >= 1 else (1 - left) * self.refill_seconds
+
+    def failed(self, address: str | None) -> None:
+        key, now = self.key(address), self._clock()
+        left = max(0.0, self._left(key, now) - 1)
+        self._buckets[key] = (left, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self.max_addresses:
+            self._buckets.popitem(last=False)
+
+    def succeeded(self, address: str | None) -> None:
+        self._buckets.pop(self.key(address), None)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
