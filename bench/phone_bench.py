@@ -8,7 +8,9 @@ request in real time (80 ms chunks) followed by silence:
   audio, ``audio-stop`` after 0.8 s of silence as the satellite's VAD does);
 - the phone path: the phone page's WebSocket protocol (``hello``, ``listen`` as the page sends
   on a tap, then binary PCM); the hub's VAD ends the request. Also with the wake word
-  ("Hey Jarvis." before the request) instead of the tap.
+  ("Hey Jarvis." before the request) instead of the tap, heard by the hub: the fallback for
+  pages that cannot run it. Where the page hears it (``wake{name}``, docs/web.md) the hub
+  gets what a tap gives it, so the tap row stands for that path after the end of speech.
 
 The clock starts when the last sample of speech has been sent (the speaker stopped) and stops
 at the first byte of answer audio. Replaces ``## Phone`` in docs/benchmarks.md.
