@@ -35,6 +35,19 @@ FULL_SCALE = 0.999
 TARGET_DBFS = -20.0
 """Loudness (RMS of speech frames) stored clips are normalised to."""
 PEAK_DBFS = -1.0
+LOUD_PERCENTILE = 95.0
+"""The clip's loud frames: this percentile of its 30 ms frame levels."""
+SILENCE_UNDER_LOUD_DB = 30.0
+"""A frame this far under the loud frames is silence ..."""
+SILENCE_CEILING_DBFS = -35.0
+"""... and so is one under this level, however quiet the loud frames are ..."""
+SILENCE_FLOOR_DBFS = -60.0
+"""... but a frame at this level or above counts as speech, however loud the loud frames are."""
+NOISE_PERCENTILE = 10.0
+"""The noise floor: this percentile of the frame levels."""
+MAX_SNR_DB = 60.0
+MIN_DB = 1e-5
+"""Levels are floored here (-100 dB) before the logarithm."""
 
 
 class ClipUnreadable(Exception):
@@ -86,7 +99,7 @@ class ClipCheck:
 
 
 def _db(value: float) -> float:
-    return float(20.0 * np.log10(max(value, 1e-5)))
+    return float(20.0 * np.log10(max(value, MIN_DB)))
 
 
 def read_clip(data: bytes) -> tuple[npt.NDArray[np.float32], int, int]:
@@ -117,21 +130,48 @@ def frame_levels(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.
         return np.array([_db(float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0)])
     frames = samples[: count * size].astype(np.float64).reshape(count, size)
     rms = np.sqrt(np.mean(frames**2, axis=1))
-    levels: npt.NDArray[np.float64] = 20.0 * np.log10(np.maximum(rms, 1e-5))
+    levels: npt.NDArray[np.float64] = 20.0 * np.log10(np.maximum(rms, MIN_DB))
     return levels
 
 
 def speech_threshold(levels: npt.NDArray[np.float64]) -> float:
-    """Frames below this level are silence: 30 dB under the loud frames, never above -55."""
-    return min(float(np.percentile(levels, 95)) - 30.0, -35.0) if levels.size else -55.0
+    """Frames below this level are silence: 30 dB under the loud frames, never above -35
+    (and never below -60: :data:`SILENCE_FLOOR_DBFS`)."""
+    if not levels.size:
+        return SILENCE_FLOOR_DBFS
+    loud = float(np.percentile(levels, LOUD_PERCENTILE))
+    return max(min(loud - SILENCE_UNDER_LOUD_DB, SILENCE_CEILING_DBFS), SILENCE_FLOOR_DBFS)
+
+
+def live_check(limits: VoiceCheckConfig) -> dict[str, float]:
+    """Everything a page needs to measure and judge a clip as :func:`measure` and :func:`judge`
+    do while it is being recorded (the admin page's live meter): one source of truth."""
+    return {
+        "min_seconds": limits.min_seconds,
+        "max_seconds": limits.max_seconds,
+        "min_rate": limits.min_rate,
+        "max_clipped_fraction": limits.max_clipped_fraction,
+        "min_loudness_dbfs": limits.min_loudness_dbfs,
+        "min_snr_db": limits.min_snr_db,
+        "max_silence_ratio": limits.max_silence_ratio,
+        "frame_seconds": FRAME_SECONDS,
+        "full_scale": FULL_SCALE,
+        "loud_percentile": LOUD_PERCENTILE,
+        "silence_under_loud_db": SILENCE_UNDER_LOUD_DB,
+        "silence_ceiling_dbfs": SILENCE_CEILING_DBFS,
+        "silence_floor_dbfs": SILENCE_FLOOR_DBFS,
+        "noise_percentile": NOISE_PERCENTILE,
+        "max_snr_db": MAX_SNR_DB,
+        "min_db": MIN_DB,
+    }
 
 
 def measure(samples: npt.NDArray[np.float32], rate: int, channels: int) -> ClipMeasures:
     levels = frame_levels(samples, rate)
-    threshold = max(speech_threshold(levels), -60.0)
+    threshold = speech_threshold(levels)
     speech = levels[levels >= threshold]
     loud = _db(float(np.sqrt(np.mean(np.power(10.0, speech / 10.0))))) if speech.size else -100.0
-    noise = float(np.percentile(levels, 10))
+    noise = float(np.percentile(levels, NOISE_PERCENTILE))
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     return ClipMeasures(
         seconds=round(samples.size / rate, 3),
@@ -140,7 +180,7 @@ def measure(samples: npt.NDArray[np.float32], rate: int, channels: int) -> ClipM
         peak_dbfs=round(_db(peak), 2),
         clipped_fraction=float(np.mean(np.abs(samples) >= FULL_SCALE)) if samples.size else 0.0,
         loudness_dbfs=round(loud, 2),
-        snr_db=round(min(60.0, loud - noise), 2),
+        snr_db=round(min(MAX_SNR_DB, loud - noise), 2),
         silence_ratio=round(float(np.mean(levels < threshold)), 3),
     )
 
@@ -199,7 +239,7 @@ def normalise_clip(
     under -1 dBFS."""
     out = resample(samples, rate, store_rate)
     levels = frame_levels(out, store_rate)
-    threshold = max(speech_threshold(levels), -60.0)
+    threshold = speech_threshold(levels)
     active = np.nonzero(levels >= threshold)[0]
     size = int(store_rate * FRAME_SECONDS)
     if active.size:

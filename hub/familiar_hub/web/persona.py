@@ -116,6 +116,10 @@ class PersonaAdmin:
         }
 
     def voice_guidance(self) -> dict[str, Any]:
+        """What to read and how long; ``checks``: the hub's limits and measuring constants,
+        for the page's live meter while recording (the hub still judges the clip)."""
+        from familiar_hub.persona.voice import live_check
+
         assert self.config is not None
         limits = self.config.voice
         return {
@@ -123,6 +127,7 @@ class PersonaAdmin:
             "max_seconds": limits.max_seconds,
             "recommended_total_seconds": limits.recommended_total_seconds,
             "prompts": VOICE_PROMPTS,
+            "checks": live_check(limits),
         }
 
     @staticmethod

@@ -144,24 +144,39 @@
       channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
     await ctx.audioWorklet.addModule("/static/mic-worklet.js");
     const node = new AudioWorkletNode(ctx, "mic-capture");
-    const blocks = []; const started = performance.now();
+    // Live: the level, clipping, loudness, SNR, silence and length as the hub will judge them.
+    const check = new LiveClipCheck(guidance.checks, ctx.sampleRate), blocks = [];
+    admin.checks = guidance.checks; admin.live = { updates: 0, measures: null, verdict: [] };
+    $("voice-result").replaceChildren(); $("live-checks").hidden = false;
     node.port.onmessage = (e) => {
-      blocks.push(e.data);
-      let peak = 0; for (const v of e.data) peak = Math.max(peak, Math.abs(v));
-      $("level").style.width = Math.min(100, peak * 140) + "%";
-      $("level").style.background = peak > 0.98 ? "var(--warn)" : "var(--ok)";
-      const secs = (performance.now() - started) / 1000;
-      $("record-time").textContent = `${secs.toFixed(1)} s`;
-      if (guidance && secs >= guidance.max_seconds) stopRecording();
+      blocks.push(e.data); check.feed(e.data);
+      showLive(check, blocks.length % 4 === 1);
+      if (check.seconds >= guidance.max_seconds) stopRecording();
     };
     ctx.createMediaStreamSource(stream).connect(node);
-    recording = { ctx, stream, blocks };
+    recording = { ctx, stream, blocks, check };
     $("record").textContent = "Stop";
   });
+  // The meter on every block (about 27 ms); the checks a few times a second.
+  function showLive(check, judge) {
+    const level = check.db(check.blockPeak);  // dBFS: -60 .. 0 fills the bar
+    $("level").style.width = Math.max(0, Math.min(100, (level + 60) * 100 / 60)) + "%";
+    $("level").style.background = check.blockClipped ? "var(--warn)" : "var(--ok)";
+    const g = guidance, secs = check.seconds;
+    $("record-time").textContent = `${secs.toFixed(1)} s of ${g.min_seconds}–${g.max_seconds} s`;
+    $("record-time").className = secs < g.min_seconds ? "muted" : "ok";
+    if (!judge) return;
+    const m = check.measures(), verdict = check.verdict(m);
+    admin.live.updates++; admin.live.measures = m; admin.live.verdict = verdict; admin.live.level = level;
+    $("live-checks").replaceChildren(...verdict.map((v) =>
+      el("li", { class: "pill " + (v.ok ? "ok" : "bad"), "data-check": v.check }, (v.ok ? "✓ " : "✗ ") + v.text)));
+  }
   async function stopRecording() {
-    const { ctx, stream, blocks } = recording; recording = null;
+    if (!recording) return;  // blocks still queued after the stop
+    const { ctx, stream, blocks, check } = recording; recording = null;
+    admin.live.final = check.measures();  // the whole clip, to compare with the hub's
     stream.getTracks().forEach((t) => t.stop()); const rate = ctx.sampleRate; await ctx.close();
-    $("record").textContent = "Record"; $("level").style.width = "0";
+    $("record").textContent = "Record"; $("level").style.width = "0"; $("live-checks").hidden = true;
     const wav = encodeWav(blocks, rate);
     const form = new FormData(); form.append("clip", new Blob([wav], { type: "audio/wav" }), "clip.wav");
     $("voice-result").textContent = "Checking the clip…";
