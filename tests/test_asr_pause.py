@@ -83,3 +83,46 @@ async def test_speaking_again_after_a_pause_is_transcribed_whole(asr: FasterWhis
         result = await session.finish()
     assert not session.used_early
     assert words(result.text) == words("Turn on the kitchen light.")
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_quick_look_first_then_the_full_transcript(asr: FasterWhisperAsr) -> None:
+    text = "Turn on the kitchen light."
+    asr.set_hotwords(["Azul", "Dune", "Harbour", "Lisbon", "Patel"])
+    try:
+        async with asr.session("en") as session:
+            assert isinstance(session, WhisperSession)
+            session.quick_looks()
+            await feed(session, speak(text) + bytes(16000))
+            pause = session.pause_transcript()
+            assert pause is not None
+            quick = await pause
+            assert quick.quick and words(quick.text) == words(text)
+            session.refine()
+            refined = session.pause_transcript()
+            assert refined is not None and refined is not pause
+            result = await session.finish()
+            assert result is await refined
+        assert session.used_early and not result.quick
+        assert words(result.text) == words(text)
+    finally:
+        asr.set_hotwords([])
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_end_of_speech_never_returns_a_quick_look(asr: FasterWhisperAsr) -> None:
+    asr.set_hotwords(["Azul", "Dune"])
+    try:
+        async with asr.session("en") as session:
+            assert isinstance(session, WhisperSession)
+            session.quick_looks()
+            await feed(session, speak("When is Tom's birthday dinner?") + bytes(16000))
+            pause = session.pause_transcript()
+            assert pause is not None and (await pause).quick
+            result = await session.finish()  # nobody refined: finish does
+        assert session.used_early and not result.quick
+        assert "birthday" in words(result.text)
+    finally:
+        asr.set_hotwords([])

@@ -212,12 +212,16 @@ async def test_a_timer_rings_on_the_satellite_that_set_it(
 
 
 class PausingAsr(FakeAsr):
-    """Its sessions have a transcript ready at the 'pause': once ``pause_at`` bytes came."""
+    """Its sessions have a transcript ready at the 'pause': once ``pause_at`` bytes came;
+    asked for quick looks, first ``quick_text`` (a quick look), then ``text`` once refined."""
 
-    def __init__(self, text: str, pause_at: int) -> None:
+    def __init__(self, text: str, pause_at: int, quick_text: str | None = None) -> None:
         super().__init__()
         self.text = text
+        self.quick_text = quick_text
         self.pause_at = pause_at
+        self.refined = 0
+        self.quick_asked = 0
 
     @contextlib.asynccontextmanager
     async def session(self, language: str | None) -> AsyncIterator[FakeAsrSession]:
@@ -231,39 +235,65 @@ class PausingSession(FakeAsrSession):
         super().__init__(backend, language)
         self._pause: asyncio.Future[TranscriptResult] | None = None
 
+        self._quick = False
+
     async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
         await super().feed(audio, fmt)
         if self._pause is None and self.nbytes >= self.backend.pause_at:
-            self._pause = asyncio.get_running_loop().create_future()
-            self._pause.set_result(TranscriptResult(self.backend.text))
+            quick = self.backend.quick_text
+            if self._quick and quick is not None:
+                self._ready(TranscriptResult(quick, quick=True))
+            else:
+                self._ready(TranscriptResult(self.backend.text))
+
+    def _ready(self, result: TranscriptResult) -> None:
+        self._pause = asyncio.get_running_loop().create_future()
+        self._pause.set_result(result)
 
     def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
         return self._pause
 
+    def quick_looks(self) -> None:
+        self.backend.quick_asked += 1
+        self._quick = True
+
+    def refine(self) -> None:
+        if self._pause is not None and self._pause.result().quick:
+            self.backend.refined += 1
+            self._ready(TranscriptResult(self.backend.text))
+
 
 class Judge:
-    def __init__(self, complete: bool) -> None:
+    def __init__(self, complete: bool, command: bool | None = None) -> None:
         self.verdict = complete
+        self.command = complete if command is None else command
         self.judged: list[str] = []
+        self.judged_as_command: list[str] = []
         self.anticipated: list[tuple[str, str | None]] = []
 
     async def complete(self, text: str) -> bool:
         self.judged.append(text)
         return self.verdict
 
+    async def complete_command(self, text: str) -> bool:
+        self.judged_as_command.append(text)
+        return self.command
+
     def anticipate(self, text: str, conversation_id: str | None) -> None:
         self.anticipated.append((text, conversation_id))
 
 
 @contextlib.asynccontextmanager
-async def pausing_setup(judge: Judge) -> AsyncIterator[tuple[FakeSatellite, EchoResponder]]:
+async def pausing_setup(
+    judge: Judge, asr: PausingAsr | None = None
+) -> AsyncIterator[tuple[FakeSatellite, EchoResponder]]:
     port = free_port()
     satellite = FakeSatellite()
     responder = EchoResponder()
     config = ConductorConfig(
         discover=False, satellites=[SatelliteEntry(uri=f"tcp://127.0.0.1:{port}")]
     )
-    asr = PausingAsr("turn on the kitchen light", pause_at=3200)
+    asr = asr or PausingAsr("turn on the kitchen light", pause_at=3200)
     services = Services(
         asr=asr, tts=FakeTts(), responder=responder, config=config, endpointer=judge
     )
@@ -295,3 +325,47 @@ async def test_an_unfinished_request_waits_for_the_end_and_starts_thinking() -> 
     assert judge.anticipated[0][0] == "turn on the kitchen light"
     # the silence ended the turn: the whole audio was transcribed
     assert responder.heard[0] == ("6400 bytes at 16000", judge.anticipated[0][1])
+
+
+async def test_a_quick_look_that_is_a_whole_home_command_ends_the_turn() -> None:
+    judge = Judge(complete=False, command=True)
+    asr = PausingAsr(
+        "and turn on the kitchen light", pause_at=3200, quick_text="turn on the kitchen light"
+    )
+    async with pausing_setup(judge, asr) as (satellite, responder):
+        await satellite.stream(6400)  # no audio-stop
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert judge.judged_as_command == ["turn on the kitchen light"]
+    assert judge.judged == []  # the full transcript was never needed
+    assert asr.quick_asked == 1
+    assert asr.refined == 0
+    assert responder.heard[0][0] == "turn on the kitchen light"
+
+
+async def test_a_quick_look_that_is_no_command_is_judged_again_in_full() -> None:
+    judge = Judge(complete=True, command=False)
+    asr = PausingAsr("When is Tom's birthday dinner?", pause_at=3200, quick_text="When his Tom's")
+    async with pausing_setup(judge, asr) as (satellite, responder):
+        await satellite.stream(6400)  # no audio-stop: the full transcript is a whole question
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert judge.judged_as_command == ["When his Tom's"]
+    assert asr.refined == 1
+    assert judge.judged == ["When is Tom's birthday dinner?"]  # names need the full look
+    assert responder.heard[0][0] == "When is Tom's birthday dinner?"
+
+
+async def test_without_ending_on_meaning_there_are_no_quick_looks() -> None:
+    port = free_port()
+    satellite = FakeSatellite()
+    responder = EchoResponder()
+    config = ConductorConfig(
+        discover=False, satellites=[SatelliteEntry(uri=f"tcp://127.0.0.1:{port}")]
+    )
+    asr = PausingAsr("turn on the kitchen light", pause_at=3200, quick_text="turn on the")
+    services = Services(asr=asr, tts=FakeTts(), responder=responder, config=config)
+    async with WyomingServer(satellite, "127.0.0.1", port), Conductor(services):
+        await asyncio.wait_for(satellite.running.wait(), 5)
+        await satellite.ask(6400)
+        await asyncio.wait_for(satellite.audio_stopped.wait(), 10)
+    assert asr.quick_asked == 0
+    assert responder.heard[0][0] == "6400 bytes at 16000"  # the silence ended it, as ever

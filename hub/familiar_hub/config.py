@@ -65,6 +65,13 @@ class AsrConfig(Section):
     """Start transcribing once the speaker has paused this long (the end-of-speech detector
     waits longer); if only silence follows, the transcript is ready early. 0 disables."""
 
+    quick_window_seconds: float = Field(default=10.0, ge=0, le=30)
+    """When the conductor ends turns on meaning, the transcript at the speaker's pause is first
+    a quick look: an encoder window of at least this many seconds and no hotwords, which is
+    enough to recognise a whole home command and end the turn at once (0.3 s after the last
+    word plus a few tens of ms on a CPU); anything else is transcribed again with
+    ``window_seconds`` and the hotwords. 0 turns the quick look off."""
+
     max_seconds: float = Field(default=30.0, gt=0, le=300)
     """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
 

@@ -17,6 +17,9 @@ from familiar.audio import PcmFormat
 class TranscriptResult:
     text: str
     language: str | None = None
+    quick: bool = False
+    """A quick look (``PauseTranscripts.quick_looks``): a short encoder window without
+    hotwords, good enough to recognise a home command, not to hear names."""
 
 
 class AsrSession(Protocol):
@@ -35,6 +38,16 @@ class PauseTranscripts(Protocol):
     def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
         """The transcript started at the speaker's latest pause (possibly still running); None
         before any pause, or once the speaker has spoken again since."""
+        ...
+
+    def quick_looks(self) -> None:
+        """From now on, make the first transcript at each pause a quick look
+        (``TranscriptResult.quick``) where that is faster than the full one."""
+        ...
+
+    def refine(self) -> None:
+        """Replace a quick look at the latest pause by the full transcript of the same audio
+        (``pause_transcript`` then returns it); nothing otherwise. ``finish`` does it too."""
         ...
 
 

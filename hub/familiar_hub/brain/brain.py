@@ -296,8 +296,12 @@ class Brain:
         request: a home command matched with everything it needs, or a finished question.
         Unsure is "no" (the caller then waits for the end of speech)."""
         text = text.strip()
-        if complete_question(text):
-            return True
+        return complete_question(text) or await self.complete_command(text)
+
+    async def complete_command(self, text: str) -> bool:
+        """Whether ``text`` is already a whole home command (matched by the templates, with
+        nothing that suggests more is coming)."""
+        text = text.strip()
         recognizer = self._recognizer
         if recognizer is None or not text:
             return False

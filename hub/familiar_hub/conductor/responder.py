@@ -21,6 +21,10 @@ class Endpointer(Protocol):
         """Is this transcript already the whole request? Unsure is False."""
         ...
 
+    async def complete_command(self, text: str) -> bool:
+        """Is this transcript already a whole home command? Unsure is False."""
+        ...
+
     def anticipate(self, text: str, conversation_id: str | None) -> None:
         """Start work on what was said so far; kept if the final transcript is the same."""
         ...

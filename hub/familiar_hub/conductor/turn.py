@@ -263,6 +263,8 @@ class TurnEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.max_utterance_seconds
         async with self.services.asr.session(config.language) as session:
+            if self.services.endpointer is not None and isinstance(session, PauseTranscripts):
+                session.quick_looks()  # a home command is recognised in a fraction of the time
             getter: asyncio.Future[tuple[bytes, PcmFormat] | None] | None = None
             judged: asyncio.Future[TranscriptResult] | None = None
             try:
@@ -314,7 +316,11 @@ class TurnEngine:
         conversation_id: str | None,
     ) -> str | None:
         """The pause transcript's words when they are a whole request and the speaker has not
-        gone on since; otherwise None (and the brain starts on the words so far)."""
+        gone on since; otherwise None (and the brain starts on the words so far).
+
+        A quick look (no hotwords, a short window) can only end the turn on a whole home
+        command; otherwise the full transcript of the same audio is asked for and judged next.
+        """
         endpointer = self.services.endpointer
         if endpointer is None or pause.cancelled() or pause.exception() is not None:
             return None
@@ -322,7 +328,15 @@ class TurnEngine:
             await session.feed(*chunk)
         if self._pause_transcript(session) is not pause:
             return None
-        text = pause.result().text
+        result = pause.result()
+        text = result.text
+        if result.quick:
+            if text.strip() and await endpointer.complete_command(text):
+                _LOGGER.debug("whole home command at the pause (quick look)")
+                return text
+            if isinstance(session, PauseTranscripts):
+                session.refine()
+            return None
         if not text.strip():
             return None
         if await endpointer.complete(text):

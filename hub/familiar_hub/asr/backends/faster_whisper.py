@@ -129,6 +129,7 @@ class FasterWhisperAsr(ThreadedModel):
         self._model: Any = None
         self._english_only = config.model.endswith(".en")
         self._short_window = False
+        self._quick_window = False
         self._hotwords: str | None = None
         self.set_hotwords([])
 
@@ -167,24 +168,41 @@ class FasterWhisperAsr(ThreadedModel):
             num_workers=self.config.workers,
             local_files_only=True,
         )
-        self._short_window = self._short_window_usable(model)
+        self._short_window, self._quick_window = self._short_windows_usable(model)
         # Warm up once so the first real request does not pay for lazy initialisation.
-        self._run(model, np.zeros(WHISPER_RATE // 2, dtype=np.float32), self.config.language)
+        silence = np.zeros(WHISPER_RATE // 2, dtype=np.float32)
+        self._run(model, silence, self.config.language)
+        if self._quick_window:
+            self._run(model, silence, self.config.language, quick=True)
         self._model = model
 
-    def _short_window_usable(self, model: Any) -> bool:
-        if self.config.window_seconds >= FULL_WINDOW_SECONDS:
-            return False
+    def _short_windows_usable(self, model: Any) -> tuple[bool, bool]:
+        """Whether the short window and the quick look at pauses can be used."""
+        config = self.config
+        short = config.window_seconds < FULL_WINDOW_SECONDS
+        quick = config.quick_window_seconds > 0
+        if not short and not quick:
+            return False, False
         missing = short_window_missing(model)
         if missing is not None:
             _LOGGER.warning(
                 "faster-whisper %s lacks what the short window uses (%s; tested with %s): "
-                "every utterance gets the full 30 s window",
+                "every utterance gets the full 30 s window, and no quick look at pauses",
                 installed_version("faster-whisper"),
                 missing,
                 SHORT_WINDOW_TESTED_WITH,
             )
-        return missing is None
+            return False, False
+        return short, quick
+
+    @property
+    def quick_look_helps(self) -> bool:
+        """A quick look at a pause is faster or plainer than the full transcript: a shorter
+        window, or no hotwords."""
+        return self._quick_window and (
+            self.config.quick_window_seconds < self.config.window_seconds
+            or self._hotwords is not None
+        )
 
     def _unload(self) -> None:
         self._model = None
@@ -217,19 +235,33 @@ class FasterWhisperAsr(ThreadedModel):
             supports_transcript_streaming=False,
         )
 
-    def _run(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
+    def _run(
+        self, model: Any, audio: Float32Array, language: str | None, quick: bool = False
+    ) -> TranscriptResult:
         if self._english_only:
             language = "en"
-        frames = window_frames(audio.size / WHISPER_RATE, self.config.window_seconds)
+        duration = audio.size / WHISPER_RATE
+        if quick:
+            return self._run_quick(model, audio, language)
+        frames = window_frames(duration, self.config.window_seconds)
         if language is not None and frames is not None and self._short_window:
-            text = self._run_window(model, audio, language, frames)
+            text = self._run_window(model, audio, language, frames, self._hotwords)
             if text is not None:
                 return TranscriptResult(text=text, language=language)
             _LOGGER.debug("short-window result unreliable; using the full window")
         return self._run_full(model, audio, language)
 
+    def _run_quick(self, model: Any, audio: Float32Array, language: str | None) -> TranscriptResult:
+        """A short window without hotwords; empty when that cannot be trusted or the language
+        is not known (the full transcript follows)."""
+        frames = window_frames(audio.size / WHISPER_RATE, self.config.quick_window_seconds)
+        text = None
+        if frames is not None and language is not None and self._quick_window:
+            text = self._run_window(model, audio, language, frames, None)
+        return TranscriptResult(text=text or "", language=language, quick=True)
+
     def _run_window(
-        self, model: Any, audio: Float32Array, language: str, frames: int
+        self, model: Any, audio: Float32Array, language: str, frames: int, hotwords: str | None
     ) -> str | None:
         """Decode with a short encoder window; None when the result looks unreliable."""
         import ctranslate2
@@ -242,8 +274,8 @@ class FasterWhisperAsr(ThreadedModel):
         features = model.feature_extractor(audio)[:, :frames]  # as faster-whisper does:
         features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))  # zero mel pad
         prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        if self._hotwords:  # as faster-whisper's transcribe(hotwords=...) prompts
-            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + self._hotwords), *prompt]
+        if hotwords:  # as faster-whisper's transcribe(hotwords=...) prompts
+            prompt = [tokenizer.sot_prev, *tokenizer.encode(" " + hotwords), *prompt]
         max_new = 12 + int(TOKENS_PER_SECOND * audio.size / WHISPER_RATE)
         result = model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
@@ -278,9 +310,12 @@ class FasterWhisperAsr(ThreadedModel):
         text = "".join(segment.text for segment in segments).strip()
         return TranscriptResult(text=text, language=info.language)
 
-    async def transcribe(self, audio: Float32Array, language: str | None) -> TranscriptResult:
+    async def transcribe(
+        self, audio: Float32Array, language: str | None, *, quick: bool = False
+    ) -> TranscriptResult:
+        """``quick``: a quick look (``TranscriptResult.quick``), empty when unreliable."""
         try:
-            return await self.worker.run(self._run, self._model, audio, language)
+            return await self.worker.run(self._run, self._model, audio, language, quick)
         except Exception as err:
             raise SttFailed(f"transcription failed: {err}") from err
 
@@ -310,6 +345,9 @@ class WhisperSession:
         self._pause = PauseTracker()
         self._early: asyncio.Future[TranscriptResult] | None = None
         self._early_end: int | None = None
+        self._early_audio: Float32Array | None = None
+        self._early_quick = False
+        self._quick = False
         self._early_after = int(backend.config.early_start_seconds * WHISPER_RATE)
         self._converter = AudioConverter(PcmFormat(WHISPER_RATE))
         self.used_early = False
@@ -344,8 +382,15 @@ class WhisperSession:
             return
         self.discard_early()
         self._early_end = pause.speech_end
-        audio = np.concatenate(self._pieces)
-        self._early = asyncio.ensure_future(self._backend.transcribe(audio, self._language))
+        self._early_audio = np.concatenate(self._pieces)
+        self._start_early(quick=self._quick and self._backend.quick_look_helps)
+
+    def _start_early(self, quick: bool) -> None:
+        assert self._early_audio is not None
+        self._early_quick = quick
+        self._early = asyncio.ensure_future(
+            self._backend.transcribe(self._early_audio, self._language, quick=quick)
+        )
         # A failure of an early start that is never used must not go unnoticed either.
         self._early.add_done_callback(lambda f: f.cancelled() or f.exception())
 
@@ -354,6 +399,15 @@ class WhisperSession:
         if early is None or self._early_end != self._pause.speech_end:
             return None
         return early
+
+    def quick_looks(self) -> None:
+        self._quick = True
+
+    def refine(self) -> None:
+        if self.pause_transcript() is None or not self._early_quick:
+            return
+        self.discard_early()
+        self._start_early(quick=False)
 
     def discard_early(self) -> None:
         if self._early is not None:
@@ -366,6 +420,7 @@ class WhisperSession:
             self._append(tail)
         if not self._pieces:
             return TranscriptResult(text="", language=self._language)
+        self.refine()  # a quick look is not the transcript
         early, self._early = self._early, None
         if early is not None and self._early_end == self._pause.speech_end:
             _LOGGER.debug("using the transcript started at the pause")
