@@ -8,8 +8,9 @@ in real time, 80 ms chunks each sent when it would have been recorded, then sile
 ``transcript`` first (as ``familiar satellite`` and rhasspy's wyoming-satellite do).
 
 *End of speech* is the moment the last speech sample would have been spoken. Each run is
-measured in both modes, alternating (``conductor.end_on_meaning`` on, and off: only the
-silence ends the turn), so both see the same load.
+measured in three modes, alternating, so all see the same load: ``conductor.end_on_meaning``
+on (the pause transcript is first a quick look: ``asr.quick_window_seconds``), on without the
+quick look (``asr.quick_window_seconds: 0``), and off (only the silence ends the turn).
 
 False cuts: commands spoken with a 0.5 s pause in the middle ("Turn on the ... kitchen
 light"): the pause is longer than the hub's 0.3 s early start and shorter than the 0.8 s VAD
@@ -50,6 +51,7 @@ from wyoming.snd import Played  # noqa: E402
 from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
+from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.broker import Mosquitto  # noqa: E402
@@ -252,28 +254,41 @@ async def main(runs: int, window: float) -> list[str]:
                 assert hub.conductor is not None
                 services = hub.conductor.services
                 brain = services.endpointer
-                modes = {"on meaning": brain, "on silence only": None}
+                asr = services.asr
+                assert isinstance(asr, FasterWhisperAsr)
+                quick = asr.config
+                no_quick = quick.model_copy(update={"quick_window_seconds": 0.0})
+                modes = {
+                    "on meaning": (brain, quick),
+                    "on meaning, no quick look": (brain, no_quick),
+                    "on silence only": (None, quick),
+                }
                 lines = []
+                medians: dict[tuple[str, str], tuple[float, float | None]] = {}
                 for name, text in SCENARIOS.items():
                     audio = speak(text)
-                    for endpointer in modes.values():  # warm-up
-                        services.endpointer = endpointer
+                    for endpointer, asr_config in modes.values():  # warm-up
+                        services.endpointer, asr.config = endpointer, asr_config
                         await satellite.ask([audio])
                     turns: dict[str, list[Turn]] = {mode: [] for mode in modes}
                     for _ in range(runs):
-                        for mode, endpointer in modes.items():
-                            services.endpointer = endpointer
+                        for mode, (endpointer, asr_config) in modes.items():
+                            services.endpointer, asr.config = endpointer, asr_config
                             turns[mode].append(await satellite.ask([audio]))
                     for mode, done in turns.items():
                         firsts = [t.first_audio for t in done]
                         stops = [t.after_stop for t in done if t.after_stop is not None]
                         early = sum(t.after_stop is None for t in done)
+                        medians[name, mode] = (
+                            statistics.median(firsts),
+                            statistics.median(stops) if stops else None,
+                        )
                         lines.append(
                             f"| {name} | {mode} | {median(firsts)} | {max(firsts):.2f} "
                             f"| {median(stops)} | {early}/{len(done)} |"
                         )
                         print(lines[-1], flush=True)
-                services.endpointer = brain
+                services.endpointer, asr.config = brain, quick
                 cuts, ended_early, right = 0, 0, 0
                 cut_rows = []
                 for first, second in PAUSED:
@@ -282,9 +297,9 @@ async def main(runs: int, window: float) -> list[str]:
                     cuts += turn.cut
                     ended_early += turn.after_stop is None
                     right += words(turn.transcript) == whole
-                    verdict = "cut" if turn.cut else "whole"
+                    heard = "cut" if turn.cut else "whole"
                     cut_rows.append(
-                        f"| {first} … {second} | {turn.transcript} | {verdict} "
+                        f"| {first} … {second} | {turn.transcript} | {heard} "
                         f"| {'pause' if turn.after_stop is None else 'silence'} "
                         f"| {turn.first_audio:.2f} |"
                     )
@@ -300,6 +315,8 @@ async def main(runs: int, window: float) -> list[str]:
                     "end of speech → first audio (s) |",
                     "|---|---|---|---|---|",
                     *cut_rows,
+                    "",
+                    verdict(medians, cuts),
                 ]
         finally:
             broker.stop()
@@ -315,6 +332,25 @@ async def main(runs: int, window: float) -> list[str]:
         "|---|---|---|---|---|---|",
         *rows,
     ]
+
+
+def verdict(medians: dict[tuple[str, str], tuple[float, float | None]], cuts: int) -> str:
+    """The aims against this run's medians; the quick look against none in the same run."""
+    command = medians["home command", "on meaning"][0]
+    without = medians["home command", "on meaning, no quick look"][0]
+    silence = medians["home command", "on silence only"][0]
+    question = medians["persona question", "on silence only"][1]
+    met = "met" if command <= 0.6 else "not met"
+    asked = "-" if question is None else f"{question:.2f} s"
+    question_met = "met" if question is not None and question <= 2.0 else "not met"
+    return (
+        f"**Verdict (this run).** Home command, end of speech → first audio: {command:.2f} s"
+        f" with the quick look, {without:.2f} s without it ({command / without:.2f}×, same"
+        f" run), {silence:.2f} s when only the silence ends the turn; aim <= 0.6 s: {met}."
+        f" Persona question, `audio-stop` → first audio (silence only): {asked}; aim <= 2.0 s:"
+        f" {question_met}. False cuts: {cuts} of {len(PAUSED)}. Wall-clock figures follow the"
+        " load average above: compare the modes, measured in turn."
+    )
 
 
 def write(rows: list[str], window: float) -> None:

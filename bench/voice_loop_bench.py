@@ -169,7 +169,8 @@ async def main(runs: int) -> list[str]:
                 "web": {"enabled": False},
             },
         )
-        rows = []
+        rows: list[str] = []
+        medians: dict[str, float] = {}
         async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config):
             await asyncio.wait_for(satellite.ready.wait(), 30)
             for name, text in SCENARIOS.items():
@@ -180,12 +181,31 @@ async def main(runs: int) -> list[str]:
                     first, end = await satellite.ask(audio)
                     firsts.append(first)
                     ends.append(end)
+                medians[name] = statistics.median(firsts)
                 rows.append(
                     f"| {name} | {statistics.median(firsts):.2f} | {max(firsts):.2f} "
                     f"| {statistics.median(ends):.2f} |"
                 )
                 print(rows[-1], flush=True)
-        return rows
+        return [*rows, "", verdict(medians)]
+
+
+def verdict(medians: dict[str, float]) -> str:
+    command, question = medians["home command"], medians["RAG question"]
+    return (
+        f"**Verdict (this run).** Home command {command:.2f} s after `audio-stop`; aim <= 1.0 s:"
+        f" {'met' if command <= 1.0 else 'not met'}"
+        + (
+            " (0.00: the hub ended the turn on meaning at the speaker's pause, on a quick look"
+            " at the words, so the answer's audio was there before the satellite's VAD ended"
+            " the utterance)."
+            if command < 0.005
+            else "."
+        )
+        + f" RAG question {question:.2f} s after `audio-stop`; aim <= 2.0 s:"
+        f" {'met' if question <= 2.0 else 'not met'}. Wall-clock figures follow the load"
+        " average above."
+    )
 
 
 def write(rows: list[str], runs: int) -> None:

@@ -199,9 +199,11 @@ class FasterWhisperAsr(ThreadedModel):
     def quick_look_helps(self) -> bool:
         """A quick look at a pause is faster or plainer than the full transcript: a shorter
         window, or no hotwords."""
-        return self._quick_window and (
-            self.config.quick_window_seconds < self.config.window_seconds
-            or self._hotwords is not None
+        quick = self.config.quick_window_seconds
+        return (
+            self._quick_window
+            and quick > 0
+            and (quick < self.config.window_seconds or self._hotwords is not None)
         )
 
     def _unload(self) -> None:
