@@ -42,6 +42,7 @@ async def test_serves_tls_with_a_stable_certificate(web: Web) -> None:
     [
         ("GET", "/api/persona"),
         ("POST", "/api/interact"),
+        ("POST", "/api/interact/speech"),
         ("GET", "/api/tokens"),
         ("POST", "/api/tokens"),
         ("GET", "/api/admin/info"),
@@ -135,6 +136,65 @@ async def test_interact_streams_text_and_speech_and_continues_the_conversation(w
             again = await lines(r)
         assert "audio" not in [g["type"] for g in again]
     assert web.responder.heard[1] == ("more", done["conversation_id"])
+
+
+def spoken(seconds: float, fmt: PcmFormat) -> aiohttp.FormData:
+    rng = np.random.default_rng(3)
+    samples = rng.integers(-3000, 3000, int(seconds * fmt.rate) * fmt.channels, dtype="<i2")
+    form = aiohttp.FormData()
+    form.add_field("audio", wav_bytes(samples.tobytes(), fmt), filename="talk.wav")
+    return form
+
+
+async def test_interact_by_voice_hears_the_recording_and_answers_as_typed(web: Web) -> None:
+    session, csrf = await web.admin()
+    async with session:
+        # Stereo at 48 kHz (a browser's): heard as 16 kHz mono, like every satellite's audio.
+        form = spoken(1.5, PcmFormat(48000, 2, 2))
+        async with session.post("/api/interact/speech", data=form, headers=csrf) as r:
+            assert r.status == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+            got = await lines(r)
+        types = [g["type"] for g in got]
+        assert types[0] == "transcript" and types[-1] == "done"
+        heard = got[0]["text"]
+        assert heard.endswith("bytes at 16000")  # the fake ASR says what it got
+        assert int(heard.split()[0]) == pytest.approx(1.5 * 16000 * 2, abs=64)
+        assert [g["text"] for g in got if g["type"] == "sentence"] == [
+            f"You said {heard}.",
+            "Anything else?",
+        ]
+        assert "audio" in types
+        done = got[-1]
+        # The next question (typed or spoken) continues the conversation; text only here.
+        form = spoken(0.5, PcmFormat(16000, 2, 1))
+        form.add_field("conversation_id", done["conversation_id"])
+        form.add_field("speech", "false")
+        async with session.post("/api/interact/speech", data=form, headers=csrf) as r:
+            again = await lines(r)
+        assert "audio" not in [g["type"] for g in again] and again[-1]["type"] == "done"
+    assert web.responder.heard[1] == (again[0]["text"], done["conversation_id"])
+
+
+@pytest.mark.parametrize(
+    ("audio", "message"),
+    [
+        (b"RIFF not really", "not a PCM WAV file"),
+        (b"", "not a PCM WAV file"),
+        (wav_bytes(bytes(16000 * 2 * 16), PcmFormat(16000, 2, 1)), "longer than a request"),
+        (wav_bytes(bytes(4000 * 2), PcmFormat(4000, 2, 1)), "sample rate 4000 Hz"),
+    ],
+)
+async def test_interact_by_voice_refuses_what_is_not_a_recording_it_can_hear(
+    web: Web, audio: bytes, message: str
+) -> None:
+    session, csrf = await web.admin()
+    form = aiohttp.FormData()
+    form.add_field("audio", audio, filename="talk.wav")
+    async with session, session.post("/api/interact/speech", data=form, headers=csrf) as r:
+        assert r.status == 422
+        error = (await r.json())["error"]
+    assert error["code"] == "invalid-request" and message in error["message"], error
+    assert web.responder.heard == []
 
 
 async def test_bad_requests_get_json_errors(web: Web) -> None:

@@ -15,13 +15,14 @@ import contextlib
 import json
 import logging
 import math
+import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, Query, Request, UploadFile, WebSocket
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.responses import StreamingResponse as _Streaming
@@ -29,7 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.websockets import WebSocketDisconnect
 
-from familiar.audio import PcmFormat
+from familiar.audio import PcmFormat, float_to_pcm16, pcm_to_float, read_wav, resample
 from familiar.errors import (
     Busy,
     CsrfFailed,
@@ -44,7 +45,7 @@ from familiar.errors import (
     WebError,
 )
 from familiar.threads import Worker
-from familiar_hub.conductor.turn import TurnEngine
+from familiar_hub.conductor.turn import Channel, TurnEngine, TurnOutcome, Utterance
 from familiar_hub.config import WebConfig
 from familiar_hub.web.persona import VOICE_SUFFIXES, PersonaAdmin, safe_name
 from familiar_hub.web.phone import (
@@ -62,6 +63,12 @@ _LOGGER = logging.getLogger(__name__)
 SESSION_COOKIE = "familiar_session"
 CSRF_HEADER = "x-csrf-token"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UPLOADS = ("/api/persona/", "/api/interact/speech")
+"""POSTs whose size is checked before the body is read."""
+SPEECH_RATE = 16000
+"""Spoken requests are resampled to this (the microphone format of every satellite)."""
+SPEECH_CHUNK_SECONDS = 0.1
+CONVERSATION_ID = r"^[A-Za-z0-9_-]+$"
 _STATUS = {
     cls.code: cls.status
     for cls in (
@@ -105,7 +112,7 @@ class SessionInfo(BaseModel):
 class InteractBody(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     """What the user says (typed)."""
-    conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    conversation_id: str | None = Field(default=None, max_length=64, pattern=CONVERSATION_ID)
     """From a previous answer's ``done`` line, to continue the conversation."""
     speech: bool = True
     """Also stream the answer's audio (base64 PCM lines)."""
@@ -232,7 +239,7 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         if not allow.allows(host):
             _LOGGER.warning("web: refused %s (not in allow list)", host)
             return error_response(Forbidden.code, "your network is not allowed")
-        if request.method == "POST" and request.url.path.startswith("/api/persona/"):
+        if request.method == "POST" and request.url.path.startswith(_UPLOADS):
             # Refused before the body is read (the form parser would spool it to disk first).
             length = request.headers.get("content-length", "")
             if not length.isdigit():
@@ -416,6 +423,7 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
             "fingerprint": ctx.fingerprint,
             "phones": sorted(ctx.phones),
             "voice": ctx.turns is not None,
+            "max_request_seconds": ctx.turns.config.max_utterance_seconds if ctx.turns else None,
         }
 
     # --- tokens and pairing
@@ -460,8 +468,42 @@ def create_app(ctx: WebContext) -> FastAPI:  # noqa: PLR0915 (one place lists ev
         ``done{conversation_id, kind, follow_up, answer}`` or ``error{code,message}``."""
         if ctx.turns is None:
             raise Busy("this hub has no brain/TTS loaded")
+        turns = ctx.turns if body.speech else _text_only(ctx.turns)
         return StreamingResponse(
-            _interact_lines(ctx.turns, body), media_type="application/x-ndjson"
+            _turn_lines(
+                body.speech,
+                lambda ch: turns.answer_text(ch, body.text, body.conversation_id),
+            ),
+            media_type="application/x-ndjson",
+        )
+
+    @app.post(
+        "/api/interact/speech",
+        tags=["talk"],
+        response_class=StreamingResponse,
+        dependencies=api_access,
+    )
+    async def interact_speech(
+        request: Request,
+        audio: Annotated[UploadFile, File(description="the spoken request: a PCM WAV file")],
+        conversation_id: Annotated[str | None, Form(max_length=64, pattern=CONVERSATION_ID)] = None,
+        speech: Annotated[bool, Form()] = True,
+    ) -> StreamingResponse:
+        """Ask the persona by voice: a recording of the request (PCM WAV, any rate, mono or
+        stereo, at most ``conductor.max_utterance_seconds`` long) goes through the same turn
+        as a satellite's. Streams NDJSON: ``transcript{text}`` (what was heard), then the
+        lines of ``/api/interact``; nothing heard is ``error{code: stt-no-text-recognized}``."""
+        if ctx.turns is None:
+            raise Busy("this hub has no ASR/brain/TTS loaded")
+        limit = ctx.turns.config.max_utterance_seconds
+        data = await _read(audio, int(ctx.config.max_upload_mb * (1 << 20)))
+        pcm = await asyncio.to_thread(_speech_pcm, data, limit)
+        turns = ctx.turns if speech else _text_only(ctx.turns)
+        return StreamingResponse(
+            _turn_lines(
+                speech, lambda ch: turns.listen_and_answer(ch, _utterance(pcm), conversation_id)
+            ),
+            media_type="application/x-ndjson",
         )
 
     # --- persona
@@ -684,13 +726,16 @@ class _LinesChannel:
         await self._put({"type": "error", "code": code, "message": text})
 
 
-async def _interact_lines(turns: TurnEngine, body: InteractBody) -> AsyncIterator[bytes]:
-    channel = _LinesChannel(body.speech)
-    engine = turns if body.speech else _text_only(turns)
+async def _turn_lines(
+    speech: bool, turn: Callable[[Channel], Awaitable[TurnOutcome]]
+) -> AsyncIterator[bytes]:
+    """A turn's steps as NDJSON lines as they happen, then ``done`` (unless it failed with
+    nothing said)."""
+    channel = _LinesChannel(speech)
 
     async def run() -> None:
         try:
-            outcome = await engine.answer_text(channel, body.text, body.conversation_id)
+            outcome = await turn(channel)
             if outcome.error_code is None or outcome.answer:
                 await channel._put(
                     {
@@ -715,6 +760,45 @@ async def _interact_lines(turns: TurnEngine, body: InteractBody) -> AsyncIterato
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _read(upload: UploadFile, budget: int) -> bytes:
+    """An upload's bytes, at most ``budget``."""
+    data = await upload.read(budget + 1)
+    if len(data) > budget:
+        raise TooLarge("upload too large")
+    return data
+
+
+def _speech_pcm(data: bytes, max_seconds: float) -> bytes:
+    """A recorded request (PCM WAV) as 16-bit mono at :data:`SPEECH_RATE`; bad input is an
+    :class:`InvalidRequest` that says what is wrong."""
+    try:
+        frames, fmt = read_wav(data)
+        samples = pcm_to_float(frames, fmt.width, max(fmt.channels, 1))
+    except (wave.Error, EOFError, ValueError) as err:
+        raise InvalidRequest(f"audio: not a PCM WAV file ({err})") from err
+    if not 8000 <= fmt.rate <= 192000:
+        raise InvalidRequest(f"audio: sample rate {fmt.rate} Hz (8000 to 192000 Hz)")
+    seconds = samples.size / fmt.rate
+    if seconds > max_seconds:
+        raise InvalidRequest(
+            f"audio: {seconds:.1f} s is longer than a request may be ({max_seconds:g} s,"
+            " conductor.max_utterance_seconds)"
+        )
+    return float_to_pcm16(resample(samples, fmt.rate, SPEECH_RATE))
+
+
+def _utterance(pcm: bytes) -> Utterance:
+    """A whole recording as an utterance that has ended (in satellite-sized chunks)."""
+    fmt = PcmFormat(SPEECH_RATE, 2, 1)
+    size = int(fmt.bytes_per_second * SPEECH_CHUNK_SECONDS)
+    chunks = [pcm[i : i + size] for i in range(0, len(pcm), size)]
+    utterance = Utterance(maxsize=len(chunks) + 1)
+    for chunk in chunks:
+        utterance.feed(chunk, fmt)
+    utterance.end()
+    return utterance
 
 
 def _text_only(turns: TurnEngine) -> TurnEngine:

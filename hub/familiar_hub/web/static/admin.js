@@ -205,19 +205,32 @@
     return buffer;
   }
 
-  // --- chat test: streamed text and speech -------------------------------------------------------
+  // --- chat test: typed or spoken; the answer streams in as text and speech -------------------
   let conversation = null, playCtx = null, playAt = 0;
-  $("chat-form").addEventListener("submit", async (e) => {
+  admin.transcripts = []; admin.playedSeconds = 0; admin.talk = { seconds: 0, sent: 0 };
+  $("chat-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("chat-text").value.trim(); if (!text) return;
     $("chat-text").value = "";
-    const log = $("chat-log");
-    log.append(el("div", { class: "bubble me" }, text));
-    const bubble = el("div", { class: "bubble it" }, "…"); log.append(bubble); log.scrollTop = log.scrollHeight;
+    const speech = wantSpeech();
+    ask(el("div", { class: "bubble me" }, text), () => api("/api/interact", { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, conversation_id: conversation, speech }) }));
+  });
+  // Made during the tap or key press that asks (browsers start audio only after a gesture).
+  function wantSpeech() {
     const speech = $("chat-speech").checked;
     if (speech && !playCtx) playCtx = new AudioContext();
-    const response = await api("/api/interact", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text, conversation_id: conversation, speech }) });
+    return speech;
+  }
+  // One question: `me` shows it (a spoken one gets its transcript), the answer streams in.
+  async function ask(me, send) {
+    const log = $("chat-log");
+    const bubble = el("div", { class: "bubble it" }, "…"); log.append(me, bubble); log.scrollTop = log.scrollHeight;
+    let response;
+    try { response = await send(); } catch (err) {
+      bubble.replaceChildren(el("span", { class: "error" }, err.message)); admin.chat.push("error"); return;
+    }
     const reader = response.body.getReader(), decoder = new TextDecoder();
     let buffered = "", said = "";
     for (;;) {
@@ -227,20 +240,82 @@
       while ((cut = buffered.indexOf("\n")) >= 0) {
         const m = JSON.parse(buffered.slice(0, cut)); buffered = buffered.slice(cut + 1);
         admin.chat.push(m.type);
-        if (m.type === "sentence") { said = (said + " " + m.text).trim(); bubble.textContent = said; }
+        if (m.type === "transcript") { admin.transcripts.push(m.text); me.textContent = "🎤 " + (m.text || "…"); }
+        else if (m.type === "sentence") { said = (said + " " + m.text).trim(); bubble.textContent = said; }
         else if (m.type === "audio") playPcm(m);
         else if (m.type === "done") conversation = m.conversation_id;
-        else if (m.type === "error") bubble.append(el("div", { class: "error" }, m.message));
+        else if (m.type === "error") {
+          if (!said) bubble.textContent = "";
+          bubble.append(el("div", { class: "error" },
+            m.code === "stt-no-text-recognized" ? "(didn't catch that: nothing was heard)" : m.message));
+        }
       }
       log.scrollTop = log.scrollHeight;
     }
+  }
+
+  // Talking: tap, speak, tap again to send; or hold while speaking (push to talk). The
+  // recording goes to /api/interact/speech: the same turn as a phone's, the same conversation
+  // as the typed questions.
+  const talkButton = $("chat-talk");
+  let talking = null, pressedAt = 0, maxTalk = 15;
+  talkButton.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    if (talking) { sendTalk(); return; }  // the second tap
+    pressedAt = performance.now();
+    startTalk();
   });
+  talkButton.addEventListener("pointerup", () => {
+    if (talking && performance.now() - pressedAt >= 400) sendTalk();  // held: released
+  });
+  async function startTalk() {
+    const t = talking = { blocks: [], seconds: 0, ready: false, send: false, speech: wantSpeech() };
+    talkButton.classList.add("live"); talkButton.textContent = "Send"; admin.talk.seconds = 0;
+    try {
+      t.ctx = new AudioContext();
+      t.stream = await navigator.mediaDevices.getUserMedia({ audio: {
+        channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+      await t.ctx.audioWorklet.addModule("/static/mic-worklet.js");
+      const node = new AudioWorkletNode(t.ctx, "mic-capture");
+      node.port.onmessage = (e) => {
+        if (talking !== t) return;
+        t.blocks.push(e.data); t.seconds += e.data.length / t.ctx.sampleRate; admin.talk.seconds = t.seconds;
+        talkButton.textContent = `Send · ${t.seconds.toFixed(1)} s`;
+        if (t.seconds >= maxTalk) sendTalk();
+      };
+      t.ctx.createMediaStreamSource(t.stream).connect(node);
+    } catch (err) {
+      talking = null; endTalk(t);
+      $("chat-log").append(el("div", { class: "bubble it error" }, "The microphone is not available: " + err.message));
+      return;
+    }
+    t.ready = true;
+    if (t.send) sendTalk();  // released (or tapped again) while the microphone was starting
+  }
+  function endTalk(t) {
+    if (t.stream) t.stream.getTracks().forEach((track) => track.stop());
+    if (t.ctx) t.ctx.close();
+    talkButton.classList.remove("live"); talkButton.textContent = "Talk";
+  }
+  function sendTalk() {
+    const t = talking;
+    if (!t.ready) { t.send = true; return; }
+    talking = null; endTalk(t);
+    admin.talk.sent++; admin.talk.sentSeconds = (admin.talk.sentSeconds || []).concat([t.seconds]);
+    const form = new FormData();
+    form.append("audio", new Blob([encodeWav(t.blocks, t.ctx.sampleRate)], { type: "audio/wav" }), "talk.wav");
+    form.append("speech", t.speech ? "true" : "false");
+    if (conversation) form.append("conversation_id", conversation);
+    ask(el("div", { class: "bubble me" }, `🎤 (${t.seconds.toFixed(1)} s)…`),
+      () => api("/api/interact/speech", { method: "POST", body: form }));
+  }
   function playPcm(m) {
     const bytes = Uint8Array.from(atob(m.pcm), (c) => c.charCodeAt(0));
     const pcm = new Int16Array(bytes.buffer, 0, bytes.length >> 1);
     const buf = playCtx.createBuffer(1, pcm.length, m.rate), data = buf.getChannelData(0);
     for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 0x8000;
     const src = playCtx.createBufferSource(); src.buffer = buf; src.connect(playCtx.destination);
+    admin.playedSeconds += buf.duration;
     playAt = Math.max(playAt, playCtx.currentTime + 0.05); src.start(playAt); playAt += buf.duration;
   }
 
@@ -254,6 +329,9 @@
     }
     const info = await json("/api/admin/info");
     $("fingerprint").textContent = info.fingerprint || "(served without TLS: behind a proxy?)";
+    if (info.voice) {  // this hub hears speech: the chat test can be spoken
+      maxTalk = info.max_request_seconds; talkButton.hidden = false; $("talk-hint").hidden = false;
+    }
     $("connected").textContent = info.phones.length ? "Connected now: " + info.phones.join(", ") : "No phone connected.";
   }
   $("pair").addEventListener("click", async () => {

@@ -1,0 +1,83 @@
+"""The admin page's chat test, spoken, in real headless Chromium: the fake microphone plays a
+question, the page records it (tap to talk and tap to send, or hold while talking), the hub
+hears it through the same turn as a phone's and the page shows the transcript, streams the
+answer and plays it. Fake ASR/TTS and an echoing responder here; ``test_browser_models.py``
+asks a persona question this way against the real hub."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from familiar_testkit.speech import speak
+from tests.web.browser import DESKTOP, chromium, needs_chromium, wait_until
+from tests.web.conftest import Web
+from tests.web.test_browser import log_in, mic_file, silence
+
+pytestmark = needs_chromium
+ADMIN = "return window.familiarAdmin"
+
+
+def talk_twice(url: str, mic: Path, first_seconds: float) -> dict[str, Any]:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    with chromium(mic, DESKTOP) as driver:
+        log_in(driver, url)
+        talk = wait_until(
+            driver,
+            lambda d: (
+                d.find_element("id", "chat-talk").is_displayed()
+                and d.find_element("id", "chat-talk")
+            ),
+        )
+        # Tap, speak, tap again.
+        talk.click()
+        wait_until(
+            driver, lambda d: d.execute_script(ADMIN)["talk"]["seconds"] >= first_seconds, 30
+        )
+        talk.click()
+        wait_until(driver, lambda d: d.execute_script(ADMIN)["chat"].count("done") == 1, 30)
+        first = driver.execute_script(ADMIN)
+        me = [b.text for b in driver.find_elements("css selector", "#chat-log .bubble.me")]
+        it = [b.text for b in driver.find_elements("css selector", "#chat-log .bubble.it")]
+        # Hold while speaking; let go to send.
+        ActionChains(driver).click_and_hold(talk).perform()
+        wait_until(driver, lambda d: d.execute_script(ADMIN)["talk"]["seconds"] >= 1.5, 30)
+        ActionChains(driver).release(talk).perform()
+        wait_until(driver, lambda d: d.execute_script(ADMIN)["chat"].count("done") == 2, 30)
+        return {
+            "first": first,
+            "me": me,
+            "it": it,
+            "typed": driver.find_element("id", "chat-text").get_attribute("value"),
+            "last": driver.execute_script(ADMIN),
+        }
+
+
+async def test_a_spoken_question_is_heard_answered_and_played(web: Web, tmp_path: Path) -> None:
+    question = speak("What did the plumber say about the boiler?")
+    mic = mic_file(tmp_path / "mic.wav", silence(0.3) + question + silence(8.0))
+    first_seconds = 0.3 + len(question) / 32000 + 0.5
+    got = await asyncio.to_thread(talk_twice, web.url, mic, first_seconds)
+    first, last = got["first"], got["last"]
+    heard = web.responder.heard
+    assert len(heard) == 2
+    # The hub heard what the page recorded (the fake ASR says how much) ...
+    (transcript,) = first["transcripts"]
+    assert transcript == heard[0][0] and transcript.endswith("bytes at 16000")
+    (recorded, held) = last["talk"]["sentSeconds"]
+    assert recorded >= first_seconds and held >= 1.5
+    assert int(transcript.split()[0]) == pytest.approx(2 * 16000 * recorded, abs=4)
+    # ... the page showed the transcript as the question (nothing was typed), streamed the
+    # answer and played it.
+    assert got["me"] == [f"🎤 {transcript}"] and got["typed"] == ""
+    assert got["it"] == [f"You said {transcript}. Anything else?"]
+    assert first["chat"][:2] == ["transcript", "sentence"] and "audio" in first["chat"]
+    assert first["playedSeconds"] > 0.1  # the fake voice: 100 samples per character
+    # Held and released: heard too, and it continues the same conversation.
+    assert heard[1][0] == last["transcripts"][1]
+    assert heard[0][1] is None and heard[1][1] == "c-1"  # the echo's id for the first answer
+    assert last["playedSeconds"] > first["playedSeconds"]
