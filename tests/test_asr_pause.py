@@ -51,6 +51,14 @@ async def asr() -> AsyncIterator[FasterWhisperAsr]:
         yield backend
 
 
+def trimmed(pcm: bytes) -> bytes:
+    """Speech up to where the pause tracker hears it end (Piper leaves some silence after)."""
+    tracker = PauseTracker()
+    tracker.feed(np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768)
+    assert tracker.speech_end is not None
+    return pcm[: tracker.speech_end * 2]
+
+
 async def feed(session: WhisperSession, pcm: bytes) -> None:
     for i in range(0, len(pcm), 2560):
         await session.feed(pcm[i : i + 2560], PcmFormat())
@@ -124,5 +132,50 @@ async def test_the_end_of_speech_never_returns_a_quick_look(asr: FasterWhisperAs
             result = await session.finish()  # nobody refined: finish does
         assert session.used_early and not result.quick
         assert "birthday" in words(result.text)
+    finally:
+        asr.set_hotwords([])
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_quick_look_starts_early_but_is_offered_at_the_pause(
+    asr: FasterWhisperAsr,
+) -> None:
+    """It starts after ``quick_start_seconds`` of silence so that it is ready when the pause
+    reaches ``early_start_seconds`` (0.3 s); the turn is judged only then."""
+    text = "Turn on the kitchen light."
+    asr.set_hotwords(["Azul", "Dune"])
+    try:
+        async with asr.session("en") as session:
+            assert isinstance(session, WhisperSession)
+            session.quick_looks()
+            await feed(session, trimmed(speak(text)) + bytes(int(0.2 * 16000) * 2))
+            assert session.early_starts == 1  # started at 0.15 s of silence...
+            assert session.pause_transcript() is None  # ...not offered before 0.3 s
+            await feed(session, bytes(int(0.2 * 16000) * 2))
+            pause = session.pause_transcript()
+            assert pause is not None and session.early_starts == 1  # the same look
+            quick = await pause
+            assert quick.quick and words(quick.text) == words(text)
+    finally:
+        asr.set_hotwords([])
+
+
+@pytest.mark.models
+@pytest.mark.asyncio(loop_scope="module")
+async def test_speech_ending_before_the_pause_is_judged_is_transcribed_in_full(
+    asr: FasterWhisperAsr,
+) -> None:
+    asr.set_hotwords(["Azul", "Dune"])
+    try:
+        async with asr.session("en") as session:
+            assert isinstance(session, WhisperSession)
+            session.quick_looks()
+            speech = trimmed(speak("Turn off the bedroom lamp."))
+            await feed(session, speech + bytes(int(0.2 * 16000) * 2))
+            assert session.early_starts == 1  # a quick look was started...
+            result = await session.finish()  # ...but the end came before it was offered
+        assert not result.quick
+        assert words(result.text) == words("Turn off the bedroom lamp.")
     finally:
         asr.set_hotwords([])

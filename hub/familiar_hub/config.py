@@ -72,6 +72,12 @@ class AsrConfig(Section):
     word plus a few tens of ms on a CPU); anything else is transcribed again with
     ``window_seconds`` and the hotwords. 0 turns the quick look off."""
 
+    quick_start_seconds: float = Field(default=0.15, ge=0, le=5)
+    """The quick look starts once the speaker has paused this long (at most
+    ``early_start_seconds``), so that it is ready when the pause reaches
+    ``early_start_seconds``: the turn is still judged only then. A look started at a pause the
+    speaker then breaks off is wasted work."""
+
     max_seconds: float = Field(default=30.0, gt=0, le=300)
     """Longest utterance kept; audio past it is dropped (Whisper sees 30 s at most)."""
 

@@ -347,13 +347,17 @@ class WhisperSession:
         self._pause = PauseTracker()
         self._early: asyncio.Future[TranscriptResult] | None = None
         self._early_end: int | None = None
-        self._early_audio: Float32Array | None = None
         self._early_quick = False
         self._quick = False
         self._early_after = int(backend.config.early_start_seconds * WHISPER_RATE)
+        self._quick_after = min(
+            self._early_after, int(backend.config.quick_start_seconds * WHISPER_RATE)
+        )
         self._converter = AudioConverter(PcmFormat(WHISPER_RATE))
         self.used_early = False
         """Whether the transcript came from the early start (for tests and benchmarks)."""
+        self.early_starts = 0
+        """Transcriptions started at pauses, quick looks included (for tests and benchmarks)."""
 
     async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
         if self._samples >= self._max_samples:
@@ -375,41 +379,49 @@ class WhisperSession:
 
     def _maybe_start_early(self) -> None:
         pause = self._pause
+        quick = self._quick and self._backend.quick_look_helps
         if (
             self._early_after <= 0
             or pause.speech_end is None
             or pause.speech_end == self._early_end
-            or pause.silent_samples < self._early_after
+            or pause.silent_samples < (self._quick_after if quick else self._early_after)
         ):
             return
         self.discard_early()
         self._early_end = pause.speech_end
-        self._early_audio = np.concatenate(self._pieces)
-        self._start_early(quick=self._quick and self._backend.quick_look_helps)
+        self._start_early(quick)
 
     def _start_early(self, quick: bool) -> None:
-        assert self._early_audio is not None
+        audio = np.concatenate(self._pieces)
         self._early_quick = quick
         self._early = asyncio.ensure_future(
-            self._backend.transcribe(self._early_audio, self._language, quick=quick)
+            self._backend.transcribe(audio, self._language, quick=quick)
         )
+        self.early_starts += 1
         # A failure of an early start that is never used must not go unnoticed either.
         self._early.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+    def _current_early(self) -> asyncio.Future[TranscriptResult] | None:
+        """The transcription started at the latest pause, if the speaker has not gone on."""
         early = self._early
         if early is None or self._early_end != self._pause.speech_end:
             return None
+        return early
+
+    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+        early = self._current_early()
+        if self._early_quick and self._pause.silent_samples < self._early_after:
+            return None  # started ahead of time: offered once the pause is long enough to judge
         return early
 
     def quick_looks(self) -> None:
         self._quick = True
 
     def refine(self) -> None:
-        if self.pause_transcript() is None or not self._early_quick:
+        if self._current_early() is None or not self._early_quick:
             return
         self.discard_early()
-        self._start_early(quick=False)
+        self._start_early(quick=False)  # the same speech, and the silence since
 
     def discard_early(self) -> None:
         if self._early is not None:
