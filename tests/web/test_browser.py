@@ -282,19 +282,23 @@ def browse_admin(url: str, mic: Path, corpus: dict[str, Path]) -> dict[str, Any]
             lambda d: float((d.find_element("id", "record-time").text or "0 s").split()[0]) >= 9,
             30,
         )
+        if SHOTS:  # the live checks while it records
+            card = driver.find_element("id", "voice")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
+            card.screenshot(str(Path(SHOTS) / "admin-recording.png"))
         driver.find_element("id", "record").click()
         wait_until(
             driver, lambda d: d.execute_script("return window.familiarAdmin.voice.length") == 1, 60
         )
         voice = driver.execute_script("return window.familiarAdmin.voice[0]")
         wait_until(driver, lambda d: "clip" in d.find_element("id", "readiness").text)
-        shot(driver, "admin-desktop", DESKTOP)
-        shot(driver, "admin-phone", PHONE)
         # Chat test: the answer streams in as text.
         driver.find_element("id", "chat-speech").click()  # text only here
         driver.find_element("id", "chat-text").send_keys("hello there\n")
         wait_until(driver, lambda d: "Anything else?" in d.find_element("id", "chat-log").text)
         chat = driver.find_element("id", "chat-log").text
+        shot(driver, "admin-desktop", DESKTOP)
+        shot(driver, "admin-phone", PHONE)
         return {"summary": summary, "rows": rows, "uploads": uploads, "voice": voice, "chat": chat}
 
 
