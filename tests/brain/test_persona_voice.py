@@ -303,3 +303,54 @@ def test_an_opener_is_not_repeated_by_the_closer() -> None:
 def test_names_outside_ascii_are_checked_too(question: str, answer: str) -> None:
     sources = [question, "The car goes in for service at Martinez Auto. Mateo is coming."]
     assert ungrounded(answer, sources)
+
+
+# --- how sure retrieval is, and the question's language ---------------------------------------
+
+KEY = passage(
+    "Spare key for the house is with Lakshmi aunty next door, in the brass pot.",
+    "mail/1.eml",
+    distinctiveness=4.6,
+    vector_rank=1,
+    keyword_rank=1,
+    keyword_coverage=0.5,
+)
+PARAPHRASE = passage(
+    "Selvam plumber 98400 12345", "notes/phone.txt", distinctiveness=3.4, vector_rank=1
+)
+
+
+async def test_the_model_is_told_the_answer_is_there_only_when_retrieval_is_sure() -> None:
+    """The 0.5B model answered "Who has the extra key to our home?" with "You don't know"
+    while its one passage held the answer; told the answer is there, it reads it."""
+    for found, told_sure in ((KEY, True), (PARAPHRASE, False)):
+        llm = ScriptedLlm(["Lakshmi aunty has it."])
+        brain = Brain(CONFIG, llm, ListRetriever([found], MEENA), persona_name="Meena")
+        async with brain:
+            await brain.respond("Who has the extra key to our home?").text()
+        system = llm.calls[0][0].content
+        assert ("The answer is in the documents" in system) is told_sure
+        assert ("say only that you don't know" in system) is not told_sure
+        # only the last line differs, so the rest of the persona's prefix stays cached
+        assert system.rsplit("\n", 1)[0] == brain.system_prompt.rsplit("\n", 1)[0]
+
+
+async def test_a_question_in_her_other_language_is_answered_in_it() -> None:
+    llm = ScriptedLlm(["Está con Lakshmi."])
+    spanish = StyleProfile(languages=["en", "es"], formality="casual")
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], spanish), persona_name="Rosa")
+    async with brain:
+        await brain.respond("¿Dónde está la llave de repuesto?").text()
+        await brain.respond("Where is the spare key?").text()
+    assert "in Spanish" in llm.calls[0][-1].content
+    assert "Spanish" not in llm.calls[1][-1].content
+
+
+async def test_the_answer_never_claims_to_have_worked_a_device() -> None:
+    """The answer path controls nothing (the home path does): "I've unlocked the front
+    door" from the LLM would be a lie about the most sensitive device in the house."""
+    llm = ScriptedLlm(["I've unlocked the front door for you."])
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Can you let Lakshmi in with the spare key?").text()
+    assert "unlocked" not in result.text

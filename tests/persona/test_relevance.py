@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.relevance import RelevancePolicy, relevant
+from familiar_hub.persona.relevance import RelevancePolicy, relevant, sure
 
 
 def passage(text: str, **evidence: Any) -> Passage:
@@ -63,7 +63,15 @@ def test_a_passage_standing_far_out_needs_no_keywords() -> None:
 
 
 def test_middling_distinctiveness_needs_support() -> None:
-    leading = passage("leads", similarity=0.4, distinctiveness=2.6, vector_rank=1)
+    # one of the question's words, too few for keyword support
+    leading = passage(
+        "leads",
+        similarity=0.4,
+        distinctiveness=2.6,
+        vector_rank=1,
+        keyword_rank=3,
+        keyword_coverage=0.1,
+    )
     close = passage("close", similarity=0.38, distinctiveness=2.3, vector_rank=2)
     far = passage("far", similarity=0.2, distinctiveness=1.2, vector_rank=2)
     assert kept(leading, close) == []  # neither keywords nor a clear lead
@@ -103,3 +111,51 @@ def test_all_the_questions_rare_words_found_by_both_retrievers_need_less_standin
     assert kept(keywords_only, other) == []  # the vector half did not find it: no agreement
     below = passage("low", distinctiveness=1.3, vector_rank=1, keyword_rank=1, keyword_coverage=1.0)
     assert kept(below, other) == []
+
+
+def test_a_passage_sharing_no_word_with_the_question_must_stand_out_far() -> None:
+    # The persona sets' confident wrong picks: "When is your eye exam?" -> the dental
+    # cleaning (2.59 standard deviations, a clear lead), "What colour is your car?" -> the
+    # spare key (3.15). Neither shares a word with its question; every right passage did.
+    eye_exam = passage("cleaning", similarity=0.34, distinctiveness=2.59, vector_rank=1)
+    car = passage("spare key", similarity=0.33, distinctiveness=3.15, vector_rank=1)
+    runner_up = passage("other", similarity=0.26, distinctiveness=1.5, vector_rank=2)
+    assert kept(eye_exam, runner_up) == []
+    assert kept(car, runner_up) == []
+    # the same standing out with one of the question's words is evidence enough
+    worded = passage(
+        "worded", distinctiveness=2.59, vector_rank=1, keyword_rank=1, keyword_coverage=0.4
+    )
+    assert kept(worded, runner_up) == ["worded"]
+    # a paraphrase with no shared word that stands out far still counts ("the pipe guy")
+    pipe_guy = passage("plumber", similarity=0.3, distinctiveness=3.43, vector_rank=2)
+    assert kept(pipe_guy, runner_up) == ["plumber"]
+
+
+def test_questions_in_another_language_rest_on_the_keyword_halfs_first_pick() -> None:
+    # "¿Qué día es el yoga?" with an English embedder: the yoga mail is the keyword half's
+    # first pick (the question's other words are Spanish function words, not keywords), but
+    # its vector evidence is noise
+    yoga = passage(
+        "yoga", distinctiveness=1.08, vector_rank=7, keyword_rank=1, keyword_coverage=0.5
+    )
+    noise = passage("saturday", distinctiveness=2.17, vector_rank=1, keyword_rank=2)
+    assert [p.text for p in relevant([noise, yoga])] == []
+    assert [p.text for p in relevant([noise, yoga], cross_language=True)] == ["yoga"]
+    assert sure([yoga], cross_language=True)
+    # a multilingual embedder places them: no shared word needed when it stands far out
+    script = passage("madurai", distinctiveness=3.1, vector_rank=1)
+    assert [p.text for p in relevant([script], cross_language=True)] == ["madurai"]
+    assert [p.text for p in relevant([script])] == []
+
+
+def test_sure_when_a_relevant_passage_stands_out_with_the_questions_words() -> None:
+    key = passage("key", distinctiveness=4.6, vector_rank=1, keyword_rank=1, keyword_coverage=0.5)
+    paraphrase = passage("pipe", distinctiveness=3.43, vector_rank=1)
+    few_words = passage(
+        "few", distinctiveness=2.5, vector_rank=1, keyword_rank=1, keyword_coverage=0.2
+    )
+    assert sure([key])
+    assert not sure([paraphrase])  # no shared word: the model may still say it doesn't know
+    assert not sure([few_words])
+    assert not sure([])

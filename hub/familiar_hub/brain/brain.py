@@ -70,7 +70,8 @@ from familiar_hub.brain.speaking import Voice, first_person, ungrounded
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
-from familiar_hub.persona.relevance import RelevancePolicy, relevant
+from familiar_hub.persona.language import question_language
+from familiar_hub.persona.relevance import RelevancePolicy, relevant, sure
 from familiar_hub.tts.sentences import SentenceSplitter
 
 _LOGGER = logging.getLogger(__name__)
@@ -546,19 +547,27 @@ class Brain:
         return spoken
 
     async def _guarded(self, sentences: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
-        """The answer's sentences, minus any that recite the instructions or are JSON (the
-        brain never says either); if nothing is left, an honest "I don't know"."""
-        leaks = safety.Leaks(self.system_prompt, intent_lib.intent_instructions(self.entities))
+        """The answer's sentences, minus any that recite the instructions, are JSON or claim
+        to have worked a device (the answer path controls nothing: the home path does); if
+        nothing is left, an honest "I don't know"."""
+        leaks = safety.Leaks(
+            self.system_prompt,
+            system_prompt(self.persona_name, self.style, sure=True),
+            intent_lib.intent_instructions(self.entities),
+        )
         spoken = withheld = 0
         async with contextlib.aclosing(sentences):
             async for sentence in sentences:
-                if leaks(sentence):
+                if leaks(sentence) or safety.claims_action(sentence):
                     withheld += 1
                     continue
                 spoken += 1
                 yield sentence
         if withheld:
-            _LOGGER.warning("withheld %d sentence(s) that recited instructions or JSON", withheld)
+            _LOGGER.warning(
+                "withheld %d sentence(s) that recited instructions, were JSON or claimed an action",
+                withheld,
+            )
             if not spoken:
                 for line in self.voice.decline(f"withheld|{withheld}"):
                     yield line
@@ -574,8 +583,17 @@ class Brain:
             _LOGGER.exception("retrieval failed; answering without documents")
             return []
         # Fused ranks always look like a match: the evidence says whether one is.
-        policy = RelevancePolicy(fallback_similarity=self.config.min_similarity)
-        return relevant([p for p in passages if p.score >= self.config.min_score], policy)
+        kept = [p for p in passages if p.score >= self.config.min_score]
+        return relevant(kept, self._policy, cross_language=self._language(query) != "en")
+
+    @property
+    def _policy(self) -> RelevancePolicy:
+        return RelevancePolicy(fallback_similarity=self.config.min_similarity)
+
+    def _language(self, text: str) -> str:
+        """The language a question is asked in, among those the persona writes."""
+        languages = ["en", *(self.style.languages if self.style is not None else [])]
+        return question_language(text, languages)
 
     def _sources(
         self, passages: Sequence[Passage], question: str, history: list[Turn]
@@ -677,6 +695,10 @@ class Brain:
     def _messages(
         self, text: str, history: Sequence[Turn], passages: Sequence[Passage]
     ) -> list[ChatMessage]:
+        """The prompt for a question (the same at the pause and at the answer): in its
+        language, and told the answer is there when retrieval is sure of it."""
+        language = self._language(text)
+        certain = sure(passages, self._policy, cross_language=language != "en")
         return build_messages(
             self.persona_name,
             self.style,
@@ -684,6 +706,8 @@ class Brain:
             passages,
             text,
             max_passage_chars=self.config.passage_chars,
+            sure=certain,
+            language=language,
         )
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:

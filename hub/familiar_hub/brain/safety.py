@@ -218,6 +218,23 @@ _RECITED_WORDS = 6
 """Six words in a row from the instructions are a recital, not a coincidence."""
 
 
+_CLAIMED_ACTION = re.compile(
+    r"\bI(?:'ve| have| just|'ll| will| am going to| can) (?:now )?(?:turn|turned|switch|switched|"
+    r"open|opened|unlock|unlocked|lock|locked|close|closed|dim|dimmed|arm|armed|disarm|"
+    r"disarmed)\b"
+    r"|\b(?:it|they|the \w+(?: \w+)?) (?:is|are) now (?:on|off|open|closed|locked|unlocked)\b",
+    re.IGNORECASE,
+)
+
+
+def claims_action(sentence: str) -> bool:
+    """An answer sentence saying a device is being or was just worked ("I've turned on the
+    light", "I'll unlock it", "the door is now unlocked"): only the home path acts, so from
+    the persona's answer it is false. Past facts from her mail ("I locked the door when I
+    left") are not claims."""
+    return bool(_CLAIMED_ACTION.search(sentence))
+
+
 class Leaks:
     """Tells whether a sentence about to be spoken recites the instructions or is JSON."""
 

@@ -18,6 +18,16 @@ with few shared words at 0.3). So a passage counts as relevant on evidence of tw
 - **standing out from the other candidates**: a passage whose distinctiveness is well above
   every other passage retrieved for the question is the one the question is about.
 
+- **no keywords at all**: a passage that shares no keyword with a question asked in the
+  language of the files needs to stand out much further. On the persona sets every right
+  passage shared at least one word with its question, and the vector half's confident wrong
+  picks shared none ("what is the wifi password?" -> the spare-key mail, "when is your eye
+  exam?" -> the dental cleaning).
+- **questions in another language** than the files: an English embedder cannot place them
+  (its similarities are noise), so the keyword half's first pick counts when it holds enough
+  of the question's keyword weight (names, places and loanwords survive translation: "¿qué
+  día es el yoga?").
+
 A store too small to measure distinctiveness (a handful of chunks) falls back to the cosine.
 """
 
@@ -60,6 +70,18 @@ class RelevancePolicy:
     """Share of the question's keyword weight a passage found by keywords alone (not among
     the vector half's candidates) must contain."""
 
+    unsupported_distinctiveness: float = 3.3
+    """A passage sharing no keyword with a question in the files' language needs this much."""
+
+    sure_distinctiveness: float = 2.0
+    sure_coverage: float = 0.3
+    """A relevant passage this distinct holding this share of the keyword weight: the answer
+    is surely there (``sure``)."""
+
+    cross_language_coverage: float = 0.4
+    """For a question in another language: the keyword half's first pick holding this share
+    of the question's keyword weight is relevant."""
+
 
 def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
     agreed = passage.vector_rank is not None and passage.keyword_rank is not None
@@ -67,14 +89,34 @@ def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
     return keywords or lead >= policy.min_lead
 
 
-def relevant(passages: Sequence[Passage], policy: RelevancePolicy | None = None) -> list[Passage]:
-    """The passages that hold the answer, in their order; empty: the files do not know."""
+def relevant(
+    passages: Sequence[Passage],
+    policy: RelevancePolicy | None = None,
+    *,
+    cross_language: bool = False,
+) -> list[Passage]:
+    """The passages that hold the answer, in their order; empty: the files do not know.
+    ``cross_language``: the question is in another language than the files."""
     policy = policy or RelevancePolicy()
     scores = [p.distinctiveness for p in passages]
     out = []
     for index, passage in enumerate(passages):
         z = passage.distinctiveness
-        if z is None:
+        lexical = passage.keyword_rank is not None and passage.keyword_coverage > 0
+        if (
+            cross_language
+            and passage.keyword_rank == 1
+            and passage.keyword_coverage >= policy.cross_language_coverage
+        ):
+            keep = True
+        elif (
+            not cross_language
+            and not lexical
+            and z is not None
+            and z < policy.unsupported_distinctiveness
+        ):
+            keep = False
+        elif z is None:
             if passage.similarity is not None:
                 keep = passage.similarity >= policy.fallback_similarity
             elif passage.keyword_rank is not None:  # found by keywords only
@@ -95,3 +137,28 @@ def relevant(passages: Sequence[Passage], policy: RelevancePolicy | None = None)
         if keep:
             out.append(passage)
     return out
+
+
+def sure(
+    passages: Sequence[Passage],
+    policy: RelevancePolicy | None = None,
+    *,
+    cross_language: bool = False,
+) -> bool:
+    """Retrieval is sure the answer is among these relevant passages: one stands out and
+    holds a good share of the question's keywords (or, for a question in another language,
+    is the keyword half's first pick). The brain then tells the model the answer is there
+    instead of inviting "I don't know"."""
+    policy = policy or RelevancePolicy()
+    for passage in passages:
+        coverage = passage.keyword_coverage
+        if (
+            cross_language
+            and passage.keyword_rank == 1
+            and coverage >= policy.cross_language_coverage
+        ):
+            return True
+        z = passage.distinctiveness
+        if z is not None and z >= policy.sure_distinctiveness and coverage >= policy.sure_coverage:
+            return True
+    return False

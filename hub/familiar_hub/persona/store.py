@@ -30,6 +30,7 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
+from familiar_hub.persona.language import FOREIGN_STOPWORDS
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.style import STOPWORDS, OwnText
 from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
@@ -139,9 +140,10 @@ def make_private_dir(path: Path) -> None:
 
 def query_words(text: str) -> list[str]:
     """The words of a question worth looking up: lower case, no stop words (a question of only
-    stop words keeps them), each once, at most 32."""
+    stop words keeps them), each once, at most 32. The function and question words of the
+    other languages a persona is asked in are stop words too ("¿dónde está...?")."""
     words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
-    content = [w for w in words if w not in STOPWORDS]
+    content = [w for w in words if w not in STOPWORDS and w not in FOREIGN_STOPWORDS]
     words = content or words
     return list(dict.fromkeys(words))[:32]
 

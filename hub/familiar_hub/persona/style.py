@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from familiar_hub.persona.api import StyleProfile
+from familiar_hub.persona.language import FUNCTION_WORDS, SCRIPTS
 from familiar_hub.tts.sentences import split_sentences
 
 
@@ -249,16 +250,6 @@ ROMANISED_TAMIL = frozenset(
 )
 _AMBIGUOUS_TAMIL = frozenset(["da", "di", "la", "pa", "ma", "na", "po", "vaa", "ok"])
 
-_SCRIPTS = [
-    ("ta", re.compile(r"[\u0B80-\u0BFF]")),
-    ("hi", re.compile(r"[\u0900-\u097F]")),
-    ("te", re.compile(r"[\u0C00-\u0C7F]")),
-    ("ml", re.compile(r"[\u0D00-\u0D7F]")),
-    ("kn", re.compile(r"[\u0C80-\u0CFF]")),
-    ("ar", re.compile(r"[\u0600-\u06FF]")),
-    ("zh", re.compile(r"[\u4E00-\u9FFF]")),
-    ("ru", re.compile(r"[\u0400-\u04FF]")),
-]
 _LATIN = re.compile(r"[A-Za-z]")
 
 _CASUAL = re.compile(
@@ -292,12 +283,6 @@ MIXED_WORDS: dict[str, frozenset[str]] = {
         "ja nein doch genau bitte danke schön gruß grüße lieber liebe natürlich "
         "na tschüss servus moin".split()
     ),
-}
-# Function words that mark a whole sentence as written in that language.
-_FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "es": frozenset("el la los las que de del y es por para con una uno está pero".split()),
-    "de": frozenset("ich du und der die das nicht mit ist nach bin bitte für ein im am".split()),
-    "fr": frozenset("je tu et le la les que est pas avec pour une dans sur".split()),
 }
 # Greeting words that are only written, never said to someone's face.
 _WRITTEN_ONLY = frozenset(
@@ -391,14 +376,14 @@ def _languages(texts: list[str]) -> tuple[list[str], list[str]]:
     mixed: Counter[str] = Counter()
     for text in texts:
         for sentence in split_sentences(text):
-            for code, pattern in _SCRIPTS:
+            for code, pattern in SCRIPTS:
                 if pattern.search(sentence):
                     counts[code] += 1
             words = [w.lower() for w in _WORD.findall(sentence)]
             if not words:
                 continue
             matrix = None
-            for code, function_words in _FUNCTION_WORDS.items():
+            for code, function_words in FUNCTION_WORDS.items():
                 if sum(1 for w in words if w in function_words) >= max(2, len(words) // 4):
                     matrix = code
             english = sum(1 for w in words if w in STOPWORDS) >= max(1, len(words) // 5)
