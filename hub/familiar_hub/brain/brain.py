@@ -66,7 +66,7 @@ from familiar_hub.brain.prompt import (
 )
 from familiar_hub.brain.retrieval import DEFAULT_NAME
 from familiar_hub.brain.smalltalk import classify, strip_greeting
-from familiar_hub.brain.speaking import Voice, first_person, ungrounded
+from familiar_hub.brain.speaking import Voice, echoes, first_person, ungrounded
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
@@ -125,6 +125,8 @@ class _Said:
     declined: bool = False
     tainted: bool = False
     """A piece was unfounded: the model has left the passages, nothing after it is said."""
+    leaks: safety.Leaks | None = None
+    """Recitals of the instructions, which are never said (the model's answer ends there)."""
 
 
 @dataclass
@@ -550,11 +552,7 @@ class Brain:
         """The answer's sentences, minus any that recite the instructions, are JSON or claim
         to have worked a device (the answer path controls nothing: the home path does); if
         nothing is left, an honest "I don't know"."""
-        leaks = safety.Leaks(
-            self.system_prompt,
-            system_prompt(self.persona_name, self.style, sure=True),
-            intent_lib.intent_instructions(self.entities),
-        )
+        leaks = self._leaks()
         spoken = withheld = 0
         async with contextlib.aclosing(sentences):
             async for sentence in sentences:
@@ -571,6 +569,13 @@ class Brain:
             if not spoken:
                 for line in self.voice.decline(f"withheld|{withheld}"):
                     yield line
+
+    def _leaks(self) -> safety.Leaks:
+        return safety.Leaks(
+            self.system_prompt,
+            system_prompt(self.persona_name, self.style, sure=True),
+            intent_lib.intent_instructions(self.entities),
+        )
 
     async def _retrieve(self, query: str) -> list[Passage]:
         try:
@@ -633,6 +638,7 @@ class Brain:
         messages = self._messages(question, history, passages)
         result.kind = "answer"
         said = _Said(question, self._sources(passages, question, history), self._names(), key)
+        said.leaks = self._leaks()
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
@@ -676,6 +682,12 @@ class Brain:
         """A piece of the LLM's answer in the persona's voice, or None when it must not be
         said: the model's own "I don't know" (declined in her words instead), or a sentence
         naming something found in neither the passages nor the conversation."""
+        if echoes(piece, said.question):
+            return None  # the question said back ("When is your eye exam? ...")
+        if said.leaks is not None and said.leaks(piece):
+            _LOGGER.debug("[%s] dropped, recites the instructions: %s", conversation_id, piece)
+            said.tainted = True
+            return None
         piece = first_person(piece.strip(), said.question, said.names)
         if not piece or said.tainted:
             return None
@@ -695,10 +707,9 @@ class Brain:
     def _messages(
         self, text: str, history: Sequence[Turn], passages: Sequence[Passage]
     ) -> list[ChatMessage]:
-        """The prompt for a question (the same at the pause and at the answer): in its
-        language, and told the answer is there when retrieval is sure of it."""
-        language = self._language(text)
-        certain = sure(passages, self._policy, cross_language=language != "en")
+        """The prompt for a question (the same at the pause and at the answer), telling the
+        model the answer is there when retrieval is sure of it."""
+        certain = sure(passages, self._policy, cross_language=self._language(text) != "en")
         return build_messages(
             self.persona_name,
             self.style,
@@ -707,7 +718,6 @@ class Brain:
             text,
             max_passage_chars=self.config.passage_chars,
             sure=certain,
-            language=language,
         )
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:

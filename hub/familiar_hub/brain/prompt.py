@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from familiar_hub.brain.backend import ChatMessage
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
-from familiar_hub.persona.language import NAMES as LANGUAGE_NAMES
 
 _TAG = re.compile(r"</?\s*documents?\b[^>]*>", re.IGNORECASE)
 
@@ -22,9 +21,7 @@ _UNSURE = (
     "If the documents do not contain the answer, say only that you don't know. Never invent "
     "names, dates, times, numbers or places."
 )
-_SURE = (
-    "The answer is in the documents: say it. Never invent names, dates, times, numbers or places."
-)
+_SURE = "The answer is in the documents. Never invent names, dates, times, numbers or places."
 
 
 def system_prompt(persona: str, style: StyleProfile | None, *, sure: bool = False) -> str:
@@ -95,23 +92,20 @@ def build_messages(
     max_passage_chars: int = 700,
     today: str | None = None,
     sure: bool = False,
-    language: str = "en",
 ) -> list[ChatMessage]:
-    """The prompt for one question; ``language``: the question's (ISO 639-1), named in the
-    request when it is not English, since tiny models otherwise answer in English."""
+    """The prompt for one question. Its language is left to the model ("answer in the
+    language of the question"): told "in Spanish" explicitly, the 0.5B model read the wrong
+    date of the right passage ("¿Cuándo vuelas a Sevilla?": 25 de abril for 2 May)."""
     messages = [ChatMessage("system", system_prompt(persona, style, sure=sure))]
     for turn in history:
         messages.append(ChatMessage("user", turn.user))
         messages.append(ChatMessage("assistant", turn.answer))
     when = f"Today is {today}.\n" if today else ""
-    answer_in = ""
-    if language != "en" and language in LANGUAGE_NAMES:
-        answer_in = f", in {LANGUAGE_NAMES[language]}"
     messages.append(
         ChatMessage(
             "user",
             f"{passages_block(passages, max_passage_chars)}\n\n{when}"
-            f"Question to {persona} (answer as {persona}{answer_in}, from the documents above): "
+            f"Question to {persona} (answer as {persona}, from the documents above): "
             f"{question}",
         )
     )
@@ -140,7 +134,9 @@ _LLM_DECLINE = re.compile(
     r"\b(?:(?:do not|don't|dont|doesn't|does not) (?:know|say|mention|have|contain)|"
     r"not (?:sure|mentioned|specified|stated|in the documents)|no (?:information|mention|"
     r"details?|record)|(?:isn't|is not|aren't|are not) mentioned|cannot find|can't find|"
-    r"unable to (?:find|determine)|(?:weiß|wei\u00df) (?:ich )?nicht|no (?:lo )?s[eé])\b",
+    r"unable to (?:find|determine)|"
+    r"(?:can't|cannot|can not) (?:assist|help) with|"
+    r"(?:weiß|wei\u00df) (?:ich )?nicht|no (?:lo )?s[eé])\b",
     re.IGNORECASE,
 )
 

@@ -240,6 +240,7 @@ class Leaks:
 
     def __init__(self, *instructions: str) -> None:
         self._ngrams: set[tuple[str, ...]] = set()
+        self._fragments: set[tuple[str, ...]] = set()
         for text in instructions:
             for line in text.splitlines():
                 if line.lstrip().startswith("- "):
@@ -247,11 +248,16 @@ class Leaks:
                 said = words(line)
                 for i in range(len(said) - _RECITED_WORDS + 1):
                     self._ngrams.add(tuple(said[i : i + _RECITED_WORDS]))
+                for size in range(2, _RECITED_WORDS):
+                    for i in range(len(said) - size + 1):
+                        self._fragments.add(tuple(said[i : i + size]))
 
     def __call__(self, sentence: str) -> bool:
         if _JSON.search(sentence) or _MARKERS.search(sentence):
             return True
         said = words(sentence)
+        if tuple(said) in self._fragments:
+            return True  # a whole short sentence out of the instructions ("Say it.")
         return any(
             tuple(said[i : i + _RECITED_WORDS]) in self._ngrams
             for i in range(len(said) - _RECITED_WORDS + 1)

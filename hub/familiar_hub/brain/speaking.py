@@ -309,6 +309,16 @@ _YOUR_NOUN = re.compile(r"\byour\s+(\w+(?:\s+\w+)?)", re.I)
 _TO_BE = {"are": "am", "were": "was", "have": "have", "will": "will", "had": "had"}
 
 
+def echoes(sentence: str, question: str) -> bool:
+    """The sentence is the question said back (tiny models start answers with it): a
+    question with most of the question's words."""
+    if not sentence.rstrip().endswith("?"):
+        return False
+    asked = {w.lower() for w in _WORD.findall(question)}
+    said = [w.lower() for w in _WORD.findall(sentence)]
+    return bool(said) and sum(w in asked for w in said) >= 0.7 * len(said)
+
+
 def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str:
     """The persona talks about herself as "I": repairs answers that echo the question's "you"
     ("You book it on the 1st" to "Where do you book...") or name her in the third person."""
