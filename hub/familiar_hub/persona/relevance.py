@@ -63,11 +63,6 @@ class RelevancePolicy:
 
     min_distinctiveness_with_keywords: float = 1.5
 
-    first_pick_coverage: float = 0.4
-    """The keyword half's first pick, found by the vector half too, holding this share of the
-    keyword weight also needs only ``min_distinctiveness_with_keywords`` (a list-like note
-    whose one line answers: its vector is diluted by the other lines)."""
-
     fallback_similarity: float = 0.4
     """Cosine needed when the store is too small to measure distinctiveness."""
 
@@ -136,13 +131,7 @@ def relevant(
             agreed = passage.vector_rank is not None and passage.keyword_rank is not None
             keep = (z >= policy.min_distinctiveness and _supported(passage, lead, policy)) or (
                 agreed
-                and (
-                    passage.keyword_coverage >= policy.full_keyword_coverage
-                    or (
-                        passage.keyword_rank == 1
-                        and passage.keyword_coverage >= policy.first_pick_coverage
-                    )
-                )
+                and passage.keyword_coverage >= policy.full_keyword_coverage
                 and z >= policy.min_distinctiveness_with_keywords
             )
         if keep:
