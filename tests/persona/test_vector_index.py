@@ -147,3 +147,35 @@ def test_large_indexes_search_a_projection_first_and_keep_recall() -> None:
     left = [r for r in data if r.chunk_id not in gone]
     scores = np.stack([r.vector for r in left]) @ queries[0]
     assert index.search(queries[0], 1).mean == pytest.approx(float(scores.mean()), abs=1e-4)
+
+
+def test_principal_directions_are_those_of_the_rows() -> None:
+    """The projection is fitted from the kept second moment: it spans the same leading
+    directions as an SVD of every live row."""
+    from familiar_hub.persona import vector_index
+
+    rng = np.random.default_rng(5)
+    data = structured(rng, vector_index.COARSE_ROWS + 100)
+    index = VectorIndex(96)
+    index.add(rows(data))
+    assert index._basis is not None
+    _, _, vt = np.linalg.svd(data.astype(np.float64), full_matrices=False)
+    top = vt[:8].T  # the clearest directions: their subspace must be the same
+    mine = index._basis[:, :8].astype(np.float64)
+    overlap = np.linalg.svd(top.T @ mine, compute_uv=False)
+    assert overlap.min() > 0.999
+
+
+def test_searches_use_one_blas_thread_and_restore_it() -> None:
+    from threadpoolctl import threadpool_info
+
+    from familiar_hub.persona import vector_index
+
+    def blas_threads() -> list[int]:
+        return [int(lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before  # numpy's BLAS is there to limit
+    with vector_index._one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before

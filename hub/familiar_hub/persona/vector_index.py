@@ -10,12 +10,21 @@ the matrix, so filtered searches cost the same as unfiltered ones.
 Deleted rows become tombstones (skipped by every search) and the matrix is compacted once a
 quarter of it is dead, so forgetting a file is cheap and re-ingesting one does not copy the
 whole matrix each time.
+
+A search multiplies with one BLAS thread: the products are small (a few MB), and OpenBLAS's
+threads wait for each other at every product, so on a busy CPU (the hub's models, other
+processes) a two-thread product took 10-20 ms where one thread takes under 1 ms
+(bench/persona_bench.py measures both in one run). Adding rows does the same (the moment
+update and the principal directions: a 384-square eigenproblem took 2 s with two threads on a
+busy CPU).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -30,7 +39,27 @@ COARSE_ROWS = 20_000
 COARSE_DIM = 64
 COARSE_CANDIDATES = 1024
 """Candidates re-ranked exactly (at least 32 per result asked for)."""
-_FIT_SAMPLE = 20_000
+
+SINGLE_BLAS_THREAD = True
+"""Searches multiply with one BLAS thread (see the module's docstring); a switch for the
+bench's before/after pair."""
+
+
+@cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread while the block runs (process-wide, restored after)."""
+    if not SINGLE_BLAS_THREAD:
+        yield
+        return
+    with _blas().limit(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True)
@@ -160,6 +189,10 @@ class VectorIndex:
 
     def add(self, rows: Sequence[IndexRow]) -> None:
         """Add (or replace) rows. Vectors must be L2-normalised and ``dim`` long."""
+        with _one_blas_thread():
+            self._add(rows)
+
+    def _add(self, rows: Sequence[IndexRow]) -> None:
         replaced = [r.chunk_id for r in rows if r.chunk_id in self._rows]
         if replaced:
             self.remove(replaced)
@@ -188,12 +221,14 @@ class VectorIndex:
             self._fit()
 
     def _fit(self) -> None:
-        """Principal directions of (a sample of) the live rows; every row projected on them."""
-        live = np.flatnonzero(self._alive[: self._size])
-        if live.size > _FIT_SAMPLE:
-            live = np.random.default_rng(len(live)).choice(live, _FIT_SAMPLE, replace=False)
-        _, _, vt = np.linalg.svd(self._vectors[live], full_matrices=False)
-        self._basis = np.ascontiguousarray(vt[:COARSE_DIM].T, dtype=np.float32)
+        """Principal directions of the live rows; every row projected on them.
+
+        They are the leading eigenvectors of the rows' second moment, which the index keeps
+        anyway: a ``dim``-square eigenproblem (milliseconds) instead of an SVD of the rows
+        (seconds at 20k rows; opening a 100k store paid three of them)."""
+        values, vectors = np.linalg.eigh(self._moment)
+        leading = np.argsort(values)[::-1][:COARSE_DIM]
+        self._basis = np.ascontiguousarray(vectors[:, leading], dtype=np.float32)
         for start in range(0, self._size, _BLOCK):
             stop = min(start + _BLOCK, self._size)
             self._coarse[start:stop] = self._vectors[start:stop] @ self._basis
@@ -251,6 +286,10 @@ class VectorIndex:
 
     def search(self, query: npt.NDArray[np.float32], k: int, where: Filter | None = None) -> Hits:
         """The ``k`` most similar live rows passing ``where``, and the background."""
+        with _one_blas_thread():
+            return self._search(query, k, where)
+
+    def _search(self, query: npt.NDArray[np.float32], k: int, where: Filter | None) -> Hits:
         if k <= 0 or len(self) == 0:
             return Hits([])
         where = where or Filter()
