@@ -59,10 +59,21 @@
         (window.isSecureContext ? "" : " (open this page over https)"));
       started = false; setState("disconnected"); return;
     }
+    let source;
+    try {
+      source = ctx.createMediaStreamSource(stream);
+    } catch (err) {
+      // Firefox cannot connect a microphone to a context at another rate than its own: take
+      // the microphone's rate (the hub and the wake word worker resample whatever they get).
+      await ctx.close();
+      ctx = new (window.AudioContext || window.webkitAudioContext)();
+      await ctx.resume();
+      source = ctx.createMediaStreamSource(stream);
+    }
     await ctx.audioWorklet.addModule("/static/mic-worklet.js");
     const mic = new AudioWorkletNode(ctx, "mic-capture");
     mic.port.onmessage = (e) => onBlock(e.data);
-    ctx.createMediaStreamSource(stream).connect(mic);
+    source.connect(mic);
     hint.textContent = "Loading the wake word…";
     wake = await loadWake();
     hint.textContent = HINT_IDLE;
