@@ -7,14 +7,17 @@ asks a persona question this way against the real hub."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_testkit.speech import speak
+from tests.fakes import FakeTts
 from tests.web.browser import DESKTOP, chromium, needs_chromium, wait_until
-from tests.web.conftest import Web
+from tests.web.conftest import EchoResponder, Web
 from tests.web.test_browser import log_in, mic_file, silence
 
 pytestmark = needs_chromium
@@ -118,3 +121,62 @@ async def test_a_tap_handled_late_is_still_a_tap(web: Web, tmp_path: Path) -> No
     (recorded,) = got["last"]["talk"]["sentSeconds"]
     assert recorded >= 1.0
     assert len(web.responder.heard) == 1
+
+
+class LongAnswer(EchoResponder):
+    """Answers at length: about 20 s of (fake) speech, streamed slowly by a slow TTS."""
+
+    def respond(self, text: str, conversation_id: str | None = None) -> Reply:
+        self.heard.append((text, conversation_id))
+        result = ReplyResult(conversation_id or "c-" + str(len(self.heard)))
+
+        async def sentences() -> AsyncGenerator[str, None]:
+            yield f"You said {text}."
+            yield "la " * 1470 + "la."
+            result.kind, result.text = "answer", f"You said {text}."
+
+        return Reply(sentences(), result)
+
+
+def talk_over(url: str, mic: Path) -> dict[str, Any]:
+    with chromium(mic, DESKTOP) as driver:
+        log_in(driver, url)
+        wait_until(driver, lambda d: d.find_element("id", "chat-talk").is_displayed())
+        driver.find_element("id", "chat-text").send_keys("tell me a long story\n")
+        wait_until(driver, lambda d: d.execute_script(ADMIN + ".playing()") > 0, 30)
+        driver.find_element("id", "chat-talk").click()  # talk over the answer
+        stopped = driver.execute_script(
+            "const a = window.familiarAdmin; return {stopped: a.stopped, playing: a.playing()}"
+        )
+        wait_until(
+            driver, lambda d: "(stopped)" in d.find_element("css selector", ".bubble.it").text
+        )
+        wait_until(driver, lambda d: d.execute_script(ADMIN)["talk"]["seconds"] >= 1.0, 30)
+        driver.find_element("id", "chat-talk").click()
+        wait_until(driver, lambda d: "transcript" in d.execute_script(ADMIN)["chat"], 30)
+        return {"stopped": stopped, "first": driver.find_element("css selector", ".bubble.it").text}
+
+
+async def test_talking_over_an_answer_stops_it(web: Web, tmp_path: Path) -> None:
+    assert web.server.turns is not None
+    web.server.turns.services.responder = responder = LongAnswer()
+    web.server.turns.services.tts = tts = FakeTts(delay=0.05)  # 73 s to stream it all
+    mic = mic_file(tmp_path / "mic.wav", silence(0.3) + speak("Stop, please.") + silence(3.0))
+    got = await asyncio.to_thread(talk_over, web.url, mic)
+    # The page stopped what it was playing and the stream it was reading ...
+    assert got["stopped"] == {"stopped": 1, "playing": 0}
+    assert got["first"].startswith("You said tell me a long story.")
+    assert got["first"].endswith("(stopped)")
+    # ... the hub heard the spoken question that followed ...
+    assert responder.heard[0][0] == "tell me a long story"
+    assert len(responder.heard) == 2 and responder.heard[1][0].endswith("bytes at 16000")
+    # ... and a stream the page stopped reading stops its turn on the hub: the first answer's
+    # long sentence was never made (the next thing spoken is the second answer) and no stream
+    # is left open once the browser has gone (long before the 73 s of speech).
+    assert tts.spoken[0] == "You said tell me a long story."
+    assert tts.spoken[1].startswith("You said") and tts.spoken[1].endswith("bytes at 16000.")
+    for _ in range(200):
+        if tts.open_streams == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert tts.open_streams == 0

@@ -206,15 +206,17 @@
   }
 
   // --- chat test: typed or spoken; the answer streams in as text and speech -------------------
-  let conversation = null, playCtx = null, playAt = 0;
+  let conversation = null, playCtx = null, playAt = 0, playing = [], current = null;
   admin.transcripts = []; admin.playedSeconds = 0; admin.talk = { seconds: 0, sent: 0 };
+  admin.stopped = 0; admin.playing = () => playing.length;
   $("chat-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("chat-text").value.trim(); if (!text) return;
     $("chat-text").value = "";
+    stopAnswer();
     const speech = wantSpeech();
-    ask(el("div", { class: "bubble me" }, text), () => api("/api/interact", { method: "POST",
-      headers: { "Content-Type": "application/json" },
+    ask(el("div", { class: "bubble me" }, text), (signal) => api("/api/interact", { method: "POST",
+      headers: { "Content-Type": "application/json" }, signal,
       body: JSON.stringify({ text, conversation_id: conversation, speech }) }));
   });
   // Made during the tap or key press that asks (browsers start audio only after a gesture).
@@ -223,15 +225,24 @@
     if (speech && !playCtx) playCtx = new AudioContext();
     return speech;
   }
+  // A new question (typed, or Talk pressed) stops the answer still coming or playing.
+  function stopAnswer() {
+    if (!current && !playing.length) return;
+    if (current) { current.abort(); current = null; }
+    for (const src of playing) { try { src.stop(); } catch (e) { /* ended */ } }
+    playing = []; playAt = 0; admin.stopped++;
+  }
   // One question: `me` shows it (a spoken one gets its transcript), the answer streams in.
   async function ask(me, send) {
-    const log = $("chat-log");
+    const log = $("chat-log"), asking = current = new AbortController();
     const bubble = el("div", { class: "bubble it" }, "…"); log.append(me, bubble); log.scrollTop = log.scrollHeight;
-    let response;
-    try { response = await send(); } catch (err) {
-      bubble.replaceChildren(el("span", { class: "error" }, err.message)); admin.chat.push("error"); return;
-    }
-    const reader = response.body.getReader(), decoder = new TextDecoder();
+    try { await answer(me, bubble, await send(asking.signal)); } catch (err) {
+      if (asking.signal.aborted) bubble.append(el("span", { class: "muted" }, " (stopped)"));
+      else { bubble.replaceChildren(el("span", { class: "error" }, err.message)); admin.chat.push("error"); }
+    } finally { if (current === asking) current = null; }
+  }
+  async function answer(me, bubble, response) {
+    const reader = response.body.getReader(), decoder = new TextDecoder(), log = $("chat-log");
     let buffered = "", said = "";
     for (;;) {
       const { value, done } = await reader.read(); if (done) break;
@@ -265,6 +276,7 @@
     e.preventDefault();
     if (talking) { sendTalk(); return; }  // the second tap
     pressedAt = e.timeStamp;
+    stopAnswer();  // talking over the answer stops it
     startTalk();
   });
   talkButton.addEventListener("pointerup", (e) => {
@@ -313,7 +325,7 @@
     form.append("speech", t.speech ? "true" : "false");
     if (conversation) form.append("conversation_id", conversation);
     ask(el("div", { class: "bubble me spoken", title: "spoken" }, `(${t.seconds.toFixed(1)} s)…`),
-      () => api("/api/interact/speech", { method: "POST", body: form }));
+      (signal) => api("/api/interact/speech", { method: "POST", body: form, signal }));
   }
   function playPcm(m) {
     const bytes = Uint8Array.from(atob(m.pcm), (c) => c.charCodeAt(0));
@@ -323,6 +335,8 @@
     const src = playCtx.createBufferSource(); src.buffer = buf; src.connect(playCtx.destination);
     admin.playedSeconds += buf.duration;
     playAt = Math.max(playAt, playCtx.currentTime + 0.05); src.start(playAt); playAt += buf.duration;
+    playing.push(src);
+    src.onended = () => { playing = playing.filter((p) => p !== src); };
   }
 
   // --- pairing, tokens, hub info ---------------------------------------------------------------
