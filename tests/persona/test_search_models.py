@@ -38,3 +38,19 @@ async def test_keyword_and_paraphrase(
 
         unrelated = await retriever.search("quantum chromodynamics lattice gauge theory", k=3)
         assert all(p.similarity is None or p.similarity < 0.3 for p in unrelated)
+
+
+async def test_a_query_is_embedded_as_in_a_batch_and_torch_keeps_its_threads(
+    minilm: Embedder,
+) -> None:
+    import numpy as np
+    import torch
+
+    from familiar_hub.persona.backends.sentence_transformers import SentenceTransformerEmbedder
+
+    assert isinstance(minilm, SentenceTransformerEmbedder)
+    threads = await minilm.worker.run(torch.get_num_threads)
+    query = await minilm.embed_query("who mended my bike?")
+    batch = await minilm.embed(["who mended my bike?", "solar panels on the roof"])
+    np.testing.assert_allclose(query, batch[0], atol=1e-5)
+    assert await minilm.worker.run(torch.get_num_threads) == threads  # batches keep them

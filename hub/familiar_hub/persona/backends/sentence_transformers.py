@@ -76,5 +76,18 @@ class SentenceTransformerEmbedder(ThreadedModel):
     async def embed(self, texts: Sequence[str]) -> Vectors:
         return await self.worker.run(self._embed, list(texts))
 
+    def _embed_query(self, text: str) -> Vectors:
+        """One short text on one torch thread: splitting a dozen tokens over two threads
+        gains nothing, and on a busy CPU the second thread's wait cost 350 ms where one
+        thread takes 50 (bench/persona_bench.py); batches keep torch's threads."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return np.asarray(self._embed([text])[0], dtype=np.float32)
+        finally:
+            torch.set_num_threads(threads)
+
     async def embed_query(self, text: str) -> Vectors:
-        return np.asarray((await self.embed([text]))[0], dtype=np.float32)
+        return np.asarray(await self.worker.run(self._embed_query, text), dtype=np.float32)
