@@ -113,6 +113,39 @@ async def test_plain_synthesize(hub: Hub) -> None:
     assert hub.tts.spoken == ["One.", "Two."]
 
 
+@pytest.mark.parametrize(
+    ("phrases", "expected"),
+    [
+        (True, ["I have set the thermostat,", "to twenty one degrees.", "It is warm."]),
+        (False, ["I have set the thermostat to twenty one degrees.", "It is warm."]),
+    ],
+)
+async def test_first_sentence_is_cut_before_a_phrase_when_configured(
+    phrases: bool, expected: list[str]
+) -> None:
+    tts = FakeTts()
+    config = TtsConfig(first_phrase_cut=phrases)
+    endpoint = Endpoint(
+        [Role("tts", TTS_EVENTS, lambda c: TtsHandler(tts, config, c), tts.program)]
+    )
+    text = "I have set the thermostat to twenty one degrees. It is warm."
+    async with WyomingServer(endpoint, "127.0.0.1", 0) as server:
+        uri = f"tcp://127.0.0.1:{server.port}"
+        async with WyomingClient(uri) as client:  # streamed word by word, as an LLM writes
+            await client.send(SynthesizeStart().event())
+            for word in text.split(" "):
+                await client.send(SynthesizeChunk(text=word + " ").event())
+            await client.send(SynthesizeStop().event())
+            streamed = await collect(client, "synthesize-stopped")
+        assert [e.type for e in streamed].count("audio-start") == len(expected)
+        assert tts.spoken == expected
+        tts.spoken.clear()
+        async with WyomingClient(uri) as client:  # one plain synthesize: the same pieces
+            await client.send(Synthesize(text=text).event())
+            await collect(client, "audio-stop")
+        assert tts.spoken == expected
+
+
 async def transcribe(uri: str, audio: bytes, rate: int = 16000, step: int = 3200) -> str:
     async with WyomingClient(uri) as client:
         await client.send(Transcribe(language="en").event())

@@ -7,8 +7,10 @@ import pytest
 from familiar_hub.tts.sentences import SentenceSplitter, clean_for_speech, split_sentences
 
 
-def split_all(text: str, first_clause_chars: int = 0, step: int = 0) -> list[str]:
-    splitter = SentenceSplitter(first_clause_chars)
+def split_all(
+    text: str, first_clause_chars: int = 0, step: int = 0, *, phrases: bool = False
+) -> list[str]:
+    splitter = SentenceSplitter(first_clause_chars, phrases=phrases)
     out: list[str] = []
     if step:
         for i in range(0, len(text), step):
@@ -75,6 +77,38 @@ def test_first_clause_cut_while_streaming() -> None:
     assert splitter.feed("at eight, I think. Later, maybe, more.") == [
         "the dinner for Tom is on Saturday evening, at eight, I think."
     ]
+
+
+def test_first_sentence_without_a_comma_is_cut_before_a_phrase() -> None:
+    text = "I have set the thermostat to twenty one degrees. It should be warm in a few minutes."
+    assert split_all(text, first_clause_chars=25, phrases=True) == [
+        "I have set the thermostat,",  # spoken as a phrase that goes on
+        "to twenty one degrees.",
+        "It should be warm in a few minutes.",  # only the first piece is cut early
+    ]
+    # an earlier clause wins; a head of fewer than three words is not cut off
+    assert split_all("Playing your playlist in the bedroom, with calm songs.", 25, phrases=True)[
+        0
+    ] == ("Playing your playlist,")
+    assert split_all("The lights in the hall are all off now.", 25, phrases=True) == [
+        "The lights in the hall are all off now."
+    ]
+    # short sentences and sentences with no phrase stay whole; without the option, nothing
+    assert split_all("Set it to nine.", 25, phrases=True) == ["Set it to nine."]
+    assert split_all("Your ten minute timer has started.", 25, phrases=True) == [
+        "Your ten minute timer has started."
+    ]
+    assert split_all(text)[0] == "I have set the thermostat to twenty one degrees."
+    assert split_all(text, 25)[0] == "I have set the thermostat to twenty one degrees."
+
+
+@pytest.mark.parametrize("step", [1, 3, 8])
+def test_phrase_cut_while_streaming_waits_for_the_phrase(step: int) -> None:
+    text = "I have set the thermostat to twenty one degrees. Done."
+    assert split_all(text, 25, step, phrases=True) == split_all(text, 25, phrases=True)
+    splitter = SentenceSplitter(first_clause_chars=25, phrases=True)
+    assert splitter.feed("I have set the thermostat to") == []  # "to" may begin "today"
+    assert splitter.feed(" twenty") == ["I have set the thermostat,"]
 
 
 def test_clean_for_speech() -> None:

@@ -168,6 +168,10 @@ class TtsConfig(Section):
     first_clause_chars: int = Field(default=25, ge=0)
     """A first sentence longer than this is cut at a clause boundary so audio starts sooner
     (0 disables)."""
+    first_phrase_cut: bool = True
+    """Such a sentence without a comma is cut before a phrase instead ("I have set the
+    thermostat, | to twenty one degrees."; prepositions and conjunctions, at least three words
+    in), its first part spoken with a comma's pause and intonation."""
 
     workers: int = Field(default=2, ge=1, le=16)
     """Syntheses that may run at the same time on the one loaded voice."""

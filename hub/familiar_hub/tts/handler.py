@@ -117,7 +117,9 @@ class TtsHandler:
         elif SynthesizeStart.is_type(event.type):
             await self._finish_stream(send_stopped=False)
             start = SynthesizeStart.from_event(event)
-            self._splitter = SentenceSplitter(self._config.first_clause_chars)
+            self._splitter = SentenceSplitter(
+                self._config.first_clause_chars, phrases=self._config.first_phrase_cut
+            )
             self._stream_chars = 0
             self._queue = asyncio.Queue(_QUEUE_SIZE)
             voice = start.voice.name if start.voice else None
@@ -153,7 +155,9 @@ class TtsHandler:
 
     async def _speak_whole(self, text: str, voice: str | None) -> None:
         sender = AudioSender(self._conn, self._config.samples_per_chunk)
-        splitter = SentenceSplitter(self._config.first_clause_chars)
+        splitter = SentenceSplitter(
+            self._config.first_clause_chars, phrases=self._config.first_phrase_cut
+        )
         for sentence in [*splitter.feed(text), *splitter.flush()]:
             await sender.speak(self._backend, sentence, voice)
         if sender.fmt is None:  # nothing speakable: still a well-formed (empty) answer

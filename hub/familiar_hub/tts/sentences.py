@@ -2,7 +2,8 @@
 documents cut into sentences for the persona's chunking.
 
 Pure and clock-free: fed text, `SentenceSplitter` returns the sentences that are complete. The
-first piece of an answer may be cut early at a clause boundary, so the first audio starts sooner.
+first piece of an answer may be cut early at a clause boundary (or, without one, before a phrase
+such as "to twenty one degrees"), so the first audio starts sooner.
 `split_sentences` cuts a whole text at the same boundaries (same abbreviations, initials,
 quotes), keeping its markup.
 """
@@ -61,6 +62,17 @@ _MARKUP = re.compile(r"[*_`#]+|^\s*[-•]\s+", re.MULTILINE)
 _SPACES = re.compile(r"\s+")
 _MIN_CLAUSE_CHARS = 4
 """A first piece may be as short as "Okay,": it is spoken while the rest is synthesized."""
+_PHRASE = re.compile(
+    r"\s+(?=(?:to|in|on|at|for|with|from|by|about|after|before|until|into|during|through|"
+    r"but|so|because|while|when|if|where)\s+\S)",
+    re.IGNORECASE,
+)
+"""Where a first sentence without a comma may be cut: before a preposition or a conjunction
+that starts a phrase ("I have set the thermostat | to twenty one degrees."), a place where a
+speaker may pause. The head is spoken with a comma, so it keeps a continuing (not a final)
+intonation."""
+_MIN_PHRASE_WORDS = 3
+"""Words a head cut at a phrase needs ("The lights | in the hall" is not cut)."""
 
 
 def clean_for_speech(text: str) -> str:
@@ -82,9 +94,13 @@ def _is_abbreviation(text: str, end: int) -> bool:
 class SentenceSplitter:
     """Accumulates text and hands out complete, cleaned sentences."""
 
-    def __init__(self, first_clause_chars: int = 0) -> None:
+    def __init__(self, first_clause_chars: int = 0, *, phrases: bool = False) -> None:
+        """``first_clause_chars``: a first sentence longer than this is cut at its first clause
+        (0: never); ``phrases``: or, earlier, before a phrase (the TTS server does this; the
+        brain keeps its sentences whole for what it checks and shows)."""
         self._buffer = ""
         self._first_clause_chars = first_clause_chars
+        self._phrases = phrases
         self._emitted = 0
 
     def feed(self, text: str) -> list[str]:
@@ -94,34 +110,45 @@ class SentenceSplitter:
     def flush(self) -> list[str]:
         return self._take(final=True)
 
-    def _emit(self, out: list[str], piece: str) -> None:
+    def _emit(self, out: list[str], piece: str, suffix: str = "") -> None:
         piece = clean_for_speech(piece)
         if piece and any(ch.isalnum() for ch in piece):
-            out.append(piece)
+            out.append(piece + suffix)
             self._emitted += 1
 
     def _take(self, *, final: bool) -> list[str]:
         out: list[str] = []
         while True:
-            cut = self._next_cut()
-            if cut is None:
+            found = self._next_cut()
+            if found is None:
                 break
+            cut, at_phrase = found
             piece, self._buffer = self._buffer[:cut], self._buffer[cut:]
-            self._emit(out, piece)
+            self._emit(out, piece, "," if at_phrase else "")
         if final:
             piece, self._buffer = self._buffer, ""
             self._emit(out, piece)
         return out
 
-    def _next_cut(self) -> int | None:
+    def _next_cut(self) -> tuple[int, bool] | None:
+        """Where the next piece ends, and whether it was cut before a phrase (its head is
+        then spoken with a comma after it)."""
         sentence_end = _sentence_end(self._buffer)
         if self._emitted == 0 and self._first_clause_chars:
             candidate = self._buffer if sentence_end is None else self._buffer[:sentence_end]
             if len(candidate) > self._first_clause_chars:
-                for clause in _CLAUSE.finditer(candidate):
-                    if clause.end() >= _MIN_CLAUSE_CHARS:
-                        return clause.end()
-        return sentence_end
+                clauses = [
+                    c.end() for c in _CLAUSE.finditer(candidate) if c.end() >= _MIN_CLAUSE_CHARS
+                ]
+                phrases = [
+                    p.start()
+                    for p in _PHRASE.finditer(candidate)
+                    if self._phrases and len(candidate[: p.start()].split()) >= _MIN_PHRASE_WORDS
+                ]
+                if clauses or phrases:
+                    cut = min(clauses + phrases)
+                    return cut, cut not in clauses
+        return None if sentence_end is None else (sentence_end, False)
 
 
 def _sentence_end(text: str) -> int | None:
