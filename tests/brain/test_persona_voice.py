@@ -9,7 +9,14 @@ from familiar_hub.brain.brain import Brain
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.prompt import build_messages
 from familiar_hub.brain.smalltalk import SmallTalk, classify, strip_greeting
-from familiar_hub.brain.speaking import DECLINES, Voice, echoes, first_person, ungrounded
+from familiar_hub.brain.speaking import (
+    DECLINES,
+    Voice,
+    echoes,
+    first_person,
+    names_herself,
+    ungrounded,
+)
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import StyleProfile
 from tests.brain.fakes import ListRetriever, ScriptedLlm, passage
@@ -369,3 +376,22 @@ async def test_a_recited_instruction_is_a_decline_not_an_answer() -> None:
     assert result.kind == "declined"
     assert "documents" not in result.text
     assert any(core.lower()[:-1] in result.text.lower() for core in DECLINES)
+
+
+async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:
+    """The 1.5B model answered "What is Mateo's girlfriend called?" with "Mateo's girlfriend
+    is called Rosa." (her own name, from her signature) and "Who is coming to service the
+    boiler?" with "Harold Voss is coming": she speaks as "I", so her name left in an answer
+    puts her where someone else belongs."""
+    car = passage("Mateo says the car needs new tyres before the trip.", "mail/4.eml")
+    llm = ScriptedLlm(["Mateo's girlfriend is called Rosa."])
+    rosa = StyleProfile(formality="casual", signatures=["Rosa"])
+    brain = Brain(CONFIG, llm, ListRetriever([car], rosa), persona_name="Rosa")
+    async with brain:
+        result = await brain.respond("What is Mateo's girlfriend called?").text()
+    assert "Rosa" not in result.text and result.kind == "declined"
+    assert names_herself("Harold Voss is coming.", ["Harold", "H. Voss"])
+    assert not names_herself("Okafor is coming.", ["Harold", "H. Voss"])
+    assert not names_herself(
+        "Yes, Rosa's cake is on Friday.", ["Rosa"], "Is Rosa's cake on Friday?"
+    )

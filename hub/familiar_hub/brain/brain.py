@@ -66,7 +66,7 @@ from familiar_hub.brain.prompt import (
 )
 from familiar_hub.brain.retrieval import DEFAULT_NAME
 from familiar_hub.brain.smalltalk import classify, strip_greeting
-from familiar_hub.brain.speaking import Voice, echoes, first_person, ungrounded
+from familiar_hub.brain.speaking import Voice, echoes, first_person, names_herself, ungrounded
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
@@ -690,6 +690,13 @@ class Brain:
             return None
         piece = first_person(piece.strip(), said.question, said.names)
         if not piece or said.tainted:
+            return None
+        if names_herself(piece, said.names, said.question):
+            # She speaks as "I": her own name left in an answer is the model putting her
+            # where someone else belongs ("Mateo's girlfriend is called Rosa", "Harold Voss
+            # is coming to service the boiler").
+            _LOGGER.debug("[%s] dropped, names the persona: %s", conversation_id, piece)
+            said.tainted = True
             return None
         if is_decline(piece):
             said.declined = True

@@ -319,6 +319,18 @@ def echoes(sentence: str, question: str) -> bool:
     return bool(said) and sum(w in asked for w in said) >= 0.7 * len(said)
 
 
+def names_herself(sentence: str, names: Sequence[str], question: str = "") -> bool:
+    """The sentence still names the persona (after ``first_person``): unless the question
+    did, that is the model putting her where someone else belongs."""
+    for name in names:
+        if len(name) < 3:
+            continue
+        pattern = rf"(?<!\w){re.escape(name)}(?!\w)"
+        if re.search(pattern, sentence) and not re.search(pattern, question, re.IGNORECASE):
+            return True
+    return False
+
+
 def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str:
     """The persona talks about herself as "I": repairs answers that echo the question's "you"
     ("You book it on the 1st" to "Where do you book...") or name her in the third person."""
