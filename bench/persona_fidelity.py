@@ -59,6 +59,7 @@ from familiar_hub.persona.config import PersonaConfig  # noqa: E402
 from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.retriever import open_retriever  # noqa: E402
 from familiar_hub.persona.sample import SAMPLE_DIR  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 
 PERSONAS = {
     "meena": (ROOT / "bench" / "personas" / "meena", None),
@@ -322,7 +323,6 @@ async def main_async(args: argparse.Namespace) -> list[str]:
 
 def write(rows: list[str], args: argparse.Namespace) -> None:
     path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     load = os.getloadavg()
     section = "\n".join(
         [
@@ -358,8 +358,8 @@ def write(rows: list[str], args: argparse.Namespace) -> None:
             "",
         ]
     )
-    pattern = re.compile(rf"\n{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.DOTALL)
-    old = pattern.search(text)
+    old = SECTION_PATTERN.search(path.read_text()) if path.exists() else None
+    kept = []
     if old is not None:  # keep the rows of models not run this time
         kept = [
             line
@@ -374,8 +374,39 @@ def write(rows: list[str], args: argparse.Namespace) -> None:
             + "".join(f"{line}\n" for line in kept),
             1,
         )
-    text = pattern.sub("\n", text).rstrip() + "\n\n"
-    path.write_text(text + section)
+    table = [line for line in section.splitlines() if line.startswith("| **")]
+    replace_section(SECTION, section + "\n" + verdict(table) + "\n", path)
+
+
+SECTION_PATTERN = re.compile(rf"(?:^|\n){re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.DOTALL)
+AIMS = [  # column, label, share needed, at least (True) or at most (False)
+    (2, "facts", 0.90, True),
+    (3, "invented", 0.05, False),
+    (4, "second language", 0.80, True),
+    (6, "first person", 0.90, True),
+    (7, "habits", 0.50, True),
+]
+
+
+def verdict(totals: list[str]) -> str:
+    """Which aims each model's total row meets, from the table itself."""
+    lines = ["Verdict (from the totals above):"]
+    for row in totals:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        model = cells[0].strip("*")
+        met, missed = [], []
+        for column, label, share, at_least in AIMS:
+            match = re.match(r"(\d+)/(\d+)", cells[column])
+            if match is None or int(match.group(2)) == 0:
+                continue
+            value = int(match.group(1)) / int(match.group(2))
+            ok = value >= share if at_least else value <= share
+            (met if ok else missed).append(f"{label} {value:.0%}")
+        leaked = cells[9] == "0"
+        (met if leaked else missed).append(f"leaked {cells[9]}")
+        shown = ", ".join(missed) or "none"
+        lines.append(f"- {model}: met: {', '.join(met) or 'none'}; **not met**: {shown}.")
+    return "\n".join(lines)
 
 
 def main() -> None:
