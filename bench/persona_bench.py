@@ -477,7 +477,8 @@ def ingest_verdict(ingest: list[dict[str, float]]) -> str:
             if met
             else ": a 256-word-piece chunk costs ~6 GFLOP through its 6 layers (384 wide, FFN"
             " 1536), so 100 chunks/s needs ~600 GFLOP/s, about 4x the fp32 peak of these two"
-            " AVX2 cores (~160) even when idle; int8 ONNX roughly halves the cost (no VNNI here)."
+            " AVX2 cores (~160) even when idle; the int8 ONNX model is hardly faster on them"
+            " (no VNNI)."
             " What meets it: a GPU embedder, or chunks of ~64 word pieces with the int8 model"
             " (a quarter of the work, at a recall cost not measured here). Batching across files"
             " and progress per file are in place; the embedder is the whole cost."

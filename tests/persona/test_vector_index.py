@@ -129,7 +129,7 @@ def test_large_indexes_search_a_projection_first_and_keep_recall() -> None:
     index.add(data[10_000:])
     assert index._basis is not None
     queries = structured(rng, 60)
-    found = 0
+    found = found_filtered = 0
     for query in queries:
         hits = index.search(query, 5)
         exact = brute_force(data, query, 5, lambda r: True)
@@ -137,9 +137,13 @@ def test_large_indexes_search_a_projection_first_and_keep_recall() -> None:
         scores = np.stack([r.vector for r in data]) @ query
         assert hits.mean == pytest.approx(float(scores.mean()), abs=1e-4)
         assert hits.std == pytest.approx(float(scores.std()), abs=1e-4)
-        mine = index.search(query, 5, Filter(by_persona=True))
-        assert all(data[c - 1].by_persona for c, _ in mine.best)
+        mine = index.search(query, 5, Filter(by_persona=True, year_from=2020))
+        assert all(data[c - 1].by_persona and data[c - 1].year >= 2020 for c, _ in mine.best)
+        wanted = brute_force(data, query, 5, lambda r: r.by_persona and r.year >= 2020)
+        found_filtered += len({c for c, _ in mine.best} & set(wanted))
+        assert mine.count == sum(1 for r in data if r.by_persona and r.year >= 2020)
     assert found / (5 * len(queries)) >= 0.98
+    assert found_filtered / (5 * len(queries)) >= 0.98
     # removed rows leave the results and the background
     gone = [c for c, _ in index.search(queries[0], 3).best]
     index.remove(gone)
