@@ -110,6 +110,8 @@ async def test_grounded_sentences_are_kept_and_unfounded_ones_dropped() -> None:
         ("It is on 14 June.", "14"),
         ("Ask Ramesh about it.", "Ramesh"),
         ("It is in the grey folder in the study, second shelf.", "grey"),
+        # a Spanish answer's weekday (the demo persona's yoga is on Tuesdays)
+        ("El yoga es el sábado.", "sábado"),
     ],
 )
 def test_ungrounded_details(sentence: str, problem: str) -> None:
@@ -125,6 +127,7 @@ def test_ungrounded_details(sentence: str, problem: str) -> None:
         ("Murugan picks him up at 7:15.", ["Murugan will pick you up, I told him 7:15."]),
         ("I gave 5,001 rupees.", ["I have given 5001 rupees to the temple"]),
         ("Die Feier ist im Restaurant Fischereihafen.", ["Restaurant Fischereihafen", "Feier"]),
+        ("El yoga es el martes.", ["Yoga is Tuesdays at 6 pm now, not Mondays."]),
     ],
 )
 def test_grounded_details(sentence: str, sources: list[str]) -> None:

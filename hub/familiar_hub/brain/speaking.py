@@ -415,6 +415,8 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
     ]
     missing += [m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower]
     words = [w.lower() for w in _WORD.findall(sentence)]
+    # the same in the other languages an answer may be in ("El yoga es el sábado")
+    missing += [w for w in words if w in _FOREIGN_CALENDAR and _FOREIGN_CALENDAR[w] not in lower]
     english = sum(1 for w in words if w in _ENGLISHISH) >= max(1, len(words) // 6)
     content = [w for w in words if len(w) >= 4 and w not in _FUNCTION and not w.isdigit()]
     supported = sum(1 for w in content if w[:4] in lower)
