@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -366,3 +367,42 @@ async def test_the_phone_page_reconnects_when_the_hub_restarts(web: Web, tmp_pat
                 lambda d: page_state(d)["connects"] == 2 and page_state(d)["states"][-1] == "idle",
                 30,
             )
+
+
+PRESS = """
+const talk = document.getElementById("talk");
+const down = new PointerEvent("pointerdown", { bubbles: true });
+const up = new PointerEvent("pointerup", { bubbles: true });  // stamped now: a quick release
+window.released = false;
+talk.dispatchEvent(down);
+window.heldRelease = () => talk.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
+if (arguments[0]) {
+  // A quick release handled 600 ms late (the page was busy, as when starting the
+  // microphone): after a 400 ms timer would have fired.
+  setTimeout(() => { talk.dispatchEvent(up); window.released = true; }, 600);
+}
+"""
+
+
+def tap_then_hold(url: str, mic: Path) -> dict[str, Any]:
+    with chromium(mic, PHONE) as driver:
+        driver.get(url)
+        driver.find_element("id", "talk").click()  # tap to start (audio needs a gesture)
+        wait_until(driver, lambda d: page_state(d).get("connects", 0) >= 1)
+        driver.execute_script(PRESS, True)  # a tap, its release handled late
+        wait_until(driver, lambda d: d.execute_script("return window.released"))
+        after_tap = list(page_state(driver)["commands"])
+        wait_until(driver, lambda d: page_state(d)["states"][-1] == "listening")
+        driver.execute_script(PRESS, False)  # pressed ...
+        time.sleep(0.6)  # ... and held (a real hold: the user's time, not a sync)
+        driver.execute_script("window.heldRelease()")
+        return {"after_tap": after_tap, "after_hold": page_state(driver)["commands"]}
+
+
+async def test_a_tap_handled_late_is_a_tap_and_a_held_press_is_push_to_talk(
+    web: Web, tmp_path: Path
+) -> None:
+    mic = mic_file(tmp_path / "mic.wav", silence(8.0))
+    got = await asyncio.to_thread(tap_then_hold, await phone_url(web), mic)
+    assert got["after_tap"] == ["listen"]  # a tap: listening until the VAD ends it
+    assert got["after_hold"] == ["listen", "end"]  # the release of a held press ends it

@@ -13,7 +13,7 @@
   const stats = window.familiar = { states: [], wakes: [], transcript: "", answer: "",
     playedSamples: 0, playedSeconds: 0, answers: 0, connects: 0, rate: 0,
     wakeWhere: "", wakeReason: "", localWakes: [], sentBytes: 0, sentBytesBeforeWake: null,
-    stopped: 0 };
+    stopped: 0, commands: [] };
   let answerPcm = [];  // the last answer's audio, as played (one answer at most)
   stats.answerAudio = () => {
     const n = answerPcm.reduce((a, b) => a + b.length, 0), all = new Int16Array(n);
@@ -31,7 +31,7 @@
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 
   let ctx = null, ws = null, state = "disconnected", started = false, unpaired = false;
-  let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressAt = 0, pttTimer = null;
+  let outRate = 22050, nextTime = 0, sources = [], retry = 0, pressedAt = null;
   let playedTimer = null;  // says "played" when the answer's last audio has played
   // The page's wake word: the worker, the recent blocks (pre-roll), whether audio flows.
   let wake = null, seq = 0, recent = [], streaming = false, awaitingListen = false;
@@ -224,22 +224,24 @@
     if (playedTimer !== null) { clearTimeout(playedTimer); playedTimer = null; stats.stopped++; }
   }
 
-  function command(type) { if (ws && ws.ready) ws.send(JSON.stringify({ type })); }
+  function command(type) {
+    if (ws && ws.ready) { ws.send(JSON.stringify({ type })); stats.commands.push(type); }
+  }
 
   talk.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     if (!started) { start(); return; }
     if (unpaired) { location.reload(); return; }
     if (!ws || !ws.ready) return;
-    pressAt = performance.now();
     if (state === "speaking") { stopAudio(); command("stop"); streaming = awaitingListen = false; return; }
     if (state !== "listening") { command("listen"); streaming = true; awaitingListen = true; }
-    pttTimer = setTimeout(() => { pttTimer = "held"; }, 400);
+    pressedAt = e.timeStamp;
   });
-  talk.addEventListener("pointerup", () => {
-    if (pttTimer === "held") command("end");      // push-to-talk released
-    else clearTimeout(pttTimer);
-    pttTimer = null;
+  // A press held 400 ms or more is push-to-talk: its release ends the request. Timed by the
+  // events' own time stamps, so a tap whose release is handled late (a busy page) is still a tap.
+  talk.addEventListener("pointerup", (e) => {
+    if (pressedAt !== null && e.timeStamp - pressedAt >= 400) command("end");
+    pressedAt = null;
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && ctx) ctx.resume();
