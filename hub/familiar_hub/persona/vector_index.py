@@ -21,10 +21,10 @@ busy CPU).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -45,11 +45,19 @@ SINGLE_BLAS_THREAD = True
 bench's before/after pair."""
 
 
-@cache
-def _blas() -> Any:
-    from threadpoolctl import ThreadpoolController
+_controller: tuple[int, Any] | None = None
 
-    return ThreadpoolController()
+
+def _blas() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, looked again after any import (a
+    library loaded later, e.g. torch's, would otherwise keep its threads)."""
+    global _controller  # noqa: PLW0603 - one controller per set of loaded modules
+    loaded = len(sys.modules)
+    if _controller is None or _controller[0] != loaded:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = (loaded, ThreadpoolController())
+    return _controller[1]
 
 
 @contextmanager
