@@ -57,6 +57,8 @@ class BenchSatellite:
         self.ready = asyncio.Event()
         self.first_audio = asyncio.Event()
         self.done = asyncio.Event()
+        self.heard: list[str] = []
+        """What the hub said it heard (``transcript``) and answered (``synthesize``), per turn."""
 
     def __call__(self, conn: Connection) -> BenchSatellite:
         self.conn = conn
@@ -80,6 +82,8 @@ class BenchSatellite:
             self.ready.set()
         elif event.type == "ping":
             await self.conn.send(Event(type="pong"))
+        elif event.type in ("transcript", "synthesize"):
+            self.heard.append(f"{event.type}: {(event.data or {}).get('text', '')}")
         elif event.type == "audio-chunk":
             self.first_audio.set()
         elif event.type == "audio-stop":
@@ -171,6 +175,7 @@ async def main(runs: int) -> list[str]:
         )
         rows: list[str] = []
         medians: dict[str, float] = {}
+        said: dict[str, list[str]] = {}
         async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config):
             await asyncio.wait_for(satellite.ready.wait(), 30)
             for name, text in SCENARIOS.items():
@@ -182,12 +187,21 @@ async def main(runs: int) -> list[str]:
                     firsts.append(first)
                     ends.append(end)
                 medians[name] = statistics.median(firsts)
+                said[name] = satellite.heard[-2:]
                 rows.append(
                     f"| {name} | {statistics.median(firsts):.2f} | {max(firsts):.2f} "
                     f"| {statistics.median(ends):.2f} |"
                 )
                 print(rows[-1], flush=True)
-        return [*rows, "", verdict(medians)]
+        shown = "; ".join(f"{name}: " + " / ".join(lines) for name, lines in said.items())
+        print(shown, flush=True)
+        return [
+            *rows,
+            "",
+            f"Last turn of each (what the satellite was sent): {shown}.",
+            "",
+            verdict(medians),
+        ]
 
 
 def verdict(medians: dict[str, float]) -> str:
