@@ -199,6 +199,7 @@ class Brain:
         self.retriever = retriever
         self.executor = executor
         self.entities = list(entities)
+        self._leaks_cache: tuple[list[Entity], StyleProfile | None, safety.Leaks] | None = None
         self.area_aliases = {a: tuple(names) for a, names in (area_aliases or {}).items()}
         self.timers = timers or Timers()
         self.memory = ConversationMemory(
@@ -423,7 +424,7 @@ class Brain:
             plain = Voice(self.persona_name).small_talk(small_talk, conversation.turns, key)
             result.plain = " ".join(plain)
         else:
-            async for sentence in self._guarded(self._answer(text, conversation, result)):
+            async for sentence in self._answer(text, conversation, result):
                 said.append(sentence)
                 yield sentence
         result.text = " ".join(said)
@@ -548,34 +549,18 @@ class Brain:
                 return "Sorry, that didn't work. The house controls didn't answer."
         return spoken
 
-    async def _guarded(self, sentences: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
-        """The answer's sentences, minus any that recite the instructions, are JSON or claim
-        to have worked a device (the answer path controls nothing: the home path does); if
-        nothing is left, an honest "I don't know"."""
-        leaks = self._leaks()
-        spoken = withheld = 0
-        async with contextlib.aclosing(sentences):
-            async for sentence in sentences:
-                if leaks(sentence) or safety.claims_action(sentence):
-                    withheld += 1
-                    continue
-                spoken += 1
-                yield sentence
-        if withheld:
-            _LOGGER.warning(
-                "withheld %d sentence(s) that recited instructions, were JSON or claimed an action",
-                withheld,
-            )
-            if not spoken:
-                for line in self.voice.decline(f"withheld|{withheld}"):
-                    yield line
-
     def _leaks(self) -> safety.Leaks:
-        return safety.Leaks(
-            self.system_prompt,
-            system_prompt(self.persona_name, self.style, sure=True),
-            intent_lib.intent_instructions(self.entities),
-        )
+        """Recitals of the instructions (both prompt variants and the intent rules), built
+        once: the instructions change only with the entities and the style profile."""
+        cached = self._leaks_cache
+        if cached is None or cached[0] is not self.entities or cached[1] is not self.style:
+            leaks = safety.Leaks(
+                self.system_prompt,
+                system_prompt(self.persona_name, self.style, sure=True),
+                intent_lib.intent_instructions(self.entities),
+            )
+            cached = self._leaks_cache = (self.entities, self.style, leaks)
+        return cached[2]
 
     async def _retrieve(self, query: str) -> list[Passage]:
         try:
@@ -684,8 +669,13 @@ class Brain:
         naming something found in neither the passages nor the conversation."""
         if echoes(piece, said.question):
             return None  # the question said back ("When is your eye exam? ...")
-        if said.leaks is not None and said.leaks(piece):
-            _LOGGER.debug("[%s] dropped, recites the instructions: %s", conversation_id, piece)
+        if said.leaks is not None and (said.leaks(piece) or safety.claims_action(piece)):
+            # The brain never says its instructions or JSON, and the answer path controls
+            # nothing (the home path does): the answer ends here, declined if nothing was said.
+            _LOGGER.warning(
+                "[%s] withheld a sentence that recited instructions, was JSON or claimed an action",
+                conversation_id,
+            )
             said.tainted = True
             return None
         piece = first_person(piece.strip(), said.question, said.names)
