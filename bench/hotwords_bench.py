@@ -24,9 +24,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "hub"), str(ROOT / "bench")]
-
-from recall_bench import load_set, write_mails  # noqa: E402
+sys.path[:0] = [str(ROOT), str(ROOT / "hub")]
 
 from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr  # noqa: E402
 from familiar_hub.config import AsrConfig  # noqa: E402
@@ -35,6 +33,7 @@ from familiar_hub.persona.config import PersonaConfig  # noqa: E402
 from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.store import PersonaStore  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.corpus import load_recall_set, write_recall_mails  # noqa: E402
 from familiar_testkit.speech import speak, words  # noqa: E402
 
 QUESTIONS = [
@@ -57,8 +56,8 @@ QUESTIONS = [
 
 
 async def store_names(tmp: Path) -> list[str]:
-    data = load_set()
-    write_mails(tmp / "mails", data["mails"])
+    data = load_recall_set()
+    write_recall_mails(tmp / "mails", data["mails"])
     config = PersonaConfig(
         addresses=[data["persona"]["address"]], store=tmp / "p.db", embedder={"model": "hashing"}
     )

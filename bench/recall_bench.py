@@ -28,8 +28,6 @@ import time
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,34 +43,15 @@ from familiar_hub.persona.relevance import RelevancePolicy, relevant  # noqa: E4
 from familiar_hub.persona.retriever import PersonaRetriever  # noqa: E402
 from familiar_hub.persona.store import PersonaStore  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.corpus import (  # noqa: E402
+    load_recall_set,
+    recall_mail_id,
+    write_recall_mails,
+)
 
-SET = ROOT / "bench" / "data" / "recall_set.json"
 BRAIN_K = 3
 """Passages the brain retrieves by default (brain.retrieval_k); the decision sees these."""
 KINDS = ["direct", "paraphrase", "code-mixed", "tamil", "hindi", "unanswerable"]
-
-
-def load_set() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SET.read_text(encoding="utf-8"))
-    return data
-
-
-def write_mails(root: Path, mails: list[dict[str, str]]) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    for mail in mails:
-        message = EmailMessage()
-        message["From"] = mail["from"]
-        message["To"] = mail.get("to", "meena@example.org")
-        message["Subject"] = mail["subject"]
-        year, month, day = (int(x) for x in mail["date"].split("-"))
-        message["Date"] = format_datetime(datetime(year, month, day, 9, tzinfo=UTC))
-        message["Message-ID"] = f"<{mail['id']}@recall.example>"
-        message.set_content(mail["body"] + "\n")
-        (root / f"{mail['id']}.eml").write_bytes(message.as_bytes())
-
-
-def mail_id(passage: Passage) -> str:
-    return passage.source.rsplit("#", 1)[-1].strip("<>").split("@")[0]
 
 
 def old_rule(passages: list[Passage]) -> list[Passage]:
@@ -92,7 +71,7 @@ async def run(model: str, tmp: Path, data: dict[str, Any], k: int) -> dict[str, 
     )
     corpus = tmp / "mails"
     if not corpus.exists():
-        write_mails(corpus, data["mails"])
+        write_recall_mails(corpus, data["mails"])
     rows: list[dict[str, Any]] = []
     async with make_embedder(config.embedder) as embedder:
         await embedder.embed(["warm up"])
@@ -110,7 +89,9 @@ async def run(model: str, tmp: Path, data: dict[str, Any], k: int) -> dict[str, 
                 rows.append(
                     {
                         "question": question,
-                        "passages": [asdict(p) | {"mail": mail_id(p)} for p in passages],
+                        "passages": [
+                            asdict(p) | {"mail": recall_mail_id(p.source)} for p in passages
+                        ],
                     }
                 )
     times.sort()
@@ -189,7 +170,7 @@ def score(result: dict[str, Any], policy: RelevancePolicy) -> dict[str, Any]:
         top = passages[:BRAIN_K]
         decided = {"old": old_rule(top), "new": relevant(top, policy, cross_language=other)}
         for name, chosen in decided.items():
-            kept = {mail_id(p) for p in chosen}
+            kept = {recall_mail_id(p.source) for p in chosen}
             ok = (answer in kept) if answer else not kept
             decisions[name][kind].append(ok)
         if answer:
@@ -286,7 +267,7 @@ async def main() -> None:
     parser.add_argument("--dump", type=Path, help="write every passage's evidence as JSON")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    data = load_set()
+    data = load_recall_set()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.embedders.split(","):

@@ -7,9 +7,12 @@ grounding tests exercise real retrieval and a real model, not canned passages.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -280,3 +283,36 @@ def write_eml_corpus(root: Path, persona: str = "anna@example.com") -> Path:
     config = root / "persona.yaml"
     config.write_text(f"name: Anna\naddresses: [{persona}]\nstore: {root / 'persona.db'}\n")
     return config
+
+
+RECALL_SET = Path(__file__).resolve().parents[1] / "bench" / "data" / "recall_set.json"
+"""The recall set: a made-up code-mixed Tamil-English writer's 30 mails and 59 questions."""
+
+
+def load_recall_set() -> dict[str, Any]:
+    """The recall set as JSON: ``persona``, ``mails`` and ``questions``."""
+    data: dict[str, Any] = json.loads(RECALL_SET.read_text(encoding="utf-8"))
+    return data
+
+
+def write_recall_mails(root: Path, mails: list[dict[str, str]]) -> None:
+    """Each of the recall set's ``mails`` as ``root/<id>.eml`` (Message-ID ``<id@recall.example>``).
+
+    The folder may exist already; a mail written before is written again.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for mail in mails:
+        message = EmailMessage()
+        message["From"] = mail["from"]
+        message["To"] = mail.get("to", "meena@example.org")
+        message["Subject"] = mail["subject"]
+        year, month, day = (int(x) for x in mail["date"].split("-"))
+        message["Date"] = format_datetime(datetime(year, month, day, 9, tzinfo=UTC))
+        message["Message-ID"] = f"<{mail['id']}@recall.example>"
+        message.set_content(mail["body"] + "\n")
+        (root / f"{mail['id']}.eml").write_bytes(message.as_bytes())
+
+
+def recall_mail_id(source: str) -> str:
+    """The recall set's mail id (``m01``) in a passage's ``source``."""
+    return source.rsplit("#", 1)[-1].strip("<>").split("@")[0]

@@ -3,10 +3,6 @@ bench/data/recall_set.json (30 mails of a code-mixed Tamil-English writer)."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +16,14 @@ from familiar_hub.persona.language import question_language
 from familiar_hub.persona.relevance import relevant
 from familiar_hub.persona.retriever import PersonaRetriever
 from familiar_hub.persona.store import PersonaStore
+from familiar_testkit.corpus import load_recall_set, recall_mail_id, write_recall_mails
 
 pytestmark = pytest.mark.models
 
-SET = Path(__file__).resolve().parents[2] / "bench" / "data" / "recall_set.json"
-
-
-def load() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SET.read_text(encoding="utf-8"))
-    return data
-
-
-def write_mails(root: Path, mails: list[dict[str, str]]) -> None:
-    root.mkdir(parents=True)
-    for mail in mails:
-        message = EmailMessage()
-        message["From"] = mail["from"]
-        message["To"] = mail.get("to", "meena@example.org")
-        message["Subject"] = mail["subject"]
-        year, month, day = (int(x) for x in mail["date"].split("-"))
-        message["Date"] = format_datetime(datetime(year, month, day, 9, tzinfo=UTC))
-        message["Message-ID"] = f"<{mail['id']}@recall.example>"
-        message.set_content(mail["body"] + "\n")
-        (root / f"{mail['id']}.eml").write_bytes(message.as_bytes())
-
-
-def mail_id(source: str) -> str:
-    return source.rsplit("#", 1)[-1].strip("<>").split("@")[0]
-
 
 async def ask(tmp_path: Path, embedder: Embedder, questions: list[str]) -> dict[str, Any]:
-    data = load()
-    write_mails(tmp_path / "mail", data["mails"])
+    data = load_recall_set()
+    write_recall_mails(tmp_path / "mail", data["mails"])
     config = PersonaConfig(
         addresses=[data["persona"]["address"]],
         store=tmp_path / f"{embedder.name}.db".replace(":", "-"),
@@ -64,9 +36,9 @@ async def ask(tmp_path: Path, embedder: Embedder, questions: list[str]) -> dict[
         for question in questions:
             passages = await retriever.search(question, 3)
             answers[question] = {
-                "top": mail_id(passages[0].source),
+                "top": recall_mail_id(passages[0].source),
                 "kept": [
-                    mail_id(p.source)
+                    recall_mail_id(p.source)
                     for p in relevant(passages, cross_language=question_language(question) != "en")
                 ],
                 "passages": passages,
@@ -92,7 +64,7 @@ async def test_near_threshold_questions_are_decided_on_evidence(
         got = answers[question]
         if expected:
             assert got["kept"] == [expected], question  # the right mail, and only it
-            right = next(p for p in got["passages"] if mail_id(p.source) == expected)
+            right = next(p for p in got["passages"] if recall_mail_id(p.source) == expected)
             old_cut_wrong += right.similarity < 0.4
         else:
             assert got["kept"] == [], question
