@@ -8,31 +8,17 @@ the figures and writes them to the ``## Big text ingest`` section of docs/benchm
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ["garden", "monsoon", "railway", "temple", "coffee", "cricket", "wedding", "market"]
+sys.path[:0] = [str(ROOT), str(ROOT / "hub")]
 
-
-def write_text(path: Path, megabytes: float) -> None:
-    """A text file of distinct paragraphs (as tests/persona/test_big_ingest.py writes)."""
-    count = 0
-    with path.open("w", encoding="utf-8") as file:
-        while file.tell() < megabytes * (1 << 20):
-            sentences = " ".join(
-                f"Sentence {count}.{line} tells how the {WORDS[(count + line) % 8]} and the"
-                f" {WORDS[(count * 3 + line) % 8]} met on day {count * 7 + line}."
-                for line in range(8)
-            )
-            file.write(sentences + "\n\n")
-            count += 1
-
+from familiar_testkit.corpus import write_big_text  # noqa: E402
+from familiar_testkit.processes import run_json_script  # noqa: E402
 
 PROBE = """
 import asyncio, json, resource, sys, time
@@ -71,16 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.txt"
-        write_text(path, args.mb)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "hub")])}
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE, str(path), str(Path(tmp) / "p.db"), args.embedder],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        write_big_text(path, args.mb)
+        result = run_json_script(PROBE, str(path), str(Path(tmp) / "p.db"), args.embedder)
         load = os.getloadavg()[0]
     line = (
         f"`python bench/big_ingest_bench.py` (issue 14's probe; {args.mb:g} MB generated text,"

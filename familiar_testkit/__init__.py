@@ -4,6 +4,8 @@
 - :mod:`familiar_testkit.broker`: a real Mosquitto on a free port;
 - :mod:`familiar_testkit.speech`: deterministic speech from the packaged Piper voice, and the
   word normaliser for transcripts;
-- :mod:`familiar_testkit.processes`: a real ``familiar hub`` process;
-- :mod:`familiar_testkit.corpus`: a small email corpus and a real retriever over it.
+- :mod:`familiar_testkit.processes`: a real ``familiar hub`` process; a script in a fresh
+  interpreter;
+- :mod:`familiar_testkit.corpus`: a small email corpus and a real retriever over it; the recall
+  set's mails; big generated texts.
 """

@@ -316,3 +316,22 @@ def write_recall_mails(root: Path, mails: list[dict[str, str]]) -> None:
 def recall_mail_id(source: str) -> str:
     """The recall set's mail id (``m01``) in a passage's ``source``."""
     return source.rsplit("#", 1)[-1].strip("<>").split("@")[0]
+
+
+TOPICS = ["garden", "monsoon", "railway", "temple", "coffee", "cricket", "wedding", "market"]
+"""Words the generated big texts and mailboxes talk about."""
+
+
+def write_big_text(path: Path, megabytes: float) -> int:
+    """A text file of at least ``megabytes`` MiB of distinct paragraphs; how many paragraphs."""
+    count = 0
+    with path.open("w", encoding="utf-8") as file:
+        while file.tell() < megabytes * (1 << 20):
+            sentences = " ".join(
+                f"Sentence {count}.{line} tells how the {TOPICS[(count + line) % 8]} and the"
+                f" {TOPICS[(count * 3 + line) % 8]} met on day {count * 7 + line}."
+                for line in range(8)
+            )
+            file.write(sentences + "\n\n")
+            count += 1
+    return count

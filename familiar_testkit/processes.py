@@ -1,8 +1,10 @@
-"""A real ``familiar hub`` process for end-to-end tests and benchmarks."""
+"""A real ``familiar hub`` process for end-to-end tests and benchmarks, and a script run in a
+fresh interpreter."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +19,27 @@ from familiar_testkit.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root (the hub runs from here, importing this checkout)."""
+
+
+def run_json_script(script: str, *args: str, timeout: float | None = None) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter importing this checkout; its last line, as JSON.
+
+    A fresh process, so that what it measures (peak memory, imports) is the script's alone.
+    """
+    paths = [str(ROOT), str(ROOT / "hub"), os.environ.get("PYTHONPATH", "")]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"script exited {done.returncode}: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 @contextlib.contextmanager

@@ -4,9 +4,6 @@ progress within the file, and a crash in the middle resumed without embedding tw
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,27 +14,10 @@ from familiar_hub.persona.backends import make_embedder
 from familiar_hub.persona.config import PersonaConfig
 from familiar_hub.persona.ingest import FileOutcome, Ingestor
 from familiar_hub.persona.store import PersonaStore
+from familiar_testkit.corpus import TOPICS, write_big_text
+from familiar_testkit.processes import run_json_script
 from tests.persona.conftest import make_config
 from tests.persona.corpus import PERSONA, mail
-
-ROOT = Path(__file__).resolve().parents[2]
-WORDS = ["garden", "monsoon", "railway", "temple", "coffee", "cricket", "wedding", "market"]
-
-
-def write_text(path: Path, megabytes: float) -> int:
-    """A text file of distinct paragraphs; how many paragraphs."""
-    count = 0
-    with path.open("w", encoding="utf-8") as file:
-        while file.tell() < megabytes * (1 << 20):
-            sentences = " ".join(
-                f"Sentence {count}.{line} tells how the {WORDS[(count + line) % 8]} and the"
-                f" {WORDS[(count * 3 + line) % 8]} met on day {count * 7 + line}."
-                for line in range(8)
-            )
-            file.write(sentences + "\n\n")
-            count += 1
-    return count
-
 
 # Runs in a fresh interpreter, so that its peak RSS is the ingest's alone.
 PROBE = """
@@ -89,17 +69,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "whole"))
 
 
 def probe(path: Path, store: Path, mode: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(path), str(store), mode],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_json_script(PROBE, str(path), str(store), mode, timeout=300)
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc")
@@ -107,7 +77,7 @@ def test_streamed_ingest_keeps_memory_bounded(tmp_path: Path) -> None:
     """The same file read whole grows the process by far more than streamed: its text, cleaned
     text, chunks and vectors are all held at once; streamed, only one part and one batch."""
     path = tmp_path / "book.txt"
-    write_text(path, 3)
+    write_big_text(path, 3)
     streamed = probe(path, tmp_path / "streamed.db", "streamed")
     whole = probe(path, tmp_path / "whole.db", "whole")
     # Parts end at paragraph ends, where a chunk ends without the usual overlap: a few more.
@@ -189,7 +159,7 @@ async def _run(
 def test_batches_progress_crash_and_resume(tmp_path: Path) -> None:
     config = make_config(tmp_path, embedder={"model": "hashing"})
     path = tmp_path / "notes.md"
-    write_text(path, 0.3)
+    write_big_text(path, 0.3)
     clean = make_config(tmp_path / "clean", embedder={"model": "hashing"})
     batches, embedded, events, state = asyncio.run(_run(clean, [path]))
     total = state["chunks"]
@@ -226,7 +196,7 @@ def test_batches_progress_crash_and_resume(tmp_path: Path) -> None:
 def test_changed_big_file_drops_what_it_no_longer_holds(tmp_path: Path) -> None:
     config = make_config(tmp_path, embedder={"model": "hashing"})
     path = tmp_path / "notes.txt"
-    write_text(path, 0.2)
+    write_big_text(path, 0.2)
     _, _, _, first = asyncio.run(_run(config, [path]))
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: len(text) // 2], encoding="utf-8")
@@ -241,7 +211,7 @@ def test_big_mailbox_is_read_message_by_message(tmp_path: Path) -> None:
     with path.open("wb") as box:
         for index in range(150):
             body = " ".join(
-                f"Message {index} line {line} is about the {WORDS[(index + line) % 8]}."
+                f"Message {index} line {line} is about the {TOPICS[(index + line) % 8]}."
                 for line in range(60)
             )
             message = mail(
