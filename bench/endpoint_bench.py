@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,14 +47,18 @@ from wyoming.info import Attribution, Info, Satellite  # noqa: E402
 from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
 from wyoming.snd import Played  # noqa: E402
 
-from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.benchhub import (  # noqa: E402
+    BEDROOM_LAMP,
+    KITCHEN_LIGHT,
+    bench_hub_config,
+    build_persona,
+)
 from familiar_testkit.broker import Mosquitto  # noqa: E402
-from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak, words  # noqa: E402
 
@@ -182,20 +185,6 @@ class BenchSatellite:
         )
 
 
-def build_persona(root: Path) -> Path:
-    config = write_eml_corpus(root)
-    subprocess.run(
-        [
-            sys.executable,
-            *("-m", "familiar", "--log-level", "WARNING", "persona", "-c", str(config)),
-            *("ingest", str(root / "mail")),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
-    return config
-
-
 def hub_config(
     persona: Path,
     satellite_ports: list[int],
@@ -203,34 +192,15 @@ def hub_config(
     llm: dict[str, Any] | None = None,
     window_seconds: float = 30.0,
 ) -> HubConfig:
-    """The bench hub; ``llm`` replaces the brain's LLM settings (backend, url, model)."""
-    return load_config(
-        HubConfig,
-        None,
-        {
-            "endpoint": {"uri": "tcp://127.0.0.1:0"},
-            "asr": {"window_seconds": window_seconds},
-            "zeroconf": {"enabled": False},
-            "mqtt": {"host": "127.0.0.1", "port": broker_port},
-            "brain": {
-                "persona_config": str(persona),
-                **(llm or {}),
-                "home": {
-                    "entities": [
-                        {"entity_id": "light.kitchen", "name": "Kitchen Light", "area": "Kitchen"},
-                        {"entity_id": "light.bedroom", "name": "Bedroom Lamp", "area": "Bedroom"},
-                    ],
-                    "mqtt": {},
-                },
-            },
-            "conductor": {
-                "discover": False,
-                "satellites": [
-                    {"uri": f"tcp://127.0.0.1:{port}", "name": f"bench{n}"}
-                    for n, port in enumerate(satellite_ports)
-                ],
-            },
-        },
+    """The bench hub with two lights; ``llm`` replaces the brain's LLM settings."""
+    return bench_hub_config(
+        persona,
+        satellite_ports,
+        broker_port,
+        lights=[KITCHEN_LIGHT, BEDROOM_LAMP],
+        name_satellites=True,
+        llm=llm,
+        asr={"window_seconds": window_seconds},
     )
 
 

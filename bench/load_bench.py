@@ -36,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from endpoint_bench import BenchSatellite, build_persona, hub_config  # noqa: E402
+from endpoint_bench import BenchSatellite, hub_config  # noqa: E402
 
 from familiar.server import WyomingServer  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.benchhub import build_persona  # noqa: E402
 from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
 
 LEVELS = (1, 2, 4, 8)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from familiar_hub.config import WebConfig
 from familiar_hub.web.server import WebServer
 from familiar_testkit.benchdoc import replace_section
+from familiar_testkit.benchhub import bench_web
 from familiar_testkit.browser import PHONE, chromium
 from familiar_testkit.speech import speak
 
@@ -104,9 +105,7 @@ async def main(runs: int) -> tuple[list[str], float]:
     pcm = speak(TEXT)
     seconds = len(pcm) / 32000
     with tempfile.TemporaryDirectory() as tmp:
-        config = WebConfig.model_validate(
-            {"host": "127.0.0.1", "port": 0, "state_dir": str(Path(tmp) / "web")}
-        )
+        config = WebConfig.model_validate(bench_web(Path(tmp) / "web"))
         async with WebServer(config, None, None, None) as server:
             assert server.context is not None and server.context.browser_wake is not None
             wake = server.context.browser_wake

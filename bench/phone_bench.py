@@ -37,13 +37,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import aiohttp  # noqa: E402
-from voice_loop_bench import VAD_SILENCE, BenchSatellite, build_persona  # noqa: E402
+from voice_loop_bench import VAD_SILENCE, BenchSatellite  # noqa: E402
 
-from familiar.config import load_config  # noqa: E402
 from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
-from familiar_hub.config import HubConfig  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.benchhub import bench_hub_config, bench_web, build_persona  # noqa: E402
 from familiar_testkit.broker import Mosquitto  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak  # noqa: E402
@@ -116,33 +115,7 @@ async def main(runs: int) -> list[str]:
 async def _run(tmp: Path, persona: Path, broker_port: int, runs: int) -> list[str]:
     satellite = BenchSatellite()
     port = free_port()
-    config = load_config(
-        HubConfig,
-        None,
-        {
-            "endpoint": {"uri": "tcp://127.0.0.1:0"},
-            "zeroconf": {"enabled": False},
-            "brain": {
-                "persona_config": str(persona),
-                "home": {
-                    "entities": [
-                        {
-                            "entity_id": "light.kitchen",
-                            "name": "Kitchen Light",
-                            "area": "Kitchen",
-                        }
-                    ],
-                    "mqtt": {},
-                },
-            },
-            "mqtt": {"host": "127.0.0.1", "port": broker_port},
-            "conductor": {
-                "discover": False,
-                "satellites": [{"uri": f"tcp://127.0.0.1:{port}"}],
-            },
-            "web": {"host": "127.0.0.1", "port": 0, "state_dir": str(tmp / "web")},
-        },
-    )
+    config = bench_hub_config(persona, [port], broker_port, web=bench_web(tmp / "web"))
     request = speak(REQUEST)
     wake = speak("Hey Jarvis.") + silence(0.8) + request
     async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config) as hub:

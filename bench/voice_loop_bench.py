@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,12 +32,10 @@ from wyoming.info import Attribution, Info, Satellite  # noqa: E402
 from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
 from wyoming.snd import Played  # noqa: E402
 
-from familiar.config import load_config  # noqa: E402
 from familiar.server import Connection, WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
-from familiar_hub.config import HubConfig  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
-from familiar_testkit.corpus import write_eml_corpus  # noqa: E402
+from familiar_testkit.benchhub import bench_hub_config, build_persona  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak  # noqa: E402
 
@@ -119,60 +116,13 @@ class BenchSatellite:
         return first, time.perf_counter() - start
 
 
-def build_persona(root: Path) -> Path:
-    config = write_eml_corpus(root)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "familiar",
-            "--log-level",
-            "WARNING",
-            "persona",
-            "-c",
-            str(config),
-            "ingest",
-            str(root / "mail"),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
-    return config
-
-
 async def main(runs: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         persona = build_persona(Path(tmp))
         satellite = BenchSatellite()
         port = free_port()
-        config = load_config(
-            HubConfig,
-            None,
-            {
-                "endpoint": {"uri": "tcp://127.0.0.1:0"},
-                "zeroconf": {"enabled": False},
-                "brain": {
-                    "persona_config": str(persona),
-                    "home": {
-                        "entities": [
-                            {
-                                "entity_id": "light.kitchen",
-                                "name": "Kitchen Light",
-                                "area": "Kitchen",
-                            }
-                        ],
-                        # commands go to this machine's Mosquitto; nothing acts on them
-                        "mqtt": {},
-                    },
-                },
-                "mqtt": {"host": "127.0.0.1", "port": 1883},
-                "conductor": {
-                    "discover": False,
-                    "satellites": [{"uri": f"tcp://127.0.0.1:{port}"}],
-                },
-                "web": {"enabled": False},
-            },
-        )
+        # home commands go to this machine's Mosquitto; nothing acts on them
+        config = bench_hub_config(persona, [port], 1883, web={"enabled": False})
         rows: list[str] = []
         medians: dict[str, float] = {}
         said: dict[str, list[str]] = {}
