@@ -443,19 +443,7 @@ class PersonaStore(ThreadedModel):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
-            if row is None:
-                cursor = db.execute(
-                    "INSERT INTO files(path, kind, sha256, size, ingested_at) VALUES (?,?,?,?,?)",
-                    (path, kind, sha256, size, _now()),
-                )
-                file_id = int(cursor.lastrowid)
-            else:
-                file_id = int(row[0])
-                db.execute(
-                    "UPDATE files SET kind = ?, sha256 = ?, size = ?, ingested_at = ? WHERE id = ?",
-                    (kind, sha256, size, _now(), file_id),
-                )
+            file_id = self._file_row(path, kind, sha256, size)
             existing = {
                 str(h): int(i)
                 for i, h in db.execute("SELECT id, hash FROM chunks WHERE file_id = ?", (file_id,))
@@ -468,16 +456,7 @@ class PersonaStore(ThreadedModel):
             fresh = [(d, c) for d, c in wanted.items() if d not in existing]
             indexed = self._insert_chunks(file_id, fresh, vectors)
             added = len(indexed)
-            db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
-            db.executemany(
-                "INSERT INTO own_texts(file_id, greeting, sign_off, body) VALUES (?,?,?,?)",
-                [(file_id, o.greeting, o.sign_off, o.body) for o in own],
-            )
-            db.execute("DELETE FROM names WHERE file_id = ?", (file_id,))
-            db.executemany(
-                "INSERT INTO names(file_id, name, count) VALUES (?,?,?)",
-                [(file_id, name, count) for name, count in names.items()],
-            )
+            self._file_extras(file_id, own, names)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -662,6 +641,7 @@ class PersonaStore(ThreadedModel):
         return int(row[0])
 
     def _file_extras(self, file_id: int, own: Sequence[OwnText], names: Mapping[str, int]) -> None:
+        """Replace the own writing and names of a file (inside the caller's transaction)."""
         db = self._db
         db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
         db.executemany(
