@@ -71,3 +71,17 @@ def screenshot(driver: Any, path: Path, size: tuple[int, int]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(*size)
+
+
+def docs_screenshot(
+    driver: Any, path: Path, size: tuple[int, int] = (412, 772), scale: float = 0.6
+) -> None:
+    """A screenshot for docs/: the page laid out at ``size`` CSS pixels and drawn at ``scale``
+    (docs/web's phone shots: 412 x 772 at 0.6, 247 x 463 pixels)."""
+    metrics = {"width": size[0], "height": size[1], "deviceScaleFactor": scale, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(path))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

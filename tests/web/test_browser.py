@@ -85,6 +85,7 @@ def browse_phone_turn(url: str, mic: Path) -> dict[str, Any]:
         wait_until(driver, lambda d: page_state(d).get("connects", 0) >= 1)
         driver.find_element("id", "talk").click()  # tap: talk without the wake word
         wait_until(driver, lambda d: page_state(d).get("answers", 0) >= 1, 40)
+        # the fake ASR's transcript: docs/web/phone.png comes from test_browser_models.py
         shot(driver, "phone-answered", PHONE)
         state = page_state(driver)
         state["said"] = driver.find_element("id", "answer").text

@@ -22,7 +22,15 @@ from familiar_testkit.processes import hub_process
 from familiar_testkit.speech import speak, words
 from tests.persona.corpus import write_corpus
 from tests.test_speech_models import transcribe
-from tests.web.browser import DESKTOP, PHONE, chromium, needs_chromium, page_state, wait_until
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    chromium,
+    docs_screenshot,
+    needs_chromium,
+    page_state,
+    wait_until,
+)
 from tests.web.conftest import PASSWORD, persona_yaml
 from tests.web.test_browser import SHOTS, log_in, mic_file, silence
 
@@ -46,6 +54,9 @@ def talk(url: str, mic: Path) -> dict[str, Any]:
         wait_until(driver, lambda d: page_state(d).get("answers", 0) >= 1, 150)
         state = page_state(driver)
         state["audio"] = driver.execute_script("return window.familiar.answerAudio()")
+        if SHOTS:  # docs/web/phone.png: the request as Whisper heard it, the hub's answer
+            wait_until(driver, lambda d: page_state(d)["states"][-1] != "speaking")
+            docs_screenshot(driver, Path(SHOTS) / "phone.png")
         return state
 
 
