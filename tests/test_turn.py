@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from familiar.audio import PcmFormat
 from familiar.errors import LlmFailed
+from familiar_hub.asr.backend import TranscriptResult
 from familiar_hub.brain.brain import Reply, ReplyResult
 from familiar_hub.conductor.turn import (
     Conversations,
@@ -16,7 +18,7 @@ from familiar_hub.conductor.turn import (
     Utterance,
 )
 from familiar_hub.config import ConductorConfig
-from tests.fakes import FakeAsr, FakeTts
+from tests.fakes import FakeAsr, FakeAsrSession, FakeTts
 
 MIC = PcmFormat(16000, 2, 1)
 
@@ -214,3 +216,109 @@ async def test_audio_already_here_is_taken_without_waiting_and_the_end_is_kept()
     assert utterance.ready() == [(b"\x01\x00", fmt), (b"\x02\x00", fmt)]
     assert utterance.ready() == []
     assert await utterance.get() is None  # the end is still there for the reader
+
+
+class LateQuickLookAsr(FakeAsr):
+    """Its session's quick look at the pause (``pause_at`` bytes) is still running when the
+    audio ends: it is ready only when asked for once the utterance is finished (None: never).
+    Refined, or at the end, the transcript is ``text``."""
+
+    def __init__(
+        self, utterance: Utterance, quick: str | None, text: str, pause_at: int = 3200
+    ) -> None:
+        super().__init__()
+        self.utterance = utterance
+        self.quick = quick
+        self.text = text
+        self.pause_at = pause_at
+        self.refined = 0
+        self.finished = 0
+
+    @contextlib.asynccontextmanager
+    async def session(self, language: str | None) -> AsyncIterator[LateQuickLookSession]:
+        yield LateQuickLookSession(self, language)
+
+
+class LateQuickLookSession(FakeAsrSession):
+    backend: LateQuickLookAsr
+
+    def __init__(self, backend: LateQuickLookAsr, language: str | None) -> None:
+        super().__init__(backend, language)
+        self._pause: asyncio.Future[TranscriptResult] | None = None
+
+    async def feed(self, audio: bytes, fmt: PcmFormat) -> None:
+        await super().feed(audio, fmt)
+        if self._pause is None and self.nbytes >= self.backend.pause_at:
+            self._pause = asyncio.get_running_loop().create_future()
+
+    def pause_transcript(self) -> asyncio.Future[TranscriptResult] | None:
+        pause, quick = self._pause, self.backend.quick
+        if pause is not None and not pause.done() and quick and self.backend.utterance.finished:
+            pause.set_result(TranscriptResult(quick, quick=True))
+        return pause
+
+    def quick_looks(self) -> None:
+        pass
+
+    def refine(self) -> None:
+        if self._pause is not None and self._pause.done() and self._pause.result().quick:
+            self.backend.refined += 1
+            self._pause = asyncio.get_running_loop().create_future()
+            self._pause.set_result(TranscriptResult(self.backend.text))
+
+    async def finish(self) -> TranscriptResult:
+        self.backend.finished += 1
+        if self._pause is not None and self._pause.done() and not self._pause.result().quick:
+            return self._pause.result()
+        return TranscriptResult(self.backend.text)
+
+
+class CommandJudge:
+    def __init__(self, command: bool) -> None:
+        self.command = command
+        self.judged_as_command: list[str] = []
+
+    async def complete(self, text: str) -> bool:
+        return False
+
+    async def complete_command(self, text: str) -> bool:
+        self.judged_as_command.append(text)
+        return self.command
+
+    def anticipate(self, text: str, conversation_id: str | None) -> None:
+        pass
+
+
+async def late_quick_look_turn(
+    quick: str | None, command: bool, audio_timeout: float = 3.0
+) -> tuple[str, LateQuickLookAsr, CommandJudge]:
+    utterance = Utterance()
+    for _ in range(10):
+        utterance.feed(bytes(640), MIC)
+    utterance.end()  # the satellite's VAD ended the audio before the quick look was done
+    asr = LateQuickLookAsr(utterance, quick, "and turn on the kitchen light")
+    judge = CommandJudge(command)
+    config = ConductorConfig(discover=False, audio_timeout=audio_timeout)
+    turns = TurnEngine(Services(asr, FakeTts(), ScriptedResponder([]), config, endpointer=judge))
+    return await turns.transcribe(utterance), asr, judge
+
+
+async def test_a_quick_look_done_after_the_audio_ended_still_ends_a_home_command() -> None:
+    text, asr, judge = await late_quick_look_turn("turn on the kitchen light", command=True)
+    assert text == "turn on the kitchen light"
+    assert judge.judged_as_command == ["turn on the kitchen light"]
+    assert asr.refined == 0 and asr.finished == 0  # no full transcript was asked for
+
+
+async def test_a_late_quick_look_that_is_no_command_gives_way_to_the_full_transcript() -> None:
+    text, asr, judge = await late_quick_look_turn("when his Tom's", command=False)
+    assert judge.judged_as_command == ["when his Tom's"]
+    assert asr.refined == 1
+    assert text == "and turn on the kitchen light"
+
+
+async def test_a_quick_look_that_never_comes_is_waited_for_a_bounded_time() -> None:
+    text, asr, judge = await late_quick_look_turn(None, command=True, audio_timeout=0.01)
+    assert judge.judged_as_command == []
+    assert asr.finished == 1
+    assert text == "and turn on the kitchen light"

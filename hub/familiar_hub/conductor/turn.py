@@ -126,7 +126,15 @@ class Utterance:
         """The next chunk; None at the end."""
         if self._end_taken:
             return None
-        return await self._queue.get()
+        item = await self._queue.get()
+        if item is None:
+            self._end_taken = True
+        return item
+
+    @property
+    def finished(self) -> bool:
+        """The end has been taken: no more audio comes."""
+        return self._end_taken
 
     def ready(self) -> list[tuple[bytes, PcmFormat]]:
         """The chunks already here, without waiting (the end, if reached, is kept for
@@ -300,8 +308,37 @@ class TurnEngine:
             finally:
                 if getter is not None:
                     getter.cancel()
+            text = await self._last_quick_look(session, judged, utterance, conversation_id)
+            if text is not None:
+                return text
             result = await session.finish()
         return result.text
+
+    async def _last_quick_look(
+        self,
+        session: AsrSession,
+        judged: asyncio.Future[TranscriptResult] | None,
+        utterance: Utterance,
+        conversation_id: str | None,
+    ) -> str | None:
+        """The words of a quick look at the last pause that was still on its way when the audio
+        ended, if they are a whole home command; otherwise None (``finish`` gives the full
+        transcript).
+
+        Under load a quick look can queue behind other turns' until the satellite's VAD ends
+        the audio; ``finish`` would then replace it by the full transcript, a decode several
+        times as long, queued behind the same turns. It is waited for instead (at most
+        ``audio_timeout``) and judged as at the pause.
+        """
+        pause = self._pause_transcript(session)
+        if pause is None or pause is judged:
+            return None
+        done, _ = await asyncio.wait({pause}, timeout=self.config.audio_timeout)
+        if not done or pause.cancelled() or pause.exception() is not None:
+            return None
+        if not pause.result().quick:
+            return None  # the full transcript at the pause: ``finish`` returns it
+        return await self._judge_pause(session, pause, utterance, conversation_id)
 
     def _pause_transcript(self, session: AsrSession) -> asyncio.Future[TranscriptResult] | None:
         if self.services.endpointer is None or not isinstance(session, PauseTranscripts):
