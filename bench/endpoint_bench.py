@@ -43,11 +43,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.event import Event  # noqa: E402
-from wyoming.info import Attribution, Info, Satellite  # noqa: E402
 from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
-from wyoming.snd import Played  # noqa: E402
 
-from familiar.server import Connection, WyomingServer  # noqa: E402
+from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
@@ -55,6 +53,7 @@ from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.benchhub import (  # noqa: E402
     BEDROOM_LAMP,
     KITCHEN_LIGHT,
+    SatelliteStub,
     bench_hub_config,
     build_persona,
 )
@@ -103,48 +102,19 @@ class Turn:
     """The hub ended the turn before the last speech had been sent."""
 
 
-class BenchSatellite:
+class BenchSatellite(SatelliteStub):
     def __init__(self) -> None:
-        self.conn: Connection | None = None
-        self.ready = asyncio.Event()
+        super().__init__()
         self.transcript: tuple[float, str] | None = None
         self.first_audio: float | None = None
         self.got_audio = asyncio.Event()
-        self.done = asyncio.Event()
 
-    def __call__(self, conn: Connection) -> BenchSatellite:
-        self.conn = conn
-        return self
-
-    async def handle_event(self, event: Event) -> bool:
-        assert self.conn is not None
-        if event.type == "describe":
-            attribution = Attribution(name="bench", url="")
-            satellite = Satellite(
-                name="bench",
-                attribution=attribution,
-                installed=True,
-                description=None,
-                version=None,
-            )
-            await self.conn.send(Info(satellite=satellite).event())
-        elif event.type == "run-satellite":
-            self.ready.set()
-        elif event.type == "ping":
-            await self.conn.send(Event(type="pong"))
-        elif event.type == "transcript":
+    def observe(self, event: Event) -> None:
+        if event.type == "transcript":
             self.transcript = (time.perf_counter(), str(event.data.get("text", "")))
-        elif event.type == "audio-chunk":
-            if self.first_audio is None:
-                self.first_audio = time.perf_counter()
-                self.got_audio.set()
-        elif event.type == "audio-stop":
-            self.done.set()
-            await self.conn.send(Played().event())
-        return True
-
-    async def disconnected(self) -> None:
-        self.ready.clear()
+        elif event.type == "audio-chunk" and self.first_audio is None:
+            self.first_audio = time.perf_counter()
+            self.got_audio.set()
 
     async def ask(self, parts: list[bytes]) -> Turn:
         """Speak ``parts`` with ``MID_PAUSE`` of silence between them, then the VAD's tail."""

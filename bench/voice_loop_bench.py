@@ -28,14 +28,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.event import Event  # noqa: E402
-from wyoming.info import Attribution, Info, Satellite  # noqa: E402
 from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
-from wyoming.snd import Played  # noqa: E402
 
-from familiar.server import Connection, WyomingServer  # noqa: E402
+from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
-from familiar_testkit.benchhub import bench_hub_config, build_persona  # noqa: E402
+from familiar_testkit.benchhub import (  # noqa: E402
+    SatelliteStub,
+    bench_hub_config,
+    build_persona,
+)
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import speak  # noqa: E402
 
@@ -48,48 +50,18 @@ SCENARIOS = {
 }
 
 
-class BenchSatellite:
+class BenchSatellite(SatelliteStub):
     def __init__(self) -> None:
-        self.conn: Connection | None = None
-        self.ready = asyncio.Event()
+        super().__init__()
         self.first_audio = asyncio.Event()
-        self.done = asyncio.Event()
         self.heard: list[str] = []
         """What the hub said it heard (``transcript``) and answered (``synthesize``), per turn."""
 
-    def __call__(self, conn: Connection) -> BenchSatellite:
-        self.conn = conn
-        return self
-
-    async def handle_event(self, event: Event) -> bool:
-        assert self.conn is not None
-        if event.type == "describe":
-            await self.conn.send(
-                Info(
-                    satellite=Satellite(
-                        name="bench",
-                        attribution=Attribution(name="bench", url=""),
-                        installed=True,
-                        description=None,
-                        version=None,
-                    )
-                ).event()
-            )
-        elif event.type == "run-satellite":
-            self.ready.set()
-        elif event.type == "ping":
-            await self.conn.send(Event(type="pong"))
-        elif event.type in ("transcript", "synthesize"):
+    def observe(self, event: Event) -> None:
+        if event.type in ("transcript", "synthesize"):
             self.heard.append(f"{event.type}: {(event.data or {}).get('text', '')}")
         elif event.type == "audio-chunk":
             self.first_audio.set()
-        elif event.type == "audio-stop":
-            self.done.set()
-            await self.conn.send(Played().event())
-        return True
-
-    async def disconnected(self) -> None:
-        self.ready.clear()
 
     async def ask(self, audio: bytes) -> tuple[float, float]:
         assert self.conn is not None

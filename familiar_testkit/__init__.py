@@ -7,5 +7,8 @@
 - :mod:`familiar_testkit.processes`: a real ``familiar hub`` process; a script in a fresh
   interpreter;
 - :mod:`familiar_testkit.corpus`: a small email corpus and a real retriever over it; the recall
-  set's mails; big generated texts.
+  set's mails; big generated texts;
+- :mod:`familiar_testkit.benchhub`: the in-process hub the benchmarks run (persona, config,
+  a satellite stub the conductor dials);
+- :mod:`familiar_testkit.browser`: real headless Chromium with a fake microphone; screenshots.
 """

@@ -3,18 +3,24 @@
 ``bench/voice_loop_bench.py``, ``phone_bench.py``, ``endpoint_bench.py``, ``load_bench.py`` and
 ``page_wake_bench.py`` build their hub (or its web server) here, so that they measure the same
 hub: the default models, the 20-email persona of :mod:`familiar_testkit.corpus`, lights on an
-MQTT broker, satellites the conductor dials, never discovery.
+MQTT broker, satellites the conductor dials (:class:`SatelliteStub`), never discovery.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+
+from wyoming.event import Event
+from wyoming.info import Attribution, Info, Satellite
+from wyoming.snd import Played
 
 from familiar.config import load_config
+from familiar.server import Connection
 from familiar_hub.config import HubConfig
 from familiar_testkit.corpus import write_eml_corpus
 from familiar_testkit.processes import ROOT
@@ -86,3 +92,50 @@ def bench_hub_config(
     if web is not None:
         settings["web"] = web
     return load_config(HubConfig, None, settings)
+
+
+class SatelliteStub:
+    """A satellite-shaped Wyoming server the hub's conductor dials (one connection at a time).
+
+    It describes itself as ``bench``, answers pings, sets ``ready`` when the conductor runs it,
+    and on the answer's ``audio-stop`` sets ``done`` and sends ``played``. Every other event
+    goes to :meth:`observe`; a bench streams its requests through ``conn``.
+    """
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.ready = asyncio.Event()
+        self.done = asyncio.Event()
+
+    def __call__(self, conn: Connection) -> Self:
+        self.conn = conn
+        return self
+
+    async def handle_event(self, event: Event) -> bool:
+        assert self.conn is not None
+        if event.type == "describe":
+            attribution = Attribution(name="bench", url="")
+            satellite = Satellite(
+                name="bench",
+                attribution=attribution,
+                installed=True,
+                description=None,
+                version=None,
+            )
+            await self.conn.send(Info(satellite=satellite).event())
+        elif event.type == "run-satellite":
+            self.ready.set()
+        elif event.type == "ping":
+            await self.conn.send(Event(type="pong"))
+        elif event.type == "audio-stop":
+            self.done.set()
+            await self.conn.send(Played().event())
+        else:
+            self.observe(event)
+        return True
+
+    def observe(self, event: Event) -> None:
+        """Any event but the ones above (``transcript``, ``audio-chunk``, ...)."""
+
+    async def disconnected(self) -> None:
+        self.ready.clear()
