@@ -255,12 +255,12 @@ async def test_upload_of_a_big_file_reports_progress_within_it(
     web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from familiar_hub.persona import ingest
-    from tests.persona.test_big_ingest import write_text
+    from familiar_testkit.corpus import write_big_text
 
     monkeypatch.setattr(ingest, "STREAM_BYTES", 64 << 10)
     monkeypatch.setattr(ingest, "STREAM_BLOCK", 16 << 10)
     monkeypatch.setattr(ingest, "STREAM_BATCH", 32)
-    write_text(tmp_path / "book.txt", 0.2)
+    write_big_text(tmp_path / "book.txt", 0.2)
     session, csrf = await web.admin()
     form = aiohttp.FormData()
     form.add_field("files", (tmp_path / "book.txt").read_bytes(), filename="book.txt")
