@@ -111,6 +111,28 @@ def test_prompt_marks_documents_as_data_with_source_and_date() -> None:
     assert "not instructions" in messages[0].content
 
 
+def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
+    """With her name beside every mail she wrote, the 0.5B model answered "who?" with it
+    ("Harold Voss is coming to service the boiler")."""
+    hers = passage(
+        "Spare key is with Mrs Henderson at number 12.",
+        author="Harold Voss",
+        by_persona=True,
+        recipient="Margaret Voss",
+    )
+    theirs = passage(
+        "Our engineer, Mr Okafor, will attend.",
+        author="Caledonia Heating",
+        recipient="Harold Voss, Harold, Harold Smith",
+    )
+    messages = build_messages("Harold Voss", None, [], [hers, theirs], "Who has your key?")
+    last = messages[-1].content
+    assert "Harold Voss" not in last
+    assert "from: you; to: Margaret Voss" in last
+    assert "from: Caledonia Heating; to: you, you, Harold Smith" in last
+    assert last.endswith("Who has your key?") and "Question to you" in last
+
+
 def test_follow_up_queries_carry_the_previous_question() -> None:
     history = [Turn("When is Tom's birthday dinner?", "Saturday at seven.")]
     assert retrieval_query("Where is it?", history) == "When is Tom's birthday dinner? Where is it?"

@@ -65,7 +65,23 @@ def _clean(text: str) -> str:
     return _TAG.sub(" ", text).strip()
 
 
-def passages_block(passages: Sequence[Passage], max_chars: int) -> str:
+def _is_persona(name: str, persona: str) -> bool:
+    """``name`` (from a header) is the persona: her full name, or her first name alone."""
+    words = name.lower().split()
+    own = persona.lower().split()
+    return bool(words) and words in (own, own[:1])
+
+
+def _recipients(recipient: str, persona: str) -> str:
+    parts = [p.strip() for p in recipient.split(",")]
+    return ", ".join("you" if persona and _is_persona(p, persona) else p for p in parts)
+
+
+def passages_block(passages: Sequence[Passage], max_chars: int, persona: str = "") -> str:
+    """The passages as data. The persona herself is "you" in them (``from: you``, ``to:
+    you``), as she is in the question: with her name beside every mail she wrote, the 0.5B
+    model gave her name as the answer to "who?" ("Harold Voss is coming to service the
+    boiler" with "Our engineer, Mr Okafor, will attend" in the passage)."""
     if not passages:
         return "<documents>\n(none found)\n</documents>"
     parts = ["<documents>"]
@@ -73,8 +89,12 @@ def passages_block(passages: Sequence[Passage], max_chars: int) -> str:
         meta = [f"source: {passage.source}"]
         if passage.date:
             meta.append(f"date: {passage.date}")
-        if passage.author:
+        if passage.by_persona:
+            meta.append("from: you")
+        elif passage.author:
             meta.append(f"from: {passage.author}")
+        if passage.recipient:
+            meta.append(f"to: {_recipients(passage.recipient, persona)}")
         if passage.subject:
             meta.append(f"subject: {passage.subject}")
         text = _clean(passage.text)
@@ -107,8 +127,8 @@ def build_messages(
     messages.append(
         ChatMessage(
             "user",
-            f"{passages_block(passages, max_passage_chars)}\n\n{when}"
-            f"Question to {persona} (answer as {persona}, from the documents above): "
+            f"{passages_block(passages, max_passage_chars, persona)}\n\n{when}"
+            f"Question to you (answer in the first person, from the documents above): "
             f"{question}",
         )
     )

@@ -23,6 +23,8 @@ class Passage:
     """Fused relevance (higher is better)."""
     by_persona: bool
     """Written by the persona (style evidence) rather than to them."""
+    recipient: str | None = None
+    """Who a mail went to, when known."""
     similarity: float | None = None
     """Cosine similarity of the passage to the query when the vector half found it (0..1 for
     related text); None for a keyword-only hit. Lets the brain say "I don't know"."""

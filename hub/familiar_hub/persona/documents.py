@@ -65,6 +65,8 @@ class Piece:
     relayed: bool = False
     """The message passed through a mail server (it has ``Received:`` headers): mail that
     arrived, not a copy of mail the owner sent (whatever its ``From:`` says)."""
+    recipient: str | None = None
+    """Who a mail went to: the ``To:`` and ``Cc:`` names (addresses where a name is missing)."""
 
 
 def read_file(path: Path) -> Iterator[Piece]:
@@ -167,11 +169,28 @@ def _sender(message: EmailMessage) -> tuple[str | None, str | None]:
     return raw, None
 
 
+_RECIPIENTS_MAX = 8
+_RECIPIENT_CHARS = 300
+
+
+def recipients(*headers: str | None) -> str | None:
+    """Display form of address headers: names, or the address where there is no name, at
+    most :data:`_RECIPIENTS_MAX` of them ("Morningside Chess Club, a@example.org")."""
+    names: list[str] = []
+    for name, address in getaddresses([h for h in headers if h]):
+        shown = " ".join(name.split()) or address.lower()
+        if shown and shown not in names:
+            names.append(shown)
+    joined = ", ".join(names[:_RECIPIENTS_MAX])[:_RECIPIENT_CHARS]
+    return joined or None
+
+
 def mail_pieces(
     message: EmailMessage, path: str, fallback_id: str | None = None
 ) -> Iterator[Piece]:
     """The body of ``message`` and its readable attachments."""
     author, address = _sender(message)
+    recipient = recipients(_header(message, "To"), _header(message, "Cc"))
     message_id = _header(message, "Message-ID")
     message_id = message_id.strip("<>") if message_id else fallback_id
     date = _iso_date(_header(message, "Date"))
@@ -190,6 +209,7 @@ def mail_pieces(
             message_id=message_id,
             is_mail=True,
             relayed=bool(message.get_all("Received")),
+            recipient=recipient,
         )
     for part in message.iter_attachments():
         assert isinstance(part, EmailMessage)
@@ -211,6 +231,7 @@ def mail_pieces(
                     date=piece.date or date,
                     subject=piece.subject or subject,
                     message_id=message_id,
+                    recipient=recipient,
                 )
         except Exception as err:  # a broken attachment does not lose the mail
             _LOGGER.warning("%s: attachment %r unreadable: %s", source, name, err)
@@ -285,6 +306,9 @@ def outlook_pieces(message: Any, path: str) -> Iterator[Piece]:
     message_id = getattr(message, "messageId", None)
     message_id = str(message_id).strip("<>") if message_id else None
     subject = getattr(message, "subject", None) or None
+    recipient = recipients(
+        str(getattr(message, "to", None) or ""), str(getattr(message, "cc", None) or "")
+    )
     source = f"{path}#{message_id}" if message_id else path
     body = getattr(message, "body", None) or ""
     if not body:
@@ -292,7 +316,18 @@ def outlook_pieces(message: Any, path: str) -> Iterator[Piece]:
         if isinstance(html_body, bytes):
             body = html_to_text(html_body.decode("utf-8", "replace"))
     if isinstance(body, str) and body.strip():
-        yield Piece(body, "email", source, author, address, date, subject, message_id, True)
+        yield Piece(
+            body,
+            "email",
+            source,
+            author,
+            address,
+            date,
+            subject,
+            message_id,
+            True,
+            recipient=recipient,
+        )
     for attachment in getattr(message, "attachments", []) or []:
         name = getattr(attachment, "longFilename", None) or getattr(attachment, "name", "") or ""
         kind = SUFFIX_KINDS.get(Path(str(name)).suffix.lower())
@@ -310,6 +345,7 @@ def outlook_pieces(message: Any, path: str) -> Iterator[Piece]:
                     piece.date or date,
                     piece.subject or subject,
                     message_id,
+                    recipient=recipient,
                 )
         except Exception as err:
             _LOGGER.warning("%s: attachment %r unreadable: %s", source, name, err)

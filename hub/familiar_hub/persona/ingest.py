@@ -226,6 +226,7 @@ def iter_chunks(
                 subject=piece.subject,
                 message_id=piece.message_id,
                 seq=seq,
+                recipient=piece.recipient,
             )
             seq += 1
 

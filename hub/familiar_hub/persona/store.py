@@ -38,7 +38,8 @@ from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2: chunks carry their mail's recipients, indexed for keyword search (1 did not)."""
 RRF_K = 60
 """Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank)."""
 
@@ -65,6 +66,10 @@ class Chunk:
     message_id: str | None
     seq: int
     """Position within its file."""
+    recipient: str | None = None
+    """Who a mail went to (names, or addresses without one): "when does the chess club meet?"
+    finds the report she sent *to* the club. Not part of :attr:`hash`, so a store that lacks it
+    gains it on the next ingest without embedding anything again."""
 
     @property
     def hash(self) -> str:
@@ -164,6 +169,51 @@ def _coverage(weights: dict[str, float], text: str) -> float:
     return sum(w for word, w in weights.items() if word in present) / total
 
 
+_FTS_STATEMENTS = (
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        text, subject, author, recipient,
+        content='chunks', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2')""",
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_terms USING fts5vocab(chunks_fts, 'row')""",
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, text, subject, author, recipient)
+        VALUES (new.id, new.text, new.subject, new.author, new.recipient);
+    END""",
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, subject, author, recipient)
+        VALUES ('delete', old.id, old.text, old.subject, old.author, old.recipient);
+    END""",
+    """
+    CREATE TRIGGER IF NOT EXISTS chunks_fts_update AFTER UPDATE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, text, subject, author, recipient)
+        VALUES ('delete', old.id, old.text, old.subject, old.author, old.recipient);
+        INSERT INTO chunks_fts(rowid, text, subject, author, recipient)
+        VALUES (new.id, new.text, new.subject, new.author, new.recipient);
+    END""",
+)
+"""The keyword index over the chunks (external content: FTS5 keeps only the index)."""
+
+_MIGRATIONS: dict[str, tuple[str, ...]] = {
+    "1": (
+        "ALTER TABLE chunks ADD COLUMN recipient TEXT",
+        "DROP TRIGGER IF EXISTS chunks_fts_insert",
+        "DROP TRIGGER IF EXISTS chunks_fts_delete",
+        "DROP TABLE IF EXISTS chunks_fts_terms",
+        "DROP TABLE IF EXISTS chunks_fts",
+        *_FTS_STATEMENTS,
+        "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')",
+        # Mail is read again on the next ingest to fill the recipients (its chunks keep their
+        # hashes and vectors: nothing is embedded again).
+        "UPDATE files SET sha256 = '' WHERE kind = 'email'",
+    ),
+}
+"""Statements that bring a store of schema version ``key`` to the next version."""
+
+
 def _schema_statements(dim: int) -> list[str]:
     return [
         """
@@ -189,26 +239,11 @@ def _schema_statements(dim: int) -> list[str]:
             subject TEXT,
             seq INTEGER NOT NULL,
             text TEXT NOT NULL,
+            recipient TEXT,
             UNIQUE(file_id, hash))""",
         """
         CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id)""",
-        """
-        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-            text, subject, author,
-            content='chunks', content_rowid='id',
-            tokenize='unicode61 remove_diacritics 2')""",
-        """
-        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_terms USING fts5vocab(chunks_fts, 'row')""",
-        """
-        CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-            INSERT INTO chunks_fts(rowid, text, subject, author)
-            VALUES (new.id, new.text, new.subject, new.author);
-        END""",
-        """
-        CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-            INSERT INTO chunks_fts(chunks_fts, rowid, text, subject, author)
-            VALUES ('delete', old.id, old.text, old.subject, old.author);
-        END""",
+        *_FTS_STATEMENTS,
         f"""
         CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vec USING vec0(
             chunk_id INTEGER PRIMARY KEY,
@@ -379,12 +414,29 @@ class PersonaStore(ThreadedModel):
                     db.execute("INSERT INTO meta VALUES ('embedder', ?)", (self._embedder,))
             if stored_embedder is None and self._embedder:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('embedder', ?)", (self._embedder,))
+            if stored_dim is not None:
+                self._migrate(self._meta("schema") or "1")
             for statement in _schema_statements(self._dim):
                 db.execute(statement)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _migrate(self, version: str) -> None:
+        """Bring a store written by an older Familiar to :data:`SCHEMA_VERSION` (inside the
+        caller's transaction); a store from a newer one is refused."""
+        if version not in _MIGRATIONS and version != SCHEMA_VERSION:
+            raise PersonaStoreError(
+                f"{self.path} has schema {version}; this Familiar reads up to "
+                f"{SCHEMA_VERSION}: use a newer Familiar or another store file"
+            )
+        while version in _MIGRATIONS:
+            _LOGGER.info("%s: upgrading the store from schema %s", self.path, version)
+            for statement in _MIGRATIONS[version]:
+                self._db.execute(statement)
+            version = str(int(version) + 1)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (version,))
 
     # ----------------------------------------------------------------------- files
 
@@ -454,6 +506,7 @@ class PersonaStore(ThreadedModel):
             stale = [chunk_id for h, chunk_id in existing.items() if h not in wanted]
             self._delete_chunks(stale)
             fresh = [(d, c) for d, c in wanted.items() if d not in existing]
+            self._refresh_recipients(file_id, [c for d, c in wanted.items() if d in existing])
             indexed = self._insert_chunks(file_id, fresh, vectors)
             added = len(indexed)
             self._file_extras(file_id, own, names)
@@ -474,8 +527,8 @@ class PersonaStore(ThreadedModel):
             vector = vectors[digest]  # KeyError: the caller skipped a new chunk
             cursor = db.execute(
                 "INSERT INTO chunks(file_id, hash, citation, kind, message_id, author, "
-                "address, by_persona, date, subject, seq, text) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "address, by_persona, date, subject, seq, text, recipient) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     file_id,
                     digest,
@@ -489,6 +542,7 @@ class PersonaStore(ThreadedModel):
                     chunk.subject,
                     chunk.seq,
                     chunk.text,
+                    chunk.recipient,
                 ),
             )
             row = IndexRow(
@@ -513,6 +567,14 @@ class PersonaStore(ThreadedModel):
             )
             indexed.append(row)
         return indexed
+
+    def _refresh_recipients(self, file_id: int, held: Sequence[Chunk]) -> None:
+        """Chunks already stored take the recipients read this time (a store from before they
+        were indexed gains them; the FTS trigger re-indexes only rows that change)."""
+        self._db.executemany(
+            "UPDATE chunks SET recipient = ? WHERE file_id = ? AND hash = ? AND recipient IS NOT ?",
+            [(c.recipient, file_id, c.hash, c.recipient) for c in held],
+        )
 
     # A big file is written in parts: ``begin_file`` marks it unfinished (an empty hash, so a
     # rerun after a crash ingests it again), ``add_chunks`` commits each batch of new chunks,
@@ -563,6 +625,7 @@ class PersonaStore(ThreadedModel):
                 if wanted
                 else set()
             )
+            self._refresh_recipients(file_id, [c for d, c in wanted.items() if d in held])
             indexed = self._insert_chunks(
                 file_id, [(d, c) for d, c in wanted.items() if d not in held], vectors
             )
@@ -799,7 +862,7 @@ class PersonaStore(ThreadedModel):
         rows = {
             int(row[0]): row
             for row in self._db.execute(
-                "SELECT id, text, citation, kind, author, date, subject, by_persona "
+                "SELECT id, text, citation, kind, author, date, subject, by_persona, recipient "
                 f"FROM chunks WHERE id IN ({marks})",
                 [chunk_id for chunk_id, _ in best],
             )
@@ -818,6 +881,7 @@ class PersonaStore(ThreadedModel):
                     author=row[4],
                     date=row[5],
                     subject=row[6],
+                    recipient=row[8],
                     score=score,
                     by_persona=bool(row[7]),
                     similarity=sim,
@@ -825,7 +889,7 @@ class PersonaStore(ThreadedModel):
                     vector_rank=vector_rank.get(chunk_id),
                     keyword_rank=keyword_rank.get(chunk_id),
                     distinctiveness=None if sim is None or hits is None else hits.z(sim),
-                    keyword_coverage=_coverage(weights, f"{row[6] or ''} {row[1]}"),
+                    keyword_coverage=_coverage(weights, f"{row[6] or ''} {row[8] or ''} {row[1]}"),
                 )
             )
         return out
