@@ -55,6 +55,7 @@ from familiar_testkit.benchhub import (  # noqa: E402
     KITCHEN_LIGHT,
     SatelliteStub,
     bench_hub_config,
+    bench_web,
     build_persona,
 )
 from familiar_testkit.broker import Mosquitto  # noqa: E402
@@ -171,6 +172,7 @@ def hub_config(
         name_satellites=True,
         llm=llm,
         asr={"window_seconds": window_seconds},
+        web=bench_web(persona.parent / "web"),  # not the default port: another hub may hold it
     )
 
 
