@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from familiar_hub.persona.language import question_language
-from familiar_hub.persona.store import query_words
+from familiar_hub.persona.relevance import query_words
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.relevance import RelevancePolicy, relevant, sure
+from familiar_hub.persona.relevance import RelevancePolicy, focus, relevant, sure
 
 
 def passage(text: str, **evidence: Any) -> Passage:
@@ -159,3 +159,46 @@ def test_sure_when_a_relevant_passage_stands_out_with_the_questions_words() -> N
     assert not sure([paraphrase])  # no shared word: the model may still say it doesn't know
     assert not sure([few_words])
     assert not sure([])
+
+
+# --- focus: the part of a passage the model reads ------------------------------------------
+
+RECIPE = (
+    "My sambar (for 4 people)\n"
+    "Toor dal one cup, cooked soft with turmeric.\n"
+    "Two spoons of the powder, Aachi brand only.\n"
+    "Vegetables: drumstick, shallots, brinjal.\n"
+    "Salt to taste. Boil ten minutes.\n"
+    "Tamarind the size of a lemon, soaked in warm water.\n"
+    "Temper with mustard and curry leaves."
+)
+
+
+def test_focus_keeps_the_sentences_sharing_the_questions_words_and_the_next() -> None:
+    assert focus(RECIPE, "How much tamarind goes in your sambar?", 450) == RECIPE  # it fits
+    got = focus(RECIPE, "How much tamarind goes in your sambar?", 200)
+    assert "Tamarind the size of a lemon" in got and "mustard" in got  # the hit and the next
+    assert "Salt to taste" not in got and "Vegetables" not in got  # the rest is left out
+    assert got.count("…") == 1  # the gap is marked
+
+
+def test_focus_matches_forms_of_a_word_and_drops_the_distractor() -> None:
+    mail = (
+        "Paravala, I won't come. Murugan will pick you up at the airport in his car. "
+        "He will wait near gate 2. Dosa maavu ready."
+    )
+    got = focus(mail, "Who is picking Karthik up from the airport?", 110)
+    assert got.startswith("… Murugan will pick you up") and "Paravala" not in got
+    meetings = "The club was founded in 1901. " * 5 + "Meetings continue on Thursdays."
+    assert "Thursdays" in focus(meetings, "When do they meet?", 60)
+
+
+def test_focus_without_a_shared_word_keeps_the_start_within_the_limit() -> None:
+    text = "12 June suits. I shall meet the 14:10 at Waverley. The spare room is ready."
+    start = focus(text, "When is Margaret arriving?", 40)
+    assert start == "12 June suits. I shall meet the 14:10 …"
+    long = " ".join(f"Sentence number {i} says nothing." for i in range(100))
+    cut = focus(long, "Where is the key?", 120)
+    assert len(cut) <= 122 and cut.endswith(" …") and cut.startswith("Sentence number 0")
+    many_hits = " ".join(f"The key is in drawer {i}." for i in range(100))
+    assert len(focus(many_hits, "Where is the key?", 120)) <= 122

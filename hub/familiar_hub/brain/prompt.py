@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from familiar_hub.brain.backend import ChatMessage
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
+from familiar_hub.persona.relevance import focus
 
 _TAG = re.compile(r"</?\s*documents?\b[^>]*>", re.IGNORECASE)
 
@@ -77,7 +78,9 @@ def _recipients(recipient: str, persona: str) -> str:
     return ", ".join("you" if persona and _is_persona(p, persona) else p for p in parts)
 
 
-def passages_block(passages: Sequence[Passage], max_chars: int, persona: str = "") -> str:
+def passages_block(
+    passages: Sequence[Passage], max_chars: int, persona: str = "", question: str = ""
+) -> str:
     """The passages as data. The persona herself is "you" in them (``from: you``, ``to:
     you``), as she is in the question: with her name beside every mail she wrote, the 0.5B
     model gave her name as the answer to "who?" ("Harold Voss is coming to service the
@@ -97,9 +100,7 @@ def passages_block(passages: Sequence[Passage], max_chars: int, persona: str = "
             meta.append(f"to: {_recipients(passage.recipient, persona)}")
         if passage.subject:
             meta.append(f"subject: {passage.subject}")
-        text = _clean(passage.text)
-        if len(text) > max_chars:
-            text = text[:max_chars].rsplit(" ", 1)[0] + " …"
+        text = _clean(focus(passage.text, question, max_chars))
         parts.append(f"[document {number}] ({'; '.join(meta)})\n{text}")
     parts.append("</documents>")
     return "\n\n".join(parts)
@@ -127,7 +128,7 @@ def build_messages(
     messages.append(
         ChatMessage(
             "user",
-            f"{passages_block(passages, max_passage_chars, persona)}\n\n{when}"
+            f"{passages_block(passages, max_passage_chars, persona, question)}\n\n{when}"
             f"Question to you (answer in the first person, from the documents above): "
             f"{question}",
         )

@@ -30,9 +30,9 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
-from familiar_hub.persona.language import FOREIGN_STOPWORDS
 from familiar_hub.persona.names import author_names, name_counts
-from familiar_hub.persona.style import STOPWORDS, OwnText
+from familiar_hub.persona.relevance import query_words
+from familiar_hub.persona.style import OwnText
 from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
 
 _LOGGER = logging.getLogger(__name__)
@@ -141,16 +141,6 @@ def make_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) readable by the owner only."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
-
-
-def query_words(text: str) -> list[str]:
-    """The words of a question worth looking up: lower case, no stop words (a question of only
-    stop words keeps them), each once, at most 32. The function and question words of the
-    other languages a persona is asked in are stop words too ("¿dónde está...?")."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
-    content = [w for w in words if w not in STOPWORDS and w not in FOREIGN_STOPWORDS]
-    words = content or words
-    return list(dict.fromkeys(words))[:32]
 
 
 def _fts_query(words: Sequence[str]) -> str | None:
