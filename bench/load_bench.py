@@ -10,7 +10,10 @@ answer's first audio. Rounds of 1, 2, 4 and 8 satellites speaking at the same mo
 packaged 0.5B GGUF, reached through the OpenAI-compatible backend: the split deployment
 (speech on the hub, the LLM on a server) on one box.
 
-    python bench/load_bench.py [--request command|question] [--split] [--rounds 2]
+    python bench/load_bench.py [--request command|question] [--split] [--rounds 2] [--turns 8]
+
+Each level runs ``--rounds`` rounds, and more where that makes fewer than ``--turns`` turns (one
+alone: 8 rounds), so that the "one alone" every ratio is taken against is a median of 8 too.
 
 Adds its rows to ``## Load`` in docs/benchmarks.md and draws docs/load.png.
 """
@@ -144,7 +147,12 @@ def start_llm_server(port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
+def rounds_for(level: int, rounds: int, turns: int) -> int:
+    """Rounds at ``level`` satellites at once: ``rounds``, or enough for ``turns`` turns."""
+    return max(rounds, -(-turns // level))
+
+
+async def run(request: str, split: bool, rounds: int, turns: int) -> dict[str, Any]:
     from familiar_hub.app import running_hub
     from familiar_testkit.broker import Mosquitto
     from familiar_testkit.speech import speak, words
@@ -185,7 +193,7 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
                     firsts: list[float] = []
                     failed.count = 0
                     errors = 0
-                    for _ in range(rounds):
+                    for _ in range(rounds_for(level, rounds, turns)):
                         chosen = satellites[:level]
                         for satellite in chosen:
                             satellite.go()
@@ -212,6 +220,7 @@ async def run(request: str, split: bool, rounds: int) -> dict[str, Any]:
         "request": request,
         "split": split,
         "rounds": rounds,
+        "min_turns": turns,
         "levels": levels,
         "load_start": load_start,
         "load_end": os.getloadavg(),
@@ -246,7 +255,9 @@ def write(runs: list[dict[str, Any]]) -> None:
             )
         rows.append(
             f"| ↳ load average {run['load_start'][0]:.1f} → {run['load_end'][0]:.1f} on "
-            f"{run['cores']} cores, {run['when']}, {run['rounds']} rounds per level | | | | | |"
+            f"{run['cores']} cores, {run['when']}, {run['rounds']} rounds per level"
+            + (f", at least {run['min_turns']} turns" if run.get("min_turns") else "")
+            + " | | | | | |"
         )
     axes.set_xlabel("satellites asking at the same moment")
     axes.set_ylabel("end of speech → first audio, median (s)")
@@ -262,7 +273,8 @@ def write(runs: list[dict[str, Any]]) -> None:
             "`python bench/load_bench.py --request command|question [--split]`: one hub drives "
             "8 satellites, each its own process streaming Piper's spoken request in real time; "
             "rounds of 1, 2, 4 and 8 of them speaking at the same moment (after one warm-up turn "
-            "each). `--split` puts the LLM in a real `python -m llama_cpp.server` process "
+            "each), at least `--turns` (8) turns a level, so one alone is a median of 8 too. "
+            "`--split` puts the LLM in a real `python -m llama_cpp.server` process "
             "reached through the OpenAI-compatible backend. An error is a wrong transcript, a "
             "lost turn, or a turn the hub logged as failed (e.g. an LLM timeout, spoken as an "
             "apology). Aim: 8 at once, median <= 2.5× one alone, no errors.",
@@ -284,13 +296,14 @@ def main() -> None:
     parser.add_argument("--request", choices=sorted(REQUESTS), default="command")
     parser.add_argument("--split", action="store_true")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=8, help="at least this many turns a level")
     parser.add_argument("--satellite", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.satellite:
         asyncio.run(satellite_main(args.satellite, args.audio))
         return
-    result = asyncio.run(run(args.request, args.split, args.rounds))
+    result = asyncio.run(run(args.request, args.split, args.rounds, args.turns))
     RESULTS.parent.mkdir(exist_ok=True)
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     runs = [r for r in runs if (r["request"], r["split"]) != (args.request, args.split)]
