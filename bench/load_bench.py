@@ -11,6 +11,7 @@ packaged 0.5B GGUF, reached through the OpenAI-compatible backend: the split dep
 (speech on the hub, the LLM on a server) on one box.
 
     python bench/load_bench.py [--request command|question] [--split] [--rounds 2] [--turns 8]
+        [--label before]
 
 Each level runs ``--rounds`` rounds, and more where that makes fewer than ``--turns`` turns (one
 alone: 8 rounds), so that the "one alone" every ratio is taken against is a median of 8 too.
@@ -231,7 +232,8 @@ async def run(request: str, split: bool, rounds: int, turns: int) -> dict[str, A
 
 def label(run: dict[str, Any]) -> str:
     what = "home command" if run["request"] == "command" else "persona question"
-    return f"{what}, {'LLM on llama_cpp.server' if run['split'] else 'all in the hub'}"
+    where = "LLM on llama_cpp.server" if run["split"] else "all in the hub"
+    return f"{what}, {where}" + (f", {run['label']}" if run.get("label") else "")
 
 
 def write(runs: list[dict[str, Any]]) -> None:
@@ -297,6 +299,12 @@ def main() -> None:
     parser.add_argument("--split", action="store_true")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--turns", type=int, default=8, help="at least this many turns a level")
+    parser.add_argument(
+        "--label",
+        default="",
+        help="names this run in the table and the plot (e.g. 'before'); it replaces only the "
+        "earlier run of the same request, deployment and label",
+    )
     parser.add_argument("--satellite", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -304,9 +312,11 @@ def main() -> None:
         asyncio.run(satellite_main(args.satellite, args.audio))
         return
     result = asyncio.run(run(args.request, args.split, args.rounds, args.turns))
+    result["label"] = args.label
     RESULTS.parent.mkdir(exist_ok=True)
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    runs = [r for r in runs if (r["request"], r["split"]) != (args.request, args.split)]
+    same = (args.request, args.split, args.label)
+    runs = [r for r in runs if (r["request"], r["split"], r.get("label", "")) != same]
     runs.append(result)
     RESULTS.write_text(json.dumps(runs, indent=1))
     write(runs)
