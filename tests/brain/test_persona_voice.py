@@ -12,6 +12,7 @@ from familiar_hub.brain.smalltalk import SmallTalk, classify, strip_greeting
 from familiar_hub.brain.speaking import (
     DECLINES,
     Voice,
+    carries_answer,
     echoes,
     first_person,
     names_herself,
@@ -398,3 +399,35 @@ async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:
     assert not names_herself(
         "Yes, Rosa's cake is on Friday.", ["Rosa"], "Is Rosa's cake on Friday?"
     )
+
+
+# --- an answer says what was asked ------------------------------------------------------------
+
+
+def test_an_answer_to_when_or_how_much_names_a_time_or_an_amount() -> None:
+    assert not carries_answer("Pension statements attached.", "What is your pension income?")
+    assert carries_answer("It pays £900 a month.", "What is your pension income?")
+    assert carries_answer("Twenty pounds, cash.", "How much does the window cleaner charge?")
+    assert not carries_answer("The plumber is coming.", "When is the plumber coming?")
+    for said in ("On Thursday.", "Tomorrow morning.", "At 7:15.", "Every fourth Tuesday."):
+        assert carries_answer(said, "When is the plumber coming?")
+    # other questions, and amounts that are not money, are left to the model
+    assert carries_answer("The size of a lemon.", "How much tamarind goes in your sambar?")
+    assert carries_answer("Mrs Henderson has it.", "Who has your spare key?")
+    assert carries_answer("Sí, el martes.", "¿Cuándo es el yoga?")
+
+
+async def test_a_sentence_that_is_not_what_was_asked_is_not_said() -> None:
+    pension = passage("Pension statements attached. It pays £900 a month.", source="m/18.eml")
+    for script, said in (
+        (["Pension statements attached."], None),
+        (["Pension statements attached. It pays £900 a month."], "It pays £900 a month."),
+    ):
+        brain = Brain(CONFIG, ScriptedLlm(script), ListRetriever([pension], None))
+        async with brain:
+            result = await brain.respond("What is your pension income?").text()
+        if said is None:
+            assert result.kind == "declined" and "attached" not in result.text
+        else:
+            assert result.kind == "answer" and said in result.text
+            assert "attached" not in result.text

@@ -66,7 +66,14 @@ from familiar_hub.brain.prompt import (
 )
 from familiar_hub.brain.retrieval import DEFAULT_NAME
 from familiar_hub.brain.smalltalk import classify, strip_greeting
-from familiar_hub.brain.speaking import Voice, echoes, first_person, names_herself, ungrounded
+from familiar_hub.brain.speaking import (
+    Voice,
+    carries_answer,
+    echoes,
+    first_person,
+    names_herself,
+    ungrounded,
+)
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
@@ -691,6 +698,11 @@ class Brain:
             return None
         if is_decline(piece):
             said.declined = True
+            return None
+        if not said.kept and not carries_answer(piece, said.question):
+            # "Pension statements attached." to "What is your pension income?": not an
+            # answer; a later sentence may be one, else she says she doesn't know.
+            _LOGGER.debug("[%s] skipped, not what was asked: %s", conversation_id, piece)
             return None
         missing = ungrounded(piece, said.sources)
         if missing:

@@ -433,6 +433,44 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(missing))
 
 
+_WHEN_QUESTION = re.compile(
+    r"^\s*(?:when|what time|what day|which day|what date|how soon)\b", re.IGNORECASE
+)
+_MONEY_QUESTION = re.compile(
+    r"^\s*(?:how much|what)\b.*\b(?:cost|costs|charge|charges|price|pay|pays|paid|earn|earns|"
+    r"income|salary|fee|fees|premium|rent|bill|owe|spend|spent|balance)\b",
+    re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"\b(?:today|tomorrow|tonight|yesterday|morning|afternoon|evening|night|noon|midnight|"
+    r"week|weekend|fortnight|month|year|daily|weekly|monthly|yearly|annually|christmas|easter|"
+    r"soon|later|never|always|every|next|last|after|before|until|since|o'clock|once|twice|"
+    r"holidays?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|quarter)\b",
+    re.IGNORECASE,
+)
+_MONEY_WORDS = re.compile(
+    r"[£$€₹¥]|\b(?:free|nothing|pounds?|dollars?|euros?|rupees?|cents?|pence|penny|quid|"
+    r"hundred|thousand|million|lakhs?|crores?|one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b",
+    re.IGNORECASE,
+)
+
+
+def carries_answer(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` can be an answer to ``question`` at all: asked when, it names a
+    time (a date, a day, a number, "tomorrow", "every week"...); asked what something costs
+    or earns, an amount. Other questions: always. A sentence of the right passage that says
+    neither is not the answer: the 1.5B model answered "What is your pension income?" with
+    "Pension statements attached." from the tax-return mail."""
+    if _WHEN_QUESTION.search(question):
+        return bool(
+            _NUMBER.search(sentence) or _CALENDAR.search(sentence) or _TIME_WORDS.search(sentence)
+        )
+    if _MONEY_QUESTION.search(question):
+        return bool(_NUMBER.search(sentence) or _MONEY_WORDS.search(sentence))
+    return True
+
+
 def _part_of_known(number: str, known: set[str]) -> bool:
     """ "7:15" is split into 7 and 15 in both; "5001" may appear as "5,001"."""
     return any(number in k.replace(".", "") for k in known if len(number) >= 2)
