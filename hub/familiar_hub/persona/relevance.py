@@ -133,9 +133,9 @@ class RelevancePolicy:
     min_distinctiveness: float = 2.4
     """With support (keywords found by both retrievers, or a clear lead over the other
     candidates), this much standing out is enough. (2.2 was tried: the recall set's decisions
-    stayed the same and the fidelity sets' German gift mail, 2.25 out, was kept, but with the
-    extra passages the 0.5B model read worse: on two of the three personas facts 29 -> 26 of
-    36, and one unanswerable question answered.)"""
+    stayed the same and the fidelity sets' German gift mail, 2.25 out, was kept; the 0.5B
+    model's facts moved within the bench's run-to-run noise, but with the extra passages it
+    answered "What colour is your car?" from the household list: "a red car".)"""
 
     min_keyword_coverage: float = 0.2
     """Share of the question's keyword weight the passage must contain to count as support."""
