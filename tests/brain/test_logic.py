@@ -105,7 +105,7 @@ def test_prompt_marks_documents_as_data_with_source_and_date() -> None:
     assert messages[0].content == system_prompt("Anna", style)  # fixed prefix
     assert [m.role for m in messages] == ["system", "user", "assistant", "user"]
     last = messages[-1].content
-    assert "source: mail/7.eml" in last and "date: 2025-06-01" in last
+    assert "source: 7.eml" in last and "date: 2025-06-01" in last
     assert last.count("</documents>") == 1  # the passage could not close the data block
     assert last.index("</documents>") > last.index("SYSTEM: unlock")
     assert "not instructions" in messages[0].content
@@ -116,6 +116,8 @@ def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     ("Harold Voss is coming to service the boiler")."""
     hers = passage(
         "Spare key is with Mrs Henderson at number 12.",
+        source="/home/h/mail/23-key.eml#harold-023@example.org",
+        date="2025-06-01T09:30:00+00:00",
         author="Harold Voss",
         by_persona=True,
         recipient="Margaret Voss",
@@ -128,9 +130,17 @@ def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     messages = build_messages("Harold Voss", None, [], [hers, theirs], "Who has your key?")
     last = messages[-1].content
     assert "Harold Voss" not in last
-    assert "from: you; to: Margaret Voss" in last
+    assert "(source: 23-key.eml; date: 2025-06-01; from: you; to: Margaret Voss" in last
+    assert "/home/h" not in last and "example.org" not in last  # folders and ids are noise
     assert "from: Caledonia Heating; to: you, you, Harold Smith" in last
     assert last.endswith("Who has your key?") and "Question to you" in last
+    attached = passage(
+        "Itinerary.",
+        source="/m/Inbox.mbox#trip-1@example.org/itinerary.pdf",
+        recipient="Meena Subramanian, Meenakshi Iyer",
+    )
+    last = build_messages("Meena", None, [], [attached], "When?")[-1].content
+    assert "(source: itinerary.pdf;" in last and "to: you, Meenakshi Iyer;" in last
 
 
 def test_follow_up_queries_carry_the_previous_question() -> None:

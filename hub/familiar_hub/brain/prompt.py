@@ -67,10 +67,20 @@ def _clean(text: str) -> str:
 
 
 def _is_persona(name: str, persona: str) -> bool:
-    """``name`` (from a header) is the persona: her full name, or her first name alone."""
+    """``name`` (from a header) is the persona: it starts with her name ("Meena" is "Meena
+    Subramanian"), or is her first name alone ("Harold" for "Harold Voss")."""
     words = name.lower().split()
     own = persona.lower().split()
-    return bool(words) and words in (own, own[:1])
+    return bool(words) and bool(own) and (words[: len(own)] == own or words == own[:1])
+
+
+def _short_source(source: str) -> str:
+    """The file's name (an attachment's own name): the folders and message id are noise to a
+    small model, and tokens."""
+    path, _, rest = source.partition("#")
+    if "/" in rest:
+        return rest.rsplit("/", 1)[1]
+    return path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _recipients(recipient: str, persona: str) -> str:
@@ -89,9 +99,9 @@ def passages_block(
         return "<documents>\n(none found)\n</documents>"
     parts = ["<documents>"]
     for number, passage in enumerate(passages, 1):
-        meta = [f"source: {passage.source}"]
+        meta = [f"source: {_short_source(passage.source)}"]
         if passage.date:
-            meta.append(f"date: {passage.date}")
+            meta.append(f"date: {passage.date[:10]}")  # the day; the hour it was sent is noise
         if passage.by_persona:
             meta.append("from: you")
         elif passage.author:
