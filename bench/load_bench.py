@@ -43,7 +43,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from endpoint_bench import BenchSatellite, hub_config  # noqa: E402
 
 from familiar.server import WyomingServer  # noqa: E402
-from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.benchdoc import read_section, replace_rows, replace_section  # noqa: E402
 from familiar_testkit.benchhub import build_persona  # noqa: E402
 from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
 
@@ -236,60 +236,96 @@ def label(run: dict[str, Any]) -> str:
     return f"{what}, {where}" + (f", {run['label']}" if run.get("label") else "")
 
 
-def write(runs: list[dict[str, Any]]) -> None:
+_INTRO = (
+    "`python bench/load_bench.py --request command|question [--split]`: one hub drives "
+    "8 satellites, each its own process streaming Piper's spoken request in real time; "
+    "rounds of 1, 2, 4 and 8 of them speaking at the same moment (after one warm-up turn "
+    "each), at least `--turns` (8) turns a level, so one alone is a median of 8 too. "
+    "`--split` puts the LLM in a real `python -m llama_cpp.server` process "
+    "reached through the OpenAI-compatible backend. An error is a wrong transcript, a "
+    "lost turn, or a turn the hub logged as failed (e.g. an LLM timeout, spoken as an "
+    "apology). Aim: 8 at once, median <= 2.5× one alone, no errors."
+)
+
+
+def run_rows(run: dict[str, Any]) -> list[str]:
+    levels = {int(k): v for k, v in run["levels"].items()}
+    single = levels[1]["median"]
+    rows = []
+    for x in sorted(levels):
+        ratio = levels[x]["median"] / single if single else float("nan")
+        rows.append(
+            f"| {label(run)} | {x} | {levels[x]['median']:.2f} | {levels[x]['worst']:.2f} "
+            f"| {ratio:.1f}× | {levels[x]['errors']} of {levels[x]['turns']} |"
+        )
+    rows.append(
+        f"| ↳ load average {run['load_start'][0]:.1f} → {run['load_end'][0]:.1f} on "
+        f"{run['cores']} cores, {run['when']}, {run['rounds']} rounds per level"
+        + (f", at least {run['min_turns']} turns" if run.get("min_turns") else "")
+        + " | | | | | |"
+    )
+    return rows
+
+
+def table_medians(section: str) -> dict[str, dict[int, float]]:
+    """Every run in the section's table (its own and earlier ones, from any machine): the
+    median per number of satellites, by the run's name."""
+    out: dict[str, dict[int, float]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[1].isdigit():
+            try:
+                out.setdefault(cells[0], {})[int(cells[1])] = float(cells[2])
+            except ValueError:
+                continue
+    return out
+
+
+def write(run: dict[str, Any]) -> None:
+    """This run's rows into ``## Load`` in place of its earlier ones (same request,
+    deployment and label); the other runs' rows and the text written by hand stay. The plot
+    is drawn from the whole table."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6.4, 4.0))
-    rows = []
-    for run in runs:
-        levels = {int(k): v for k, v in run["levels"].items()}
-        single = levels[1]["median"]
-        xs = sorted(levels)
-        axes.plot(xs, [levels[x]["median"] for x in xs], marker="o", label=label(run))
-        for x in xs:
-            ratio = levels[x]["median"] / single if single else float("nan")
-            rows.append(
-                f"| {label(run)} | {x} | {levels[x]['median']:.2f} | {levels[x]['worst']:.2f} "
-                f"| {ratio:.1f}× | {levels[x]['errors']} of {levels[x]['turns']} |"
-            )
-        rows.append(
-            f"| ↳ load average {run['load_start'][0]:.1f} → {run['load_end'][0]:.1f} on "
-            f"{run['cores']} cores, {run['when']}, {run['rounds']} rounds per level"
-            + (f", at least {run['min_turns']} turns" if run.get("min_turns") else "")
-            + " | | | | | |"
-        )
-    axes.set_xlabel("satellites asking at the same moment")
-    axes.set_ylabel("end of speech → first audio, median (s)")
-    axes.set_xticks(list(LEVELS))
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(ROOT / "docs" / "load.png", dpi=100)
-    section = "\n".join(
+    name = label(run)
+    section = read_section("## Load") or "\n".join(
         [
             "## Load",
             "",
-            "`python bench/load_bench.py --request command|question [--split]`: one hub drives "
-            "8 satellites, each its own process streaming Piper's spoken request in real time; "
-            "rounds of 1, 2, 4 and 8 of them speaking at the same moment (after one warm-up turn "
-            "each), at least `--turns` (8) turns a level, so one alone is a median of 8 too. "
-            "`--split` puts the LLM in a real `python -m llama_cpp.server` process "
-            "reached through the OpenAI-compatible backend. An error is a wrong transcript, a "
-            "lost turn, or a turn the hub logged as failed (e.g. an LLM timeout, spoken as an "
-            "apology). Aim: 8 at once, median <= 2.5× one alone, no errors.",
+            _INTRO,
             "",
             "![latency against satellites](load.png)",
             "",
             "| request, deployment | satellites at once | end of speech → first audio, median (s) "
             "| worst (s) | × one alone | errors |",
             "|---|---|---|---|---|---|",
-            *rows,
             "",
         ]
     )
+    section = replace_rows(
+        section, lambda row: row.strip("| ").split(" |")[0].strip() == name, run_rows(run)
+    )
+    series = table_medians(section)
+    kinds = [
+        k for k in ("home command", "persona question") if any(n.startswith(k) for n in series)
+    ]
+    figure, panels = plt.subplots(1, len(kinds), figsize=(6.4 * len(kinds), 5.0), squeeze=False)
+    for axes, kind in zip(panels[0], kinds, strict=True):  # seconds apart: one panel each
+        for shown, medians in series.items():
+            if shown.startswith(kind):
+                xs = sorted(medians)
+                axes.plot(xs, [medians[x] for x in xs], marker="o", label=shown)
+        axes.set_title(kind + "s", fontsize=10)
+        axes.set_xlabel("satellites asking at the same moment")
+        axes.set_ylabel("end of speech → first audio, median (s)")
+        axes.set_xticks(list(LEVELS))
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=6, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(ROOT / "docs" / "load.png", dpi=100)
     replace_section("## Load", section)
 
 
@@ -314,12 +350,8 @@ def main() -> None:
     result = asyncio.run(run(args.request, args.split, args.rounds, args.turns))
     result["label"] = args.label
     RESULTS.parent.mkdir(exist_ok=True)
-    runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    same = (args.request, args.split, args.label)
-    runs = [r for r in runs if (r["request"], r["split"], r.get("label", "")) != same]
-    runs.append(result)
-    RESULTS.write_text(json.dumps(runs, indent=1))
-    write(runs)
+    RESULTS.write_text(json.dumps(result, indent=1))  # this run's raw figures
+    write(result)
 
 
 if __name__ == "__main__":
