@@ -101,14 +101,16 @@ async def wait_for_log(path: Path, pattern: str, timeout: float, start: int = 0)
 
 
 async def wait_for_audio(path: Path, timeout: float) -> bytes:
-    """Until the speaker file has audio and stopped growing for a second."""
+    """Until the speaker file has audio and stopped growing for two seconds (the answer comes
+    as a first phrase, then the rest: on a busy machine the gap between them can pass one
+    second, which would cut the rest off; a suspect for one failure seen, not confirmed)."""
     async with asyncio.timeout(timeout):
-        last = -1
+        sizes = [-2, -1]
         while True:
             size = path.stat().st_size if path.exists() else 0
-            if size > SPEAKER_FMT.bytes_per_second // 2 and size == last:
+            if size > SPEAKER_FMT.bytes_per_second // 2 and size == sizes[-1] == sizes[-2]:
                 return path.read_bytes()
-            last = size
+            sizes = [sizes[-1], size]
             await asyncio.sleep(1.0)
 
 
