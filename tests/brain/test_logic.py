@@ -113,7 +113,8 @@ def test_prompt_marks_documents_as_data_with_source_and_date() -> None:
 
 def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     """With her name beside every mail she wrote, the 0.5B model answered "who?" with it
-    ("Harold Voss is coming to service the boiler")."""
+    ("Harold Voss is coming to service the boiler"); with the recipient beside it, with the
+    recipient ("Who has the spare key?" -> "Lucía Delgado")."""
     hers = passage(
         "Spare key is with Mrs Henderson at number 12.",
         source="/home/h/mail/23-key.eml#harold-023@example.org",
@@ -125,22 +126,18 @@ def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     theirs = passage(
         "Our engineer, Mr Okafor, will attend.",
         author="Caledonia Heating",
-        recipient="Harold Voss, Harold, Harold Smith",
+        recipient="Harold Voss",
     )
     messages = build_messages("Harold Voss", None, [], [hers, theirs], "Who has your key?")
     last = messages[-1].content
-    assert "Harold Voss" not in last
-    assert "(source: 23-key.eml; date: 2025-06-01; from: you; to: Margaret Voss" in last
+    assert "Harold Voss" not in last and "Margaret" not in last
+    assert "(source: 23-key.eml; date: 2025-06-01; from: you; subject: Note)" in last
     assert "/home/h" not in last and "example.org" not in last  # folders and ids are noise
-    assert "from: Caledonia Heating; to: you, you, Harold Smith" in last
+    assert "from: Caledonia Heating" in last
     assert last.endswith("Who has your key?") and "Question to you" in last
-    attached = passage(
-        "Itinerary.",
-        source="/m/Inbox.mbox#trip-1@example.org/itinerary.pdf",
-        recipient="Meena Subramanian, Meenakshi Iyer",
-    )
+    attached = passage("Itinerary.", source="/m/Inbox.mbox#trip-1@example.org/itinerary.pdf")
     last = build_messages("Meena", None, [], [attached], "When?")[-1].content
-    assert "(source: itinerary.pdf;" in last and "to: you, Meenakshi Iyer;" in last
+    assert "(source: itinerary.pdf;" in last
 
 
 def test_follow_up_queries_carry_the_previous_question() -> None:

@@ -82,7 +82,7 @@ async def search(config: PersonaConfig, question: str) -> list[str | None]:
         return [p.recipient for p in hits if p.keyword_hit]
 
 
-async def test_a_recipient_is_found_by_keyword_and_shown_to_the_model(tmp_path: Path) -> None:
+async def test_a_recipient_is_found_by_keyword(tmp_path: Path) -> None:
     config = make_config(tmp_path, addresses=["h.voss@example.org"])
     write_mails(tmp_path / "mail")
     await ingest(config, tmp_path / "mail")
@@ -92,8 +92,9 @@ async def test_a_recipient_is_found_by_keyword_and_shown_to_the_model(tmp_path: 
         PersonaStore(config.store_path, embedder.dim, embedder.name) as store,
     ):
         hits = await PersonaRetriever(store, embedder).search("chess club", k=1)
-    block = passages_block(hits, 700, "Harold Voss")
-    assert "from: you; to: Morningside Chess Club" in block
+    assert hits[0].recipient == "Morningside Chess Club"
+    block = passages_block(hits, 700)  # searched, not shown: the 0.5B gave it to "who?"
+    assert "from: you;" in block and "Morningside" not in block
 
 
 def downgrade_to_schema_1(path: Path) -> None:

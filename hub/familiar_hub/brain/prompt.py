@@ -66,14 +66,6 @@ def _clean(text: str) -> str:
     return _TAG.sub(" ", text).strip()
 
 
-def _is_persona(name: str, persona: str) -> bool:
-    """``name`` (from a header) is the persona: it starts with her name ("Meena" is "Meena
-    Subramanian"), or is her first name alone ("Harold" for "Harold Voss")."""
-    words = name.lower().split()
-    own = persona.lower().split()
-    return bool(words) and bool(own) and (words[: len(own)] == own or words == own[:1])
-
-
 def _short_source(source: str) -> str:
     """The file's name (an attachment's own name): the folders and message id are noise to a
     small model, and tokens."""
@@ -83,18 +75,14 @@ def _short_source(source: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _recipients(recipient: str, persona: str) -> str:
-    parts = [p.strip() for p in recipient.split(",")]
-    return ", ".join("you" if persona and _is_persona(p, persona) else p for p in parts)
-
-
-def passages_block(
-    passages: Sequence[Passage], max_chars: int, persona: str = "", question: str = ""
-) -> str:
-    """The passages as data. The persona herself is "you" in them (``from: you``, ``to:
-    you``), as she is in the question: with her name beside every mail she wrote, the 0.5B
-    model gave her name as the answer to "who?" ("Harold Voss is coming to service the
-    boiler" with "Our engineer, Mr Okafor, will attend" in the passage)."""
+def passages_block(passages: Sequence[Passage], max_chars: int, question: str = "") -> str:
+    """The passages as data. The persona herself is "you" in them (``from: you``), as she is
+    in the question: with her name beside every mail she wrote, the 0.5B model gave her name
+    as the answer to "who?" ("Harold Voss is coming to service the boiler" with "Our
+    engineer, Mr Okafor, will attend" in the passage). A mail's recipients are searched but
+    not shown: beside a mail she wrote, the 0.5B gave the recipient as the answer to "who?"
+    ("Who has the spare key?" -> "Lucía Delgado", the daughter the mail went to); without
+    them the fidelity bench's facts stayed 46/51 for the 1.5B and went 40 -> 42 for the 0.5B."""
     if not passages:
         return "<documents>\n(none found)\n</documents>"
     parts = ["<documents>"]
@@ -106,8 +94,6 @@ def passages_block(
             meta.append("from: you")
         elif passage.author:
             meta.append(f"from: {passage.author}")
-        if passage.recipient:
-            meta.append(f"to: {_recipients(passage.recipient, persona)}")
         if passage.subject:
             meta.append(f"subject: {passage.subject}")
         text = _clean(focus(passage.text, question, max_chars))
@@ -138,7 +124,7 @@ def build_messages(
     messages.append(
         ChatMessage(
             "user",
-            f"{passages_block(passages, max_passage_chars, persona, question)}\n\n{when}"
+            f"{passages_block(passages, max_passage_chars, question)}\n\n{when}"
             f"Question to you (answer in the first person, from the documents above): "
             f"{question}",
         )
