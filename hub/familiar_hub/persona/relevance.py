@@ -75,10 +75,10 @@ def focus(text: str, question: str, max_chars: int) -> str:
     instead, a long note (a chunk holds ~500 tokens, the prompt ~450 characters of it) loses
     the line asked about when it comes late.
 
-    A passage that fits is given whole: cut to its matching sentences, the 0.5B model read
-    worse (on the fidelity bench's first persona and a half, 4 answers went wrong that were
-    right: "Who is coming to service the boiler?" -> "The boiler is coming", the plumber's
-    name lost with the sentence before the match)."""
+    A passage that fits is given whole: cut to its matching sentences, it gained nothing on
+    the fidelity bench, and 4 of the 0.5B's answers went wrong that had been right (within the
+    bench's noise for that model; one was the plumber's name, lost with the sentence before
+    the match)."""
     if len(text) <= max_chars:
         return text
     words = query_words(question)
