@@ -22,11 +22,12 @@ _DANGLING = frozenset(
     might must set turn switch dim open close lock unlock start i you we me s
     um uh er erm hmm like mean""".split()
 )
-_NUMBER_WORDS = frozenset(
+NUMBER_WORDS = frozenset(
     """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
     fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty
     ninety hundred""".split()
 )
+"""Numbers spoken as words (Whisper writes small ones so)."""
 # Whisper marks speech that trails off: "Turn on the..." or "Turn on the -".
 _TRAILING_OFF = re.compile(r"(\.\.\.|…|[-–—,;:])\s*$")
 _QUESTION_START = re.compile(
@@ -67,7 +68,7 @@ def may_continue_a_name(text: str, names: Iterable[str]) -> bool:
     said = words(text)
     if not said:
         return False
-    if said[-1] in _NUMBER_WORDS or said[-1].isdigit():
+    if said[-1] in NUMBER_WORDS or said[-1].isdigit():
         return True
     for name in names:
         name_words = words(name)

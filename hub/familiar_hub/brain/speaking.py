@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from familiar_hub.brain.completeness import NUMBER_WORDS
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
@@ -441,19 +442,17 @@ _MONEY_QUESTION = re.compile(
     r"income|salary|fee|fees|premium|rent|bill|owe|spend|spent|balance)\b",
     re.IGNORECASE,
 )
-_TIME_WORDS = re.compile(
-    r"\b(?:today|tomorrow|tonight|yesterday|morning|afternoon|evening|night|noon|midnight|"
-    r"week|weekend|fortnight|month|year|daily|weekly|monthly|yearly|annually|christmas|easter|"
-    r"soon|later|never|always|every|next|last|after|before|until|since|o'clock|once|twice|"
-    r"holidays?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|quarter)\b",
-    re.IGNORECASE,
+_TIME_WORDS = NUMBER_WORDS | frozenset(
+    """today tomorrow tonight yesterday morning afternoon evening night noon midnight week
+    weekend fortnight month year daily weekly monthly yearly annually christmas easter soon
+    later never always every next last after before until since o'clock once twice holiday
+    holidays half quarter""".split()
 )
-_MONEY_WORDS = re.compile(
-    r"[£$€₹¥]|\b(?:free|nothing|pounds?|dollars?|euros?|rupees?|cents?|pence|penny|quid|"
-    r"hundred|thousand|million|lakhs?|crores?|one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b",
-    re.IGNORECASE,
+_MONEY_WORDS = NUMBER_WORDS | frozenset(
+    """free nothing pound pounds dollar dollars euro euros rupee rupees cent cents pence penny
+    quid thousand million lakh lakhs crore crores""".split()
 )
+_CURRENCY = re.compile(r"[£$€₹¥]")
 
 
 def carries_answer(sentence: str, question: str) -> bool:
@@ -462,12 +461,11 @@ def carries_answer(sentence: str, question: str) -> bool:
     or earns, an amount. Other questions: always. A sentence of the right passage that says
     neither is not the answer: the 1.5B model answered "What is your pension income?" with
     "Pension statements attached." from the tax-return mail."""
+    words = {w.lower() for w in _WORD.findall(sentence)}
     if _WHEN_QUESTION.search(question):
-        return bool(
-            _NUMBER.search(sentence) or _CALENDAR.search(sentence) or _TIME_WORDS.search(sentence)
-        )
+        return bool(_NUMBER.search(sentence) or _CALENDAR.search(sentence) or words & _TIME_WORDS)
     if _MONEY_QUESTION.search(question):
-        return bool(_NUMBER.search(sentence) or _MONEY_WORDS.search(sentence))
+        return bool(_NUMBER.search(sentence) or _CURRENCY.search(sentence) or words & _MONEY_WORDS)
     return True
 
 
