@@ -599,7 +599,6 @@ class Brain:
         out = [question, self.persona_name]
         for passage in passages:
             out += [passage.text, passage.subject or "", passage.author or "", passage.date or ""]
-            out.append(passage.recipient or "")
         for turn in history:
             out += [turn.user, turn.answer]
         return out

@@ -90,12 +90,8 @@ def focus(text: str, question: str, max_chars: int) -> str:
     ]
     if not hits:
         return _cut(" ".join(sentences), max_chars)
-    chosen: list[int] = []
-    for index in hits:  # first every hit, then each one's next sentence, while room is left
-        chosen.append(index)
-    for index in hits:
-        if index + 1 < len(sentences) and index + 1 not in chosen:
-            chosen.append(index + 1)
+    # first every hit, then each one's next sentence, while room is left
+    chosen = hits + [i + 1 for i in hits if i + 1 < len(sentences) and i + 1 not in hits]
     kept: set[int] = set()
     size = 0
     for index in chosen:
