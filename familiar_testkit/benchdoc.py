@@ -8,15 +8,28 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
+def _span(text: str, heading: str) -> tuple[int, int] | None:
+    """Where the section of that exact heading stands in ``text``: its start, and the start
+    of the next ``## `` section (or the end)."""
+    if text.startswith(heading + "\n"):
+        start = 0
+    elif (found := text.find("\n" + heading + "\n")) >= 0:
+        start = found + 1
+    else:
+        return None
+    end = text.find("\n## ", start + 1)
+    return start, (end + 1 if end >= 0 else len(text))
+
+
 def replace_section(heading: str, section: str, path: Path = BENCHMARKS) -> Path:
     """Put ``section`` (which starts with the ``## heading`` line) where the section of that
     exact heading stands, up to the next ``## ``; append it when there is none yet."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     section = section.strip("\n") + "\n"
-    start = 0 if text.startswith(heading + "\n") else text.find("\n" + heading + "\n") + 1
-    if start > 0 or text.startswith(heading + "\n"):
-        end = text.find("\n## ", start + 1)
-        rest = text[end + 1 :] if end >= 0 else ""
+    span = _span(text, heading)
+    if span is not None:
+        start, end = span
+        rest = text[end:]
         text = text[:start] + section + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -28,14 +41,8 @@ def replace_section(heading: str, section: str, path: Path = BENCHMARKS) -> Path
 def read_section(heading: str, path: Path = BENCHMARKS) -> str | None:
     """The section of that exact heading, up to the next ``## ``; None when there is none."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if text.startswith(heading + "\n"):
-        start = 0
-    elif (found := text.find("\n" + heading + "\n")) >= 0:
-        start = found + 1
-    else:
-        return None
-    end = text.find("\n## ", start + 1)
-    return text[start : end + 1 if end >= 0 else len(text)]
+    span = _span(text, heading)
+    return None if span is None else text[span[0] : span[1]]
 
 
 def replace_rows(section: str, owned: Callable[[str], bool], rows: list[str]) -> str:
