@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from familiar_hub.persona.language import question_language
+from familiar_hub.persona.language import (
+    SoundIndex,
+    question_language,
+    romanised,
+    script_stopword,
+    sound_key,
+    tokens,
+)
 from familiar_hub.persona.relevance import query_words
 
 
@@ -43,3 +50,58 @@ def test_other_languages_function_words_are_not_keywords() -> None:
     assert query_words("spare key enga vechirukka?") == ["spare", "key", "vechirukka"]
     # English words that look like them stay ("son", "den", "Al")
     assert query_words("Is my son in the den with Al?") == ["son", "den", "al"]
+
+
+def test_words_of_indic_scripts_stay_whole() -> None:
+    # Python's \w alone cuts them at every vowel sign and virama
+    assert tokens("சாம்பாருக்கு எவ்வளவு புளி?") == ["சாம்பாருக்கு", "எவ்வளவு", "புளி"]
+    assert tokens("मदुरै की ट्रेन कब है।") == ["मदुरै", "की", "ट्रेन", "कब", "है"]
+    assert query_words("மதுரை ரயில் டிக்கெட் எந்த தேதி?")[:3] == ["மதுரை", "ரயில்", "டிக்கெட்"]
+
+
+@pytest.mark.parametrize(
+    ("latin", "script"),
+    [
+        ("selvam", "செல்வம்"),
+        ("madurai", "மதுரை"),
+        ("madurai", "मदुरै"),
+        ("train", "ट्रेन"),
+        ("premium", "प्रीमियम"),
+        ("password", "பாஸ்வேர்ட்"),
+    ],
+)
+def test_a_name_or_loanword_sounds_the_same_in_either_script(latin: str, script: str) -> None:
+    romanised_word = romanised(script)
+    assert romanised_word is not None
+    assert sound_key(latin) == sound_key(romanised_word, romanised_from=True)
+
+
+def test_latin_words_are_not_romanised() -> None:
+    assert romanised("Müller") is None and romanised("2024") is None
+
+
+def test_sound_keys_keep_what_tells_words_apart() -> None:
+    assert sound_key("premium") != sound_key("from")  # letters a vowel parts count twice
+    assert sound_key("ticket") == sound_key("tikket") == "tkt"
+    assert sound_key("city") == "st" and sound_key("cat") == "kt"
+    assert sound_key("Ooty") == "at"
+
+
+def test_sound_index_bridges_names_places_and_loanwords_only() -> None:
+    files = "selvam plumber thursday madurai tickets train sambar tamarind lemon water from"
+    index = SoundIndex([*files.split(), "premium", "puram", "party", "forty"])
+    assert index.lookup("செல்வம்") == ["selvam"]
+    assert index.lookup("சாம்பாருக்கு") == ["sambar"]  # with its case ending
+    assert index.lookup("டிக்கெட்") == ["tickets"]
+    assert index.lookup("प्रीमियम") == ["premium"]
+    # a short stem would be another word: "vaittirukkiray" is not "water", "prthvi" not "party"
+    assert index.lookup("வைத்திருக்கிறாய்") == []
+    assert index.lookup("पृथ्वी") == []
+    assert index.lookup("சாவி") == []  # two consonants say too little
+    assert index.lookup("selvam") == []  # a Latin word is looked up as itself
+
+
+def test_question_words_in_another_script_are_not_keywords() -> None:
+    assert query_words("செல்வம் எப்போ வருவார்?") == ["செல்வம்"]
+    assert query_words("मदुरै की ट्रेन कब है?") == ["मदुरै", "ट्रेन"]
+    assert not script_stopword("மதுரை") and not script_stopword("where")

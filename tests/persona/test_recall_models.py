@@ -91,3 +91,26 @@ async def test_questions_in_the_personas_languages_find_english_mail(tmp_path: P
     # Hindi: how far is the moon? E5 puts every mail at ~0.8 cosine; none stands out
     moon = answers["चंद्रमा पृथ्वी से कितनी दूर है?"]
     assert moon["passages"][0].similarity > 0.7 and moon["kept"] == []
+
+
+async def test_questions_in_another_script_find_english_mail_by_sound(
+    tmp_path: Path, minilm: Embedder
+) -> None:
+    # MiniLM cannot place these; the names and loanwords they share with the mail can
+    questions = {
+        "வைஃபை பாஸ்வேர்ட் என்ன?": "m26",  # "password"
+        "மதுரை ரயில் டிக்கெட் எந்த தேதி?": "m08",  # "madurai", "tickets"
+        "मदुरै की ट्रेन कब है?": "m08",  # "madurai", "train"
+        "स्वास्थ्य बीमा का प्रीमियम कितना है?": "m19",  # "premium"
+    }
+    unanswerable = [
+        "என் பாஸ்போர்ட் எண் என்ன?",  # my passport number
+        "டெல்லி விமானம் எப்போது?",  # the Delhi flight
+        "चंद्रमा पृथ्वी से कितनी दूर है?",  # how far is the moon
+        "मेरी कार का बीमा कब है?",  # my car insurance
+    ]
+    answers = await ask(tmp_path, minilm, [*questions, *unanswerable])
+    for question, expected in questions.items():
+        assert answers[question]["kept"] == [expected], question
+    for question in unanswerable:
+        assert answers[question]["kept"] == [], question

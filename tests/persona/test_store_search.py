@@ -173,3 +173,48 @@ async def test_changes_by_another_connection_reach_the_vector_half(tmp_path: Pat
         assert len(await index_top(hub, query, 10)) == 10
         await cli.forget("/a")
         assert {p.text for p in await hub.search(query, "", 10)} == {f"b{i}" for i in range(5)}
+
+
+async def test_a_question_in_another_script_finds_names_and_loanwords_by_sound(
+    tmp_path: Path,
+) -> None:
+    async with (
+        HashingEmbedder(DIM) as embedder,
+        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
+    ):
+        texts = [
+            "Selvam the plumber comes on Thursday for the tap.",
+            "Train tickets to Madurai are booked for the 14th.",
+            "The wifi password is on the fridge.",
+        ]
+        chunks = [chunk(i, t) for i, t in enumerate(texts)]
+        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
+        await store.commit_file(
+            path="/m", kind="email", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
+        )
+        # "when will Selvam come?" in Tamil script: its name found as "selvam"
+        hits = await store.search(None, "செல்வம் எப்போ வருவார்?", 5)
+        assert [p.text for p in hits] == [texts[0]]
+        assert hits[0].keyword_rank == 1 and hits[0].keyword_coverage > 0.4
+        hits = await store.search(None, "मदुरै की ट्रेन कब है?", 5)  # Hindi: Madurai, train
+        assert hits[0].text == texts[1] and hits[0].keyword_coverage == 1.0
+        # nothing in the files sounds like "the moon" or "the earth"
+        assert await store.search(None, "चंद्रमा पृथ्वी से कितनी दूर है?", 5) == []
+
+
+async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> None:
+    async with (
+        HashingEmbedder(DIM) as embedder,
+        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
+    ):
+        texts = ["சாம்பார் செய்முறை: புளி எலுமிச்சை அளவு.", "சாம்பு வாங்கு, பால் வாங்கு."]
+        chunks = [chunk(i, t) for i, t in enumerate(texts)]
+        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
+        await store.commit_file(
+            path="/m", kind="note", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
+        )
+        terms = {str(r[0]) for r in await store.execute("SELECT term FROM chunks_fts_terms")}
+        assert {"சாம்பார்", "புளி", "சாம்பு"} <= terms  # not cut into "ச", "ம", "ப", ...
+        hits = await store.search(None, "சாம்பார் புளி", 5)
+        assert [p.text for p in hits] == [texts[0]]  # shares no whole word with the other
+        assert hits[0].keyword_coverage == 1.0

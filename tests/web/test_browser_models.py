@@ -182,9 +182,11 @@ async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Pa
     web_port = free_port()
     corpus = write_corpus(tmp_path / "corpus")
     question = "Which boat tour did Priya want to book for the Kodaikanal trip?"
-    # Spoken in other words, ones Whisper base hears from Piper: "Which boat tour did ..." it
-    # hears as "What spoke to her did ..." (in the page and straight from the model alike).
-    spoken = "What was the boat tour you wanted us to book?"
+    # Spoken in other words, ones Whisper base hears from Piper through the page: "Which boat
+    # tour did Priya ..." it hears as "What spoke to her did ..." (in the page and straight
+    # from the model alike); "What was the boat tour you wanted us to book?", right straight
+    # from the model, came through Chromium 156's echo canceller as "... the boater you ...".
+    spoken = "Which boat tour did you want us to book?"
     mic = mic_file(tmp_path / "mic.wav", silence(0.3) + speak(spoken) + silence(0.7))
     hub = {
         "brain": {
@@ -207,7 +209,7 @@ async def test_a_mail_uploaded_in_the_admin_page_answers_a_question(tmp_path: Pa
     # (from the store) and plays it.
     (heard,) = got["transcripts"]
     # The words that make it this question, not every word (once "… us to boat?").
-    assert {"boat", "tour", "wanted"} <= set(words(heard)), heard
+    assert {"boat", "tour", "book"} <= set(words(heard)), heard
     assert got["asked"] == heard
     assert "zorblefrax" in got["spoken_answer"].lower(), got["spoken_answer"]
     assert got["chat"][0] == "transcript" and "audio" in got["chat"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from anyascii import anyascii
+
 SCRIPTS = [
     ("ta", re.compile(r"[\u0B80-\u0BFF]")),
     ("hi", re.compile(r"[\u0900-\u097F]")),
@@ -108,3 +110,123 @@ def question_language(text: str, languages: Sequence[str] = ()) -> str:
         return "en"
     best = max(allowed, key=lambda c: scores[c])
     return best if scores[best] >= 1.0 else "en"
+
+
+# ------------------------------------------------------------------ words across scripts
+
+_TOKEN = re.compile(r"(?:\w|[\u0300-\u036F\u0900-\u0963\u0966-\u0DFF])+")
+
+
+def tokens(text: str) -> list[str]:
+    """The words of ``text`` in any script, lower case. Python's ``\\w`` alone cuts an Indic
+    word at each vowel sign and virama ("சாம்பார்" -> "ச", "ம", "ப", "ர")."""
+    return _TOKEN.findall(text.lower())
+
+
+_NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
+
+
+def romanised(word: str) -> str | None:
+    """``word`` in Latin letters (anyascii: Tamil, Devanagari, Cyrillic, Greek, Arabic… as
+    their letters sound), lower case; None for a word already in Latin script (or digits).
+    Indic scripts come out without their inherent vowels ("மதுரை" -> "mturai"): good enough
+    for ``sound_key``, which keeps only consonants."""
+    if not _NON_LATIN.search(word):
+        return None
+    return re.sub(r"[^a-z]", "", anyascii(word).lower()) or None
+
+
+_DIGRAPHS = (
+    ("ph", "p"),
+    ("sh", "s"),
+    ("ch", "s"),
+    ("th", "t"),
+    ("dh", "t"),
+    ("kh", "k"),
+    ("gh", "k"),
+    ("bh", "p"),
+    ("zh", "l"),
+    ("ck", "k"),
+    ("x", "ks"),
+)
+_VOICING = str.maketrans("gqdbfzjw", "kktppssv")
+_VOWELS = re.compile(r"[aeiouyh]")
+_SOFT_C = re.compile(r"c(?=[eiy])")
+
+
+def sound_key(word: str, *, romanised_from: bool = False) -> str:
+    """The consonant skeleton of a Latin-script word, as a script that does not tell voiced
+    from unvoiced consonants, or short from long vowels, writes it: "Madurai", "mturai" and
+    "mathurai" -> "mtr"; "password" and "pasvert" -> "psvrt"; "ticket" and "tikket" -> "tkt".
+    Doubled letters count once, letters a vowel parts twice ("premium" -> "prmm", "from" ->
+    "prm"); a leading vowel is kept as "a". ``romanised_from``: the word came from
+    ``romanised`` (its "c" is the Indic "ch"/"s" sound, never a "k")."""
+    text = word.lower()
+    for pair, sound in _DIGRAPHS:
+        text = text.replace(pair, sound)
+    text = text.replace("c", "s") if romanised_from else _SOFT_C.sub("s", text).replace("c", "k")
+    text = re.sub(r"[^a-z]", "", text).translate(_VOICING)
+    lead = "a" if text[:1] in {"a", "e", "i", "o", "u"} else ""
+    single = "".join(ch for i, ch in enumerate(text) if i == 0 or ch != text[i - 1])
+    return lead + _VOWELS.sub("", single)
+
+
+_STOP_KEYS = frozenset(
+    sound_key(word)
+    for word in QUESTION_WORDS["ta"] | QUESTION_WORDS["hi"] | {"hain", "mein", "ko", "ke"}
+)
+
+
+def script_stopword(word: str) -> bool:
+    """A word in another script that is a function or question word: romanised, it sounds
+    like one of the romanised Tamil and Hindi ones ("எங்கே" ~ "enga", "कब" ~ "kab"), or it
+    has at most one consonant ("है", "की")."""
+    latin = romanised(word)
+    if latin is None:
+        return False
+    key = sound_key(latin, romanised_from=True)
+    return len(key.lstrip("a")) <= 1 or key in _STOP_KEYS
+
+
+MIN_SOUND_CONSONANTS = 3
+"""A skeleton of fewer consonants ("sv": saavi, save, sieve) says too little to bridge on."""
+SUFFIX_CONSONANTS = 2
+"""Consonants a romanised word may have beyond a word of the files it is taken for: case
+endings ("சாம்பாருக்கு", sambar-ukku -> "smprk" ~ "smpr")..."""
+MIN_STEM_CONSONANTS = 4
+"""...when what is left is this long (a stem of three, "mtr" of "mattiraikal" -> "mtrkl",
+is too often another word: "madurai")."""
+MAX_SOUNDALIKES = 3
+"""A skeleton shared by more of the files' words than this bridges to none of them."""
+
+
+class SoundIndex:
+    """The words of the persona's files by ``sound_key``: a word of a question in another
+    script (a name, a place, a loanword: "செல்வம்", "मदुरै", "பாஸ்வேர்ட்") is looked up as
+    the files' words that sound like it. Built once from a store's vocabulary."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self._by_key: dict[str, list[str]] = {}
+        for word in words:
+            if word.isascii() and word.isalpha():
+                key = sound_key(word)
+                if len(key.lstrip("a")) >= MIN_SOUND_CONSONANTS:
+                    self._by_key.setdefault(key, []).append(word)
+
+    def __len__(self) -> int:
+        return sum(len(words) for words in self._by_key.values())
+
+    def lookup(self, word: str) -> list[str]:
+        """The files' words that ``word`` (in another script) may be, longest match first."""
+        latin = romanised(word)
+        if latin is None:
+            return []
+        key = sound_key(latin, romanised_from=True)
+        stems = [key, key + "s"]  # the files may hold only the plural: "tikket" ~ "tickets"
+        stems += [key[:-cut] for cut in range(1, SUFFIX_CONSONANTS + 1)]
+        for stem in stems:
+            if stem == key or len(stem.lstrip("a")) >= MIN_STEM_CONSONANTS:
+                found = self._by_key.get(stem, [])
+                if 0 < len(found) <= MAX_SOUNDALIKES:
+                    return list(found)
+        return []

@@ -33,12 +33,11 @@ A store too small to measure distinctiveness (a handful of chunks) falls back to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.language import FOREIGN_STOPWORDS
+from familiar_hub.persona.language import FOREIGN_STOPWORDS, script_stopword, tokens
 from familiar_hub.persona.style import STOPWORDS
 from familiar_hub.tts.sentences import split_sentences
 
@@ -47,8 +46,12 @@ def query_words(text: str) -> list[str]:
     """The words of a question worth looking up: lower case, no stop words (a question of only
     stop words keeps them), each once, at most 32. The function and question words of the
     other languages a persona is asked in are stop words too ("¿dónde está...?")."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 or not w.isascii()]
-    content = [w for w in words if w not in STOPWORDS and w not in FOREIGN_STOPWORDS]
+    words = [w for w in tokens(text) if len(w) > 1 or not w.isascii()]
+    content = [
+        w
+        for w in words
+        if w not in STOPWORDS and w not in FOREIGN_STOPWORDS and not script_stopword(w)
+    ]
     words = content or words
     return list(dict.fromkeys(words))[:32]
 
@@ -86,7 +89,7 @@ def focus(text: str, question: str, max_chars: int) -> str:
     hits = [
         i
         for i, sentence in enumerate(sentences)
-        if any(_alike(w, q) for w in re.findall(r"\w+", sentence.lower()) for q in words)
+        if any(_alike(w, q) for w in tokens(sentence) for q in words)
     ]
     if not hits:
         return _cut(" ".join(sentences), max_chars)

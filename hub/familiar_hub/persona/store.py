@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
+from familiar_hub.persona.language import SoundIndex, romanised, tokens
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.relevance import query_words
 from familiar_hub.persona.style import OwnText
@@ -38,8 +40,9 @@ from familiar_hub.persona.vector_index import Filter, IndexRow, VectorIndex
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = "2"
-"""2: chunks carry their mail's recipients, indexed for keyword search (1 did not)."""
+SCHEMA_VERSION = "3"
+"""2: chunks carry their mail's recipients, indexed for keyword search (1 did not).
+3: the keyword index keeps Indic words whole (2 cut them at each vowel sign)."""
 RRF_K = 60
 """Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank)."""
 
@@ -150,21 +153,28 @@ def _fts_query(words: Sequence[str]) -> str | None:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def _coverage(weights: dict[str, float], text: str) -> float:
-    """The share of the question's keyword weight (idf) that ``text`` contains, 0..1."""
-    total = sum(weights.values())
+def _coverage(weights: Sequence[tuple[frozenset[str], float]], text: str) -> float:
+    """The share of the question's keyword weight (idf) that ``text`` contains, 0..1; each
+    question word counts once, by any of its forms in the files (``SoundIndex``)."""
+    total = sum(weight for _, weight in weights)
     if total <= 0:
         return 0.0
-    present = set(re.findall(r"\w+", text.lower()))
-    return sum(w for word, w in weights.items() if word in present) / total
+    present = set(tokens(text))
+    return sum(weight for forms, weight in weights if forms & present) / total
 
+
+_INDIC_MARKS = "".join(
+    chr(code) for code in range(0x0900, 0x0E00) if unicodedata.category(chr(code)) in {"Mn", "Mc"}
+)
+"""The vowel signs, viramas and other marks of the Indic scripts: parts of a word, which FTS5's
+unicode61 tokenizer otherwise takes for separators ("சாம்பார்" -> "ச", "ம", "ப", "ர")."""
 
 _FTS_STATEMENTS = (
-    """
+    f"""
     CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
         text, subject, author, recipient,
         content='chunks', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2')""",
+        tokenize="unicode61 remove_diacritics 2 tokenchars '{_INDIC_MARKS}'")""",
     """
     CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_terms USING fts5vocab(chunks_fts, 'row')""",
     """
@@ -199,6 +209,15 @@ _MIGRATIONS: dict[str, tuple[str, ...]] = {
         # Mail is read again on the next ingest to fill the recipients (its chunks keep their
         # hashes and vectors: nothing is embedded again).
         "UPDATE files SET sha256 = '' WHERE kind = 'email'",
+    ),
+    "2": (
+        "DROP TRIGGER IF EXISTS chunks_fts_insert",
+        "DROP TRIGGER IF EXISTS chunks_fts_delete",
+        "DROP TRIGGER IF EXISTS chunks_fts_update",
+        "DROP TABLE IF EXISTS chunks_fts_terms",
+        "DROP TABLE IF EXISTS chunks_fts",
+        *_FTS_STATEMENTS,
+        "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')",
     ),
 }
 """Statements that bring a store of schema version ``key`` to the next version."""
@@ -287,6 +306,8 @@ class PersonaStore(ThreadedModel):
         self._index: VectorIndex | None = None
         self._chunk_count = 0
         self._data_version: int | None = None
+        self._sounds: SoundIndex | None = None
+        """The files' words by sound, built at the first question in another script."""
 
     # -------------------------------------------------------------------- lifecycle
 
@@ -358,6 +379,7 @@ class PersonaStore(ThreadedModel):
             )
         self._index = index
         self._chunk_count = len(index)
+        self._sounds = None
         self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         _LOGGER.debug("vector index: %d chunks, %.1f MB", len(index), index.nbytes / 1e6)
 
@@ -713,6 +735,7 @@ class PersonaStore(ThreadedModel):
         self._index.remove(removed)
         self._index.add(added)
         self._chunk_count = len(self._index)
+        self._sounds = None
 
     def _delete_chunks(self, chunk_ids: Sequence[int]) -> None:
         for start in range(0, len(chunk_ids), 500):
@@ -834,10 +857,11 @@ class PersonaStore(ThreadedModel):
         vector_ranks = [] if hits is None else [chunk_id for chunk_id, _ in hits.best]
         similarity = {} if hits is None else dict(hits.best)
 
-        words = query_words(text)
-        weights = self._term_weights(words)
-        searched = [w for w in words if weights.get(w, 0.0) > 0.0]
+        forms = self._forms(query_words(text))
+        weights = self._term_weights([form for group in forms for form in group])
+        searched = [w for w in dict.fromkeys(f for g in forms for f in g) if weights[w] > 0.0]
         keyword_ranks = self._keyword_search(searched, where, candidates)
+        groups = [(frozenset(g), max(weights[f] for f in g)) for g in forms if g]
 
         fused: dict[int, float] = {}
         for ranking in (vector_ranks, keyword_ranks):
@@ -879,10 +903,33 @@ class PersonaStore(ThreadedModel):
                     vector_rank=vector_rank.get(chunk_id),
                     keyword_rank=keyword_rank.get(chunk_id),
                     distinctiveness=None if sim is None or hits is None else hits.z(sim),
-                    keyword_coverage=_coverage(weights, f"{row[6] or ''} {row[8] or ''} {row[1]}"),
+                    keyword_coverage=_coverage(groups, f"{row[6] or ''} {row[8] or ''} {row[1]}"),
                 )
             )
         return out
+
+    def _forms(self, words: Sequence[str]) -> list[list[str]]:
+        """Each question word with the forms to look it up by: itself, or for a word in
+        another script that is in none of the files, the files' words that sound like it
+        ("செல்வம்" -> "selvam", "ट्रेन" -> "train"): names, places and loanwords keep their
+        sound across scripts. A word in another script that is in none of the files and
+        sounds like none of their words has no form: what it means cannot be seen here, so
+        it is neither searched nor counted against a passage's keyword coverage."""
+        foreign = [w for w in words if romanised(w) is not None]
+        if not foreign:
+            return [[w] for w in words]
+        marks = ",".join("?" * len(foreign))
+        held = {
+            str(row[0])
+            for row in self._db.execute(
+                f"SELECT term FROM chunks_fts_terms WHERE term IN ({marks})", foreign
+            )
+        }
+        if self._sounds is None:
+            self._sounds = SoundIndex(
+                [str(row[0]) for row in self._db.execute("SELECT term FROM chunks_fts_terms")]
+            )
+        return [self._sounds.lookup(w) if w in foreign and w not in held else [w] for w in words]
 
     def _term_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each query word in this store; 0 for a stop word of
