@@ -142,8 +142,14 @@ def first_person_ok(persona: Persona, question: str, answer: str) -> bool:
     for match in re.finditer(r"\byour (\w+)", question, re.I):
         if re.search(rf"\byour {re.escape(match.group(1))}\b", answer, re.I):
             return False
-    for match in re.finditer(r"\b(?:do|did|are|will|have) you (\w+)", question, re.I):
+    asked = re.finditer(r"\b(?:do|did|are|will|have) you (\w+)((?: \w+){0,2})", question, re.I)
+    for match in asked:
         if re.search(rf"\byou (?:\w+ )?{re.escape(match.group(1))}\b", answer, re.I):
+            return False
+        # the verb in another form, known by what follows it: "did you give the temple?" ->
+        # "you gave the temple"
+        rest = match.group(2).strip()
+        if rest and re.search(rf"\byou \w+ {re.escape(rest)}\b", answer, re.I):
             return False
     return True
 

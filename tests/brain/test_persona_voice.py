@@ -156,6 +156,21 @@ def test_grounded_details(sentence: str, sources: list[str]) -> None:
             "You are taking the Vaigai Express.",
             "I am taking the Vaigai Express.",
         ),
+        (
+            "How much did you give the temple for annadhanam?",
+            "Aama, you gave the temple 5001 rupees for annadhanam.",
+            "Aama, I gave the temple 5001 rupees for annadhanam.",
+        ),
+        (
+            "Where do you buy fertiliser?",
+            "You bought it from Rajan nursery.",
+            "I bought it from Rajan nursery.",
+        ),
+        (
+            "When do you book the gas cylinder?",
+            "You booked it on the 1st.",
+            "I booked it on the 1st.",
+        ),
         ("Where is the key?", "Meena's key is with Lakshmi.", "My key is with Lakshmi."),
         (
             "Where is the key?",

@@ -348,14 +348,60 @@ def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str
     verbs = {m.group(1).lower() for m in _YOU_VERB.finditer(question)}
     if re.search(r"\b(?:are|were|will|have|do|did|can)\s+you\b", question, re.I):
         for verb in verbs:
+            forms = "|".join(re.escape(form) for form in sorted(verb_forms(verb), key=len)[::-1])
             out = re.sub(
-                rf"\b[Yy]ou (?:(are|were|will|have|had|would|can|do|did) )?{re.escape(verb)}\b",
+                rf"\b[Yy]ou (?:(are|were|will|have|had|would|can|do|did) )?(?:{forms})\b",
                 _you_to_i,
                 out,
             )
         out = re.sub(r"^You are\b", "I am", out)
         out = re.sub(r"^You're\b", "I'm", out)
     return _cap(out) if sentence[:1].isupper() else out
+
+
+_IRREGULAR = {
+    "bring": ("brought",),
+    "buy": ("bought",),
+    "come": ("came",),
+    "do": ("did", "done"),
+    "eat": ("ate", "eaten"),
+    "find": ("found",),
+    "forget": ("forgot", "forgotten"),
+    "get": ("got", "gotten"),
+    "give": ("gave", "given"),
+    "go": ("went", "gone"),
+    "hide": ("hid", "hidden"),
+    "keep": ("kept",),
+    "leave": ("left",),
+    "lend": ("lent",),
+    "lose": ("lost",),
+    "make": ("made",),
+    "meet": ("met",),
+    "pay": ("paid",),
+    "put": ("put",),
+    "say": ("said",),
+    "see": ("saw", "seen"),
+    "sell": ("sold",),
+    "send": ("sent",),
+    "spend": ("spent",),
+    "take": ("took", "taken"),
+    "tell": ("told",),
+    "think": ("thought",),
+    "win": ("won",),
+    "write": ("wrote", "written"),
+}
+"""Past forms of the verbs people ask a person about ("did you give…?" -> "you gave")."""
+
+
+def verb_forms(verb: str) -> set[str]:
+    """The forms an answer may say ``verb`` of the question in: "give" -> give, gives, gave,
+    given, giving; "book" -> book, books, booked, booking."""
+    verb = verb.lower()
+    stem = verb[:-1] if verb.endswith("e") else verb
+    forms = {verb, f"{verb}s", f"{verb}es", f"{stem}ed", f"{stem}ing", *_IRREGULAR.get(verb, ())}
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        forms |= {f"{verb[:-1]}ies", f"{verb[:-1]}ied"}
+    return forms
 
 
 def _your_to_my(match: re.Match[str]) -> str:
