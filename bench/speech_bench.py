@@ -389,11 +389,14 @@ def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return overrides
 
 
-def our_server(role: str, out: Path, overrides: dict[str, dict[str, Any]]) -> Server:
+def our_server(
+    role: str, out: Path, overrides: dict[str, dict[str, Any]], label: str | None = None
+) -> Server:
     import yaml
 
+    label = label or role
     port = free_port()
-    config = out / f"hub-{role}.yaml"
+    config = out / f"hub-{label}.yaml"
     document: dict[str, Any] = {
         "name": "bench",
         "endpoint": {"uri": f"tcp://127.0.0.1:{port}"},
@@ -403,7 +406,7 @@ def our_server(role: str, out: Path, overrides: dict[str, dict[str, Any]]) -> Se
     }
     config.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     argv = [sys.executable, "-m", "familiar", "hub", role, "-c", str(config)]
-    return Server(f"ours-{role}", argv, port, out / "logs" / f"ours-{role}.log")
+    return Server(f"ours-{label}", argv, port, out / "logs" / f"ours-{label}.log")
 
 
 def ref_asr_server(python: Path, files: ModelFiles, asr: AsrConfig, out: Path) -> Server:
@@ -619,7 +622,10 @@ async def run_tts(
     async def request(uri: str, item: int) -> TtsSample:
         return await tts_request(uri, item, COMMANDS[item][1])
 
-    ours, ref = our_server("tts", out, args.overrides), ref_tts_server(python, files, tts, out)
+    # Every request synthesised, as the reference does: without its phrase cache (it would
+    # replay the rounds after the first); what the cache gives is measured apart, below.
+    cold = {**args.overrides, "tts": {"cache_chars": 0, **args.overrides.get("tts", {})}}
+    ours, ref = our_server("tts", out, cold), ref_tts_server(python, files, tts, out)
     async with running(ours), running(ref):
         for server in (ours, ref):  # warm-up (the reference loads its voice on first use)
             await request(server.uri, 0)
@@ -627,6 +633,14 @@ async def run_tts(
             pair = (Phase(), Phase())
             await measure_pair((ours, ref), pair, args.rounds, clients, request)
             phases["ours"][clients], phases["ref"][clients] = pair
+    cached = our_server("tts", out, args.overrides, label="tts-cached")
+    async with running(cached):
+        for item in range(len(COMMANDS)):  # said once: synthesised and kept
+            await request(cached.uri, item)
+        again = Phase()
+        for item in range(len(COMMANDS)):  # said again
+            again.samples.append(await request(cached.uri, item))
+        phases["ours-again"] = {1: again}
     return phases, {"ours-tts": ours.ready_s, "ref-tts": ref.ready_s}
 
 
@@ -650,7 +664,12 @@ def _verdict(ok: bool) -> str:
 
 def asr_summary(phases: dict[str, dict[int, Phase]], clients: int) -> dict[str, dict[str, float]]:
     summary: dict[str, dict[str, float]] = {}
+    if "ours-again" in phases:
+        first = [s.first_audio_s for s in phases["ours-again"][1].samples]
+        summary["ours-again"] = {"first_audio_median": median(first)}
     for name, by_clients in phases.items():
+        if name == "ours-again":
+            continue
         one, many = by_clients[1], by_clients[clients]
         lat1 = [s.latency_s for s in one.samples]
         latn = [s.latency_s for s in many.samples]
@@ -671,7 +690,12 @@ def asr_summary(phases: dict[str, dict[int, Phase]], clients: int) -> dict[str, 
 
 def tts_summary(phases: dict[str, dict[int, Phase]], clients: int) -> dict[str, dict[str, float]]:
     summary: dict[str, dict[str, float]] = {}
+    if "ours-again" in phases:
+        first = [s.first_audio_s for s in phases["ours-again"][1].samples]
+        summary["ours-again"] = {"first_audio_median": median(first)}
     for name, by_clients in phases.items():
+        if name == "ours-again":
+            continue
         one, many = by_clients[1], by_clients[clients]
         first1 = [s.first_audio_s for s in one.samples]
         firstn = [s.first_audio_s for s in many.samples]
@@ -786,6 +810,19 @@ def render(report: dict[str, Any]) -> str:
             f"| {clients} clients / 1 client (median first audio) | "
             f"{ours['multi_over_single']:.2f}× | {ref['multi_over_single']:.2f}× | | ours ≤ 2.5×: "
             f"{_verdict(ours['multi_over_single'] <= 2.5)} |",
+        ]
+        if "ours-again" in tts:
+            again = tts["ours-again"]["first_audio_median"]
+            lines.append(
+                f"| first audio, median, the same text said again (phrase cache, "
+                f"`tts.cache_chars`) | {_fmt(again)} | {_fmt(ref['first_audio_median'])} | "
+                f"{_ratio(again, ref['first_audio_median'])} | |"
+            )
+        lines += [
+            "",
+            "Ours runs with `tts.cache_chars: 0` in the rows above (every request synthesised, as "
+            "the reference does); the last row is a separate hub with its default phrase cache, "
+            "each command's answer asked for a second time.",
             "",
         ]
     lines += ["### Settings", ""]

@@ -176,6 +176,13 @@ class TtsConfig(Section):
     workers: int = Field(default=2, ge=1, le=16)
     """Syntheses that may run at the same time on the one loaded voice."""
 
+    cache_chars: int = Field(default=80, ge=0)
+    """Piper keeps its audio for texts up to this long ("The kitchen light is on now.") and
+    says them again at once; 0 keeps none. Longer texts (answers from the persona's files)
+    are never kept."""
+    cache_mb: float = Field(default=16.0, ge=0)
+    """Memory for those texts' audio (about 100 of 3 s each), least recently used out first."""
+
     samples_per_chunk: int = Field(default=1024, ge=64)
     """Samples per ``audio-chunk`` sent to clients."""
 

@@ -18,6 +18,7 @@ from familiar.versions import installed_version
 from familiar_hub import models
 from familiar_hub.config import TtsConfig
 from familiar_hub.tts.backend import SpeechAudio
+from familiar_hub.tts.cache import PhraseCache
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class PiperTts(ThreadedModel):
         self._syn_config: Any = None
         self.voice_name = Path(config.voice).name.removesuffix(".onnx")
         self._language = "en_US"
+        self._cache = PhraseCache(config.cache_chars, int(config.cache_mb * 1e6))
 
     def _load(self) -> None:
         from piper import PiperVoice, SynthesisConfig
@@ -106,9 +108,18 @@ class PiperTts(ThreadedModel):
     async def synthesize(self, text: str, voice: str | None) -> AsyncGenerator[SpeechAudio, None]:
         if voice not in (None, self.voice_name):
             _LOGGER.debug("voice %r not loaded; using %s", voice, self.voice_name)
+        kept = self._cache.get(text)
+        if kept is not None:
+            for piece in kept:
+                yield piece
+            return
+        made: list[SpeechAudio] = []
         try:
             async with aclosing(self.worker.iterate(lambda: self._sentences(text))) as pieces:
                 async for piece in pieces:
+                    if self._cache.wanted(text):
+                        made.append(piece)
                     yield piece
         except (RuntimeError, ValueError, OSError) as err:
             raise TtsFailed(f"Piper failed: {err}") from err
+        self._cache.put(text, made)  # only a whole synthesis gets here
