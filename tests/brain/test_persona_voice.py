@@ -397,6 +397,17 @@ async def test_a_recited_instruction_is_a_decline_not_an_answer() -> None:
     assert any(core.lower()[:-1] in result.text.lower() for core in DECLINES)
 
 
+async def test_after_a_recited_instruction_the_answer_goes_on() -> None:
+    """The 0.5B model began "When is your dental cleaning?" with "The answer is in the
+    documents." and the whole answer was declined; the recital alone is left out."""
+    llm = ScriptedLlm(["The answer is in the documents. ", "Lakshmi aunty has the key."])
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Who has a copy of the house key?").text()
+    assert result.kind == "answer"
+    assert "documents" not in result.text and "Lakshmi aunty has the key" in result.text
+
+
 async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:
     """The 1.5B model answered "What is Mateo's girlfriend called?" with "Mateo's girlfriend
     is called Rosa." (her own name, from her signature) and "Who is coming to service the

@@ -676,14 +676,19 @@ class Brain:
         naming something found in neither the passages nor the conversation."""
         if echoes(piece, said.question):
             return None  # the question said back ("When is your eye exam? ...")
-        if said.leaks is not None and (said.leaks(piece) or safety.claims_action(piece)):
-            # The brain never says its instructions or JSON, and the answer path controls
+        leaks = said.leaks
+        if leaks is not None and (leaks.structured(piece) or safety.claims_action(piece)):
+            # The brain never speaks JSON or its prompt's markers, and the answer path controls
             # nothing (the home path does): the answer ends here, declined if nothing was said.
             _LOGGER.warning(
-                "[%s] withheld a sentence that recited instructions, was JSON or claimed an action",
-                conversation_id,
+                "[%s] withheld a sentence that was JSON or claimed an action", conversation_id
             )
             said.tainted = True
+            return None
+        if leaks is not None and leaks.recites(piece):
+            # A line of the instructions said back ("The answer is in the documents."): not
+            # said, and the answer goes on (the 0.5B often gives the real one next).
+            _LOGGER.warning("[%s] withheld a sentence reciting the instructions", conversation_id)
             return None
         piece = first_person(piece.strip(), said.question, said.names)
         if not piece or said.tainted:

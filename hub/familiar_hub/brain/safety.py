@@ -253,8 +253,15 @@ class Leaks:
                         self._fragments.add(tuple(said[i : i + size]))
 
     def __call__(self, sentence: str) -> bool:
-        if _JSON.search(sentence) or _MARKERS.search(sentence):
-            return True
+        return self.structured(sentence) or self.recites(sentence)
+
+    @staticmethod
+    def structured(sentence: str) -> bool:
+        """JSON, the prompt's own markers, or an entity id: never something she would say."""
+        return bool(_JSON.search(sentence) or _MARKERS.search(sentence))
+
+    def recites(self, sentence: str) -> bool:
+        """A line of the instructions said back, whole or six words of it."""
         said = words(sentence)
         if tuple(said) in self._fragments:
             return True  # a whole short sentence out of the instructions ("Say it.")
