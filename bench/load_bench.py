@@ -153,7 +153,17 @@ def rounds_for(level: int, rounds: int, turns: int) -> int:
     return max(rounds, -(-turns // level))
 
 
-async def run(request: str, split: bool, rounds: int, turns: int) -> dict[str, Any]:
+def without_tts_cache(config: Any, keep: bool) -> Any:
+    """The hub's config with Piper's phrase cache off unless ``keep``: every answer is then
+    synthesised, as if it had never been said before."""
+    if keep:
+        return config
+    return config.model_copy(update={"tts": config.tts.model_copy(update={"cache_chars": 0})})
+
+
+async def run(
+    request: str, split: bool, rounds: int, turns: int, tts_cache: bool = True
+) -> dict[str, Any]:
     from familiar_hub.app import running_hub
     from familiar_testkit.broker import Mosquitto
     from familiar_testkit.speech import speak, words
@@ -181,7 +191,7 @@ async def run(request: str, split: bool, rounds: int, turns: int) -> dict[str, A
             if split:
                 url = f"http://127.0.0.1:{llm_port}/v1"
                 llm = {"backend": "openai", "url": url, "model": "qwen"}
-            config = hub_config(persona, ports, broker.port, llm)
+            config = without_tts_cache(hub_config(persona, ports, broker.port, llm), tts_cache)
             satellites = [SatelliteProcess(port, audio) for port in ports]
             async with running_hub(config):
                 for satellite in satellites:
@@ -341,13 +351,21 @@ def main() -> None:
         help="names this run in the table and the plot (e.g. 'before'); it replaces only the "
         "earlier run of the same request, deployment and label",
     )
+    parser.add_argument(
+        "--no-tts-cache",
+        action="store_true",
+        help="Piper without its phrase cache: every answer synthesised (the bench repeats one "
+        "request, so with the cache every answer after the warm-up is replayed)",
+    )
     parser.add_argument("--satellite", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--audio", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.satellite:
         asyncio.run(satellite_main(args.satellite, args.audio))
         return
-    result = asyncio.run(run(args.request, args.split, args.rounds, args.turns))
+    result = asyncio.run(
+        run(args.request, args.split, args.rounds, args.turns, not args.no_tts_cache)
+    )
     result["label"] = args.label
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))  # this run's raw figures
