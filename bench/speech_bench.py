@@ -815,7 +815,7 @@ def render(report: dict[str, Any]) -> str:
             again = tts["ours-again"]["first_audio_median"]
             lines.append(
                 f"| first audio, median, the same text said again (phrase cache, "
-                f"`tts.cache_chars`) | {_fmt(again)} | {_fmt(ref['first_audio_median'])} | "
+                f"`tts.cache_chars`) | {_fmt(again, 4)} | {_fmt(ref['first_audio_median'])} | "
                 f"{_ratio(again, ref['first_audio_median'])} | |"
             )
         lines += [
