@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "hub")]
 
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.corpus import write_big_text  # noqa: E402
 from familiar_testkit.processes import run_json_script  # noqa: E402
 
@@ -72,7 +72,7 @@ def main() -> None:
     )
     print(line)
     if not args.no_doc:
-        update_doc(f"{SECTION}\n\n{line} {NOTE}\n")
+        replace_section(SECTION, f"{SECTION}\n\n{line} {NOTE}\n")
 
 
 SECTION = "## Big text ingest"
@@ -84,19 +84,6 @@ NOTE = (
     " time is the embedder's: with MiniLM it is bound by the embedder (see the ingestion rows of"
     " the persona store section)."
 )
-
-
-def update_doc(section: str) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start < 0:
-        doc.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    following = re.search(r"^## ", text[start + len(SECTION) :], re.MULTILINE)
-    end = len(text) if following is None else start + len(SECTION) + following.start()
-    tail = text[end:]
-    doc.write_text(text[:start] + section + ("\n" + tail if tail else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":

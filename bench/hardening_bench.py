@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import resource
 import signal
 import socket
@@ -44,6 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "hub"), str(ROOT / "satellite")]
 from wyoming.event import Event  # noqa: E402
 
 from familiar.wire import encode_event, read_event  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.ports import free_port, wait_for_port  # noqa: E402
 
 SECTION = "## Hardening"
@@ -426,20 +426,6 @@ def section(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def update_doc(text_section: str) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + text_section.rstrip("\n") + "\n"
-    else:
-        following = re.search(r"^## ", text[start + len(SECTION) :], re.MULTILINE)
-        end = len(text) if following is None else start + len(SECTION) + following.start()
-        tail = text[end:]
-        text = text[:start] + text_section.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
-    doc.write_text(text, encoding="utf-8")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="frames,clients,restart,broker")
@@ -492,7 +478,7 @@ async def main() -> None:
     text = section(results)
     print(text)
     if not args.no_doc:
-        update_doc(text)
+        replace_section(SECTION, text)
 
 
 if __name__ == "__main__":

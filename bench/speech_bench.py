@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
 import signal
 import subprocess
@@ -54,6 +53,7 @@ from familiar.client import WyomingClient  # noqa: E402
 from familiar.errors import FamiliarError  # noqa: E402
 from familiar_hub import models  # noqa: E402
 from familiar_hub.config import AsrConfig, TtsConfig  # noqa: E402
+from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.ports import free_port  # noqa: E402
 from familiar_testkit.speech import words as normalise_words  # noqa: E402
 
@@ -837,24 +837,6 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_doc(doc: Path, section: str) -> None:
-    """Replace our section of ``docs/benchmarks.md`` (or add it), keeping the others."""
-    if doc.exists():
-        text = doc.read_text(encoding="utf-8")
-    else:
-        text = "# Benchmarks\n\nMeasured figures, each section written by its own bench script.\n"
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        following = re.search(r"^## ", text[start + len(SECTION) :], re.MULTILINE)
-        end = len(text) if following is None else start + len(SECTION) + following.start()
-        tail = text[end:]
-        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
-
-
 def settings_lines(
     files: ModelFiles, versions: dict[str, dict[str, str]], overrides: dict[str, dict[str, Any]]
 ) -> list[str]:
@@ -975,7 +957,7 @@ def run(args: argparse.Namespace) -> int:
     section = render(report)
     print(section)
     if not args.no_doc:
-        update_doc(args.doc, section)
+        replace_section(SECTION, section, args.doc)
         _LOGGER.info("wrote %s", args.doc)
     return 0
 
