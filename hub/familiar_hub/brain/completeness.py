@@ -30,11 +30,12 @@ NUMBER_WORDS = frozenset(
 """Numbers spoken as words (Whisper writes small ones so)."""
 # Whisper marks speech that trails off: "Turn on the..." or "Turn on the -".
 _TRAILING_OFF = re.compile(r"(\.\.\.|…|[-–—,;:])\s*$")
-_QUESTION_START = re.compile(
+QUESTION_START = re.compile(
     r"^\s*(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could|"
     r"will|would|should|have|has|had)\b",
     re.IGNORECASE,
 )
+"""An English question's first word."""
 MIN_QUESTION_WORDS = 3
 
 # "What did the plumber … say about Friday?": after do-support or a modal the question needs
@@ -117,7 +118,7 @@ def complete_command(text: str, intent: HomeIntent | None, names: Iterable[str])
 def complete_question(text: str) -> bool:
     """A question Whisper punctuated as finished, of at least a few words."""
     stripped = text.strip()
-    if not stripped.endswith("?") or not _QUESTION_START.match(stripped):
+    if not stripped.endswith("?") or not QUESTION_START.match(stripped):
         return False
     return (
         len(words(stripped)) >= MIN_QUESTION_WORDS

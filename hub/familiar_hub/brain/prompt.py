@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from familiar_hub.brain.backend import ChatMessage
+from familiar_hub.brain.completeness import QUESTION_START
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.relevance import focus
@@ -139,15 +140,13 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
     return question
 
 
-_QUESTION_START = re.compile(
-    r"^\s*(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could|"
-    r"will|would|should|have|has|had|tell me|remind me)\b",
-    re.IGNORECASE,
-)
+_ASKING = re.compile(r"^\s*(tell|remind) me\b", re.IGNORECASE)
 
 
 def is_question(text: str) -> bool:
-    return text.strip().endswith("?") or bool(_QUESTION_START.match(text))
+    return (
+        text.strip().endswith("?") or bool(QUESTION_START.match(text)) or bool(_ASKING.match(text))
+    )
 
 
 _LLM_DECLINE = re.compile(
