@@ -11,6 +11,7 @@ The file, its WAL and the data directory are readable by the owner only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,6 +312,18 @@ class PersonaStore(ThreadedModel):
 
     # -------------------------------------------------------------------- lifecycle
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, holding the write lock from its start; rolled back when
+        anything in it (or the commit) fails."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.worker.run(fn, *args)
 
@@ -409,8 +422,7 @@ class PersonaStore(ThreadedModel):
 
     def _schema(self) -> None:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             stored_dim = self._meta("dim")
             stored_embedder = self._meta("embedder")
@@ -430,10 +442,6 @@ class PersonaStore(ThreadedModel):
                 self._migrate(self._meta("schema") or "1")
             for statement in _schema_statements(self._dim):
                 db.execute(statement)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def _migrate(self, version: str) -> None:
         """Bring a store written by an older Familiar to :data:`SCHEMA_VERSION` (inside the
@@ -505,8 +513,7 @@ class PersonaStore(ThreadedModel):
         names: Mapping[str, int],
     ) -> CommitResult:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             file_id = self._file_row(path, kind, sha256, size)
             existing = {
                 str(h): int(i)
@@ -522,10 +529,6 @@ class PersonaStore(ThreadedModel):
             indexed = self._insert_chunks(file_id, fresh, vectors)
             added = len(indexed)
             self._file_extras(file_id, own, names)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._indexed(indexed, stale)
         return CommitResult(added, len(stale), len(wanted) - added)
 
@@ -598,14 +601,8 @@ class PersonaStore(ThreadedModel):
         return await self._run(self._begin_file, path, kind, size)
 
     def _begin_file(self, path: str, kind: str, size: int) -> set[str]:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._file_row(path, kind, "", size)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return self._chunk_hashes(path)
 
     async def add_chunks(
@@ -619,8 +616,7 @@ class PersonaStore(ThreadedModel):
         self, path: str, chunks: Sequence[Chunk], vectors: Mapping[str, Vectors]
     ) -> int:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             file_id = self._begun(path)
             wanted: dict[str, Chunk] = {}
             for chunk in chunks:
@@ -641,10 +637,6 @@ class PersonaStore(ThreadedModel):
             indexed = self._insert_chunks(
                 file_id, [(d, c) for d, c in wanted.items() if d not in held], vectors
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._indexed(indexed, [])
         return len(indexed)
 
@@ -676,8 +668,7 @@ class PersonaStore(ThreadedModel):
         names: Mapping[str, int],
     ) -> int:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             file_id = self._file_row(path, kind, sha256, size)
             stale = [
                 int(i)
@@ -686,10 +677,6 @@ class PersonaStore(ThreadedModel):
             ]
             self._delete_chunks(stale)
             self._file_extras(file_id, own, names)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._indexed([], stale)
         return len(stale)
 
@@ -751,8 +738,7 @@ class PersonaStore(ThreadedModel):
     def _forget(self, path: str) -> ForgetResult:
         db = self._db
         prefix = path.rstrip("/") + "/"
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             files = [
                 int(row[0])
                 for row in db.execute(
@@ -771,10 +757,6 @@ class PersonaStore(ThreadedModel):
                 db.execute("DELETE FROM own_texts WHERE file_id = ?", (file_id,))
                 db.execute("DELETE FROM names WHERE file_id = ?", (file_id,))
                 db.execute("DELETE FROM files WHERE id = ?", (file_id,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._indexed([], gone)
         if files:
             db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
@@ -1008,16 +990,11 @@ class PersonaStore(ThreadedModel):
             found.update(name_counts(str(text)))
             if author:
                 found.update(author_names([str(author)]))
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO names(file_id, name, count) VALUES (?,?,?)",
                 [(f, name, n) for f, found in counts.items() for name, n in found.items()],
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # ----------------------------------------------------------------------- style
 
