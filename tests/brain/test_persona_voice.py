@@ -300,6 +300,10 @@ def test_memory_turns_feed_recall() -> None:
         voice.small_talk(SmallTalk.RECALL_QUESTION, history, "k")
     )
     assert voice.small_talk(SmallTalk.RECALL_ANSWER, history, "k") == ["On 15 December."]
+    # after a thank-you, the question before it is what was asked
+    thanked = [*history, Turn("Thank you!", "You're welcome.")]
+    recalled = " ".join(voice.small_talk(SmallTalk.RECALL_QUESTION, thanked, "k"))
+    assert "Thank you" in recalled and "you asked: When is Anu's recital" in recalled
 
 
 def test_closers_that_ask_for_something_stay_in_letters() -> None:

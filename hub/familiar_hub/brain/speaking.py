@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from familiar_hub.brain.completeness import NUMBER_WORDS
+from familiar_hub.brain.completeness import NUMBER_WORDS, QUESTION_START
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
@@ -283,9 +283,15 @@ class Voice:
         if not asked_before:
             return self.dress(["You haven't asked me anything yet."], key)
         last = asked_before[-1]
-        asked = last.user.strip().rstrip("?.!")
-        verb = "asked" if last.user.strip().endswith("?") else "said"
-        return [self._with_address(f"You {verb}: {asked}.", key)]
+        said = last.user.strip().rstrip("?.!")
+        if _asks(last.user):
+            return [self._with_address(f"You asked: {said}.", key)]
+        questions = [t for t in asked_before if _asks(t.user)]
+        if not questions:
+            return [self._with_address(f"You said: {said}.", key)]
+        # "Thank you!" is not what anyone means by "what did I just ask?"
+        asked = questions[-1].user.strip().rstrip("?.!")
+        return [self._with_address(f"You said: {said}.", key), f"Before that you asked: {asked}."]
 
     def small_talk(self, kind: SmallTalk, history: Sequence[Turn], key: str) -> list[str]:
         if kind is SmallTalk.GREETING:
@@ -299,6 +305,10 @@ class Voice:
         if kind is SmallTalk.FAREWELL:
             return self.farewell(key)
         return self.recall(kind, history, key)
+
+
+def _asks(text: str) -> bool:
+    return text.strip().endswith("?") or bool(QUESTION_START.match(text))
 
 
 # --- perspective ----------------------------------------------------------------------------
