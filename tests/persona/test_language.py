@@ -105,3 +105,11 @@ def test_question_words_in_another_script_are_not_keywords() -> None:
     assert query_words("செல்வம் எப்போ வருவார்?") == ["செல்வம்"]
     assert query_words("मदुरै की ट्रेन कब है?") == ["मदुरै", "ट्रेन"]
     assert not script_stopword("மதுரை") and not script_stopword("where")
+
+
+def test_in_a_big_store_a_shared_skeleton_bridges_to_the_word_most_alike() -> None:
+    # "mtr" is many words in a big store; "mturai" (மதுரை) is most like "madurai"
+    index = SoundIndex(["meter", "motor", "mother", "matter", "metro", "madurai", "mitre"])
+    assert index.lookup("மதுரை") == ["madurai"]
+    # none alike enough: no bridge rather than a guess
+    assert SoundIndex(["meter", "motor", "mother", "matter", "metro"]).lookup("மதுரை") == []

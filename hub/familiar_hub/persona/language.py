@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from anyascii import anyascii
 
@@ -197,7 +198,12 @@ MIN_STEM_CONSONANTS = 4
 """...when what is left is this long (a stem of three, "mtr" of "mattiraikal" -> "mtrkl",
 is too often another word: "madurai")."""
 MAX_SOUNDALIKES = 3
-"""A skeleton shared by more of the files' words than this bridges to none of them."""
+"""A skeleton shared by more of the files' words than this (a big store: "mtr" is madurai,
+meter, motor, mother...) bridges to the few most alike in their letters ("mturai" ->
+madurai), when one is alike enough (``MIN_LETTERS_ALIKE``)."""
+MIN_LETTERS_ALIKE = 0.6
+"""difflib's ratio of the romanised word to a word of the files ("mturai"/"madurai" 0.77,
+"mturai"/"meter" 0.55)."""
 
 
 class SoundIndex:
@@ -229,4 +235,17 @@ class SoundIndex:
                 found = self._by_key.get(stem, [])
                 if 0 < len(found) <= MAX_SOUNDALIKES:
                     return list(found)
+                if found:
+                    return _most_alike(latin, found)
         return []
+
+
+def _most_alike(latin: str, words: Sequence[str]) -> list[str]:
+    """Of many words sharing a skeleton, the few whose letters are most like ``latin``'s."""
+    scored = sorted(
+        ((SequenceMatcher(None, latin, word).ratio(), word) for word in words),
+        key=lambda item: (-item[0], item[1]),
+    )
+    if not scored or scored[0][0] < MIN_LETTERS_ALIKE:
+        return []
+    return [word for ratio, word in scored[:MAX_SOUNDALIKES] if ratio >= MIN_LETTERS_ALIKE]
