@@ -140,6 +140,15 @@ def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     assert "(source: itinerary.pdf;" in last
 
 
+def test_a_code_mixed_question_has_its_question_words_glossed() -> None:
+    tap = passage("I will come on Thursday at 10 am to fix the tap.", author="Selvam")
+    asked = build_messages("Meena", None, [], [tap], "plumber eppo varuvaar?", language="ta")
+    assert asked[-1].content.endswith("plumber eppo varuvaar? (eppo: when; varuvaar: will come)")
+    # in English nothing is added, though "enna" is a name too
+    plain = build_messages("Meena", None, [], [tap], "Is Enna coming?", language="en")
+    assert plain[-1].content.endswith("Is Enna coming?")
+
+
 def test_follow_up_queries_carry_the_previous_question() -> None:
     history = [Turn("When is Tom's birthday dinner?", "Saturday at seven.")]
     assert retrieval_query("Where is it?", history) == "When is Tom's birthday dinner? Where is it?"

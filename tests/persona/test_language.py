@@ -6,6 +6,7 @@ import pytest
 
 from familiar_hub.persona.language import (
     SoundIndex,
+    gloss,
     question_language,
     romanised,
     script_stopword,
@@ -113,3 +114,21 @@ def test_in_a_big_store_a_shared_skeleton_bridges_to_the_word_most_alike() -> No
     assert index.lookup("மதுரை") == ["madurai"]
     # none alike enough: no bridge rather than a guess
     assert SoundIndex(["meter", "motor", "mother", "matter", "metro"]).lookup("மதுரை") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "expected"),
+    [
+        ("plumber eppo varuvaar?", "ta", "eppo: when; varuvaar: will come"),
+        ("spare key enga vechirukka?", "ta", "enga: where; vechirukka: kept"),
+        ("சாம்பாருக்கு எவ்வளவு புளி போடணும்?", "ta", "எவ்வளவு: how much"),  # by its sound
+        ("मदुरै की ट्रेन कब है?", "hi", "कब: when"),  # "की" (of) is not "kya" (what)
+        ("train kab hai?", "hi", "kab: when"),
+        ("When is yen day?", "en", None),  # only questions asked in Tamil or Hindi
+        ("¿Dónde está la llave?", "es", None),  # the models read Spanish
+    ],
+)
+def test_question_words_of_tamil_and_hindi_are_glossed(
+    question: str, language: str, expected: str | None
+) -> None:
+    assert gloss(question, language) == expected

@@ -723,7 +723,8 @@ class Brain:
     ) -> list[ChatMessage]:
         """The prompt for a question (the same at the pause and at the answer), telling the
         model the answer is there when retrieval is sure of it."""
-        certain = sure(passages, self._policy, cross_language=self._language(text) != "en")
+        language = self._language(text)
+        certain = sure(passages, self._policy, cross_language=language != "en")
         return build_messages(
             self.persona_name,
             self.style,
@@ -732,6 +733,7 @@ class Brain:
             text,
             max_passage_chars=self.config.passage_chars,
             sure=certain,
+            language=language,
         )
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:

@@ -14,6 +14,7 @@ from familiar_hub.brain.backend import ChatMessage
 from familiar_hub.brain.completeness import QUESTION_START
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
+from familiar_hub.persona.language import gloss
 from familiar_hub.persona.relevance import focus
 
 _TAG = re.compile(r"</?\s*documents?\b[^>]*>", re.IGNORECASE)
@@ -113,21 +114,25 @@ def build_messages(
     max_passage_chars: int = 700,
     today: str | None = None,
     sure: bool = False,
+    language: str = "en",
 ) -> list[ChatMessage]:
     """The prompt for one question. Its language is left to the model ("answer in the
     language of the question"): told "in Spanish" explicitly, the 0.5B model read the wrong
-    date of the right passage ("¿Cuándo vuelas a Sevilla?": 25 de abril for 2 May)."""
+    date of the right passage ("¿Cuándo vuelas a Sevilla?": 25 de abril for 2 May). A
+    question asked in Tamil or Hindi (``language``) has its question words glossed in English
+    after it ("plumber eppo varuvaar? (eppo: when; varuvaar: will come)")."""
     messages = [ChatMessage("system", system_prompt(persona, style, sure=sure))]
     for turn in history:
         messages.append(ChatMessage("user", turn.user))
         messages.append(ChatMessage("assistant", turn.answer))
     when = f"Today is {today}.\n" if today else ""
+    glossed = gloss(question, language)
     messages.append(
         ChatMessage(
             "user",
             f"{passages_block(passages, max_passage_chars, question)}\n\n{when}"
             f"Question to you (answer in the first person, from the documents above): "
-            f"{question}",
+            f"{question}" + (f" ({glossed})" if glossed else ""),
         )
     )
     return messages

@@ -189,6 +189,65 @@ def script_stopword(word: str) -> bool:
     return len(key.lstrip("a")) <= 1 or key in _STOP_KEYS
 
 
+GLOSSES: dict[str, str] = {
+    # romanised Tamil, as people type it in code-mixed questions
+    "enga": "where",
+    "engey": "where",
+    "eppo": "when",
+    "eppadi": "how",
+    "yaaru": "who",
+    "yaar": "who",
+    "enna": "what",
+    "evvalavu": "how much",
+    "ethana": "how many",
+    "ethanai": "how many",
+    "edhu": "which",
+    "ethu": "which",
+    "yen": "why",
+    "varuvaar": "will come",
+    "varuvanga": "will come",
+    "varum": "will come",
+    "vechirukka": "kept",
+    # romanised Hindi
+    "kahan": "where",
+    "kahaan": "where",
+    "kab": "when",
+    "kaun": "who",
+    "kya": "what",
+    "kitna": "how much",
+    "kitne": "how many",
+    "kitni": "how much",
+    "kaise": "how",
+    "kyun": "why",
+    "kyon": "why",
+}
+"""English for the question words of code-mixed Tamil- and Hindi-English questions: the
+packaged models read the English words of "plumber eppo varuvaar?" but not what is asked
+(the 0.5B: "Selvam plumber eppo varuvaar is from Selvam plumber"; told "eppo: when; varuvaar:
+will come", it said "... will come on Thursday at 10 am")."""
+_GLOSS_KEYS = {sound_key(word): english for word, english in GLOSSES.items()}
+
+
+def gloss(question: str, language: str) -> str | None:
+    """ "eppo: when; varuvaar: will come" for the question words of a question asked in Tamil
+    or Hindi (``language``, from ``question_language``), in Latin letters or in their script
+    ("எவ்வளவு" sounds like "evvalavu"); None for other questions and those without any."""
+    if language not in {"ta", "hi"}:
+        return None
+    found: dict[str, str] = {}
+    for word in tokens(question):
+        latin = romanised(word)
+        if latin is None:
+            english = GLOSSES.get(word)
+        else:
+            key = sound_key(latin, romanised_from=True)
+            # one consonant says too little: "की" (of) would be "kya" (what)
+            english = _GLOSS_KEYS.get(key) if len(key.lstrip("a")) >= 2 else None
+        if english is not None:
+            found.setdefault(word, english)
+    return "; ".join(f"{word}: {english}" for word, english in found.items()) or None
+
+
 MIN_SOUND_CONSONANTS = 3
 """A skeleton of fewer consonants ("sv": saavi, save, sieve) says too little to bridge on."""
 SUFFIX_CONSONANTS = 2
