@@ -48,7 +48,7 @@ def test_other_languages_function_words_are_not_keywords() -> None:
     assert query_words("¿Dónde está la llave de repuesto?") == ["llave", "repuesto"]
     assert query_words("¿Qué día es el yoga?") == ["día", "yoga"]
     assert query_words("Wann fliegst du nach Hamburg?") == ["fliegst", "hamburg"]
-    assert query_words("spare key enga vechirukka?") == ["spare", "key", "vechirukka"]
+    assert query_words("spare key enga vechirukka?") == ["spare", "key"]  # "where", "kept"
     # English words that look like them stay ("son", "den", "Al")
     assert query_words("Is my son in the den with Al?") == ["son", "den", "al"]
 

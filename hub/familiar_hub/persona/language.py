@@ -34,6 +34,51 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 """Function words that mark a whole sentence as written in that language."""
 
+ROMANISED_QUESTION_WORDS: dict[str, dict[str, str]] = {
+    "ta": {
+        "enga": "where",
+        "engey": "where",
+        "eppo": "when",
+        "eppadi": "how",
+        "yaaru": "who",
+        "yaar": "who",
+        "enna": "what",
+        "evvalavu": "how much",
+        "ethana": "how many",
+        "ethanai": "how many",
+        "edhu": "which",
+        "ethu": "which",
+        "yen": "why",
+        "irukka": "is there",
+        "irukku": "is there",
+        "varuvaar": "will come",
+        "varuvanga": "will come",
+        "varum": "will come",
+        "vechirukka": "kept",
+        "sollu": "tell",
+        "sonna": "said",
+    },
+    "hi": {
+        "kahan": "where",
+        "kahaan": "where",
+        "kab": "when",
+        "kaun": "who",
+        "kya": "what",
+        "kitna": "how much",
+        "kitne": "how many",
+        "kitni": "how much",
+        "kaise": "how",
+        "kyun": "why",
+        "kyon": "why",
+        "hai": "",  # "is": nothing to explain
+    },
+}
+"""Tamil and Hindi question words as people type them in Latin letters in code-mixed
+questions, with their English (``gloss``; "" for one that needs none)."""
+_GLOSSES = {
+    word: english for words in ROMANISED_QUESTION_WORDS.values() for word, english in words.items()
+}
+
 QUESTION_WORDS: dict[str, frozenset[str]] = {
     "es": frozenset(
         "qué dónde donde cuándo cuando quién quiénes cuánto cuánta cuántos cuántas cómo cuál "
@@ -44,12 +89,7 @@ QUESTION_WORDS: dict[str, frozenset[str]] = {
         "du dein deine".split()
     ),
     "fr": frozenset("où quand qui quoi comment combien quel quelle quels pourquoi est-ce".split()),
-    # Romanised (Latin-script) Tamil and Hindi, as people type them in code-mixed questions.
-    "ta": frozenset(
-        "enga engey eppo eppadi yaaru yaar enna evvalavu ethana ethanai edhu ethu yen irukka "
-        "irukku varuvaar varuvanga varum sollu sonna".split()
-    ),
-    "hi": frozenset("kahan kahaan kab kaun kya kitna kitne kitni kaise kyun kyon hai".split()),
+    **{code: frozenset(words) for code, words in ROMANISED_QUESTION_WORDS.items()},
 }
 """Words that mark a *question* as asked in that language."""
 
@@ -62,11 +102,9 @@ FOREIGN_STOPWORDS = frozenset(
     haben wird dein deine mein meine
     le les une des du et où quand qui quoi comment combien quel quelle je il elle nous vous
     avec dans sur pas ne
-    enga engey eppo eppadi yaaru yaar enna evvalavu ethana ethanai edhu ethu yen irukka
-    irukku
-    kahan kahaan kab kaun kya kitna kitne kitni kaise kyun kyon hai hain ka ki ke ko mein se
+    hain ka ki ke ko mein se
     """.split()
-)
+).union(*ROMANISED_QUESTION_WORDS.values())
 """Function and question words of the other languages a persona may be asked in: never
 keywords to search for (they are in no mail, so they would carry the most weight)."""
 
@@ -172,10 +210,7 @@ def sound_key(word: str, *, romanised_from: bool = False) -> str:
     return lead + _VOWELS.sub("", single)
 
 
-_STOP_KEYS = frozenset(
-    sound_key(word)
-    for word in QUESTION_WORDS["ta"] | QUESTION_WORDS["hi"] | {"hain", "mein", "ko", "ke"}
-)
+_STOP_KEYS = frozenset(sound_key(word) for word in [*_GLOSSES, "hain", "mein"])
 
 
 def script_stopword(word: str) -> bool:
@@ -189,61 +224,28 @@ def script_stopword(word: str) -> bool:
     return len(key.lstrip("a")) <= 1 or key in _STOP_KEYS
 
 
-GLOSSES: dict[str, str] = {
-    # romanised Tamil, as people type it in code-mixed questions
-    "enga": "where",
-    "engey": "where",
-    "eppo": "when",
-    "eppadi": "how",
-    "yaaru": "who",
-    "yaar": "who",
-    "enna": "what",
-    "evvalavu": "how much",
-    "ethana": "how many",
-    "ethanai": "how many",
-    "edhu": "which",
-    "ethu": "which",
-    "yen": "why",
-    "varuvaar": "will come",
-    "varuvanga": "will come",
-    "varum": "will come",
-    "vechirukka": "kept",
-    # romanised Hindi
-    "kahan": "where",
-    "kahaan": "where",
-    "kab": "when",
-    "kaun": "who",
-    "kya": "what",
-    "kitna": "how much",
-    "kitne": "how many",
-    "kitni": "how much",
-    "kaise": "how",
-    "kyun": "why",
-    "kyon": "why",
-}
-"""English for the question words of code-mixed Tamil- and Hindi-English questions: the
-packaged models read the English words of "plumber eppo varuvaar?" but not what is asked
-(the 0.5B: "Selvam plumber eppo varuvaar is from Selvam plumber"; told "eppo: when; varuvaar:
-will come", it said "... will come on Thursday at 10 am")."""
-_GLOSS_KEYS = {sound_key(word): english for word, english in GLOSSES.items()}
+_GLOSS_KEYS = {sound_key(word): english for word, english in _GLOSSES.items()}
 
 
 def gloss(question: str, language: str) -> str | None:
     """ "eppo: when; varuvaar: will come" for the question words of a question asked in Tamil
     or Hindi (``language``, from ``question_language``), in Latin letters or in their script
-    ("எவ்வளவு" sounds like "evvalavu"); None for other questions and those without any."""
+    ("எவ்வளவு" sounds like "evvalavu"); None for other questions and those without any.
+    The packaged models read the English words of "plumber eppo varuvaar?" but not what it
+    asks (the 0.5B: "Selvam plumber eppo varuvaar is from Selvam plumber"; told "eppo: when;
+    varuvaar: will come", it said "... will come on Thursday at 10 am")."""
     if language not in {"ta", "hi"}:
         return None
     found: dict[str, str] = {}
     for word in tokens(question):
         latin = romanised(word)
         if latin is None:
-            english = GLOSSES.get(word)
+            english = _GLOSSES.get(word)
         else:
             key = sound_key(latin, romanised_from=True)
             # one consonant says too little: "की" (of) would be "kya" (what)
             english = _GLOSS_KEYS.get(key) if len(key.lstrip("a")) >= 2 else None
-        if english is not None:
+        if english:
             found.setdefault(word, english)
     return "; ".join(f"{word}: {english}" for word, english in found.items()) or None
 
