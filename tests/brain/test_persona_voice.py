@@ -17,6 +17,7 @@ from familiar_hub.brain.speaking import (
     first_person,
     names_herself,
     ungrounded,
+    you_for_someone,
 )
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import StyleProfile
@@ -429,6 +430,15 @@ async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:
     assert not names_herself(
         "Yes, Rosa's cake is on Friday.", ["Rosa"], "Is Rosa's cake on Friday?"
     )
+
+
+def test_you_with_a_third_persons_verb_is_someone_else() -> None:
+    """The 0.5B read "from: you" in the passage and answered "Who is coming to service the
+    boiler?" with "You is coming to service the boiler."."""
+    assert you_for_someone("You is coming to service the boiler.")
+    assert you_for_someone("Well, you has the key.")
+    assert not you_for_someone("You are welcome.")
+    assert not you_for_someone("The one who has the key is Lakshmi; you can ask her.")
 
 
 # --- an answer says what was asked ------------------------------------------------------------

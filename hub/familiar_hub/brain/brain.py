@@ -73,6 +73,7 @@ from familiar_hub.brain.speaking import (
     first_person,
     names_herself,
     ungrounded,
+    you_for_someone,
 )
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
@@ -693,10 +694,10 @@ class Brain:
         piece = first_person(piece.strip(), said.question, said.names)
         if not piece or said.tainted:
             return None
-        if names_herself(piece, said.names, said.question):
+        if names_herself(piece, said.names, said.question) or you_for_someone(piece):
             # She speaks as "I": her own name left in an answer is the model putting her
             # where someone else belongs ("Mateo's girlfriend is called Rosa", "Harold Voss
-            # is coming to service the boiler").
+            # is coming to service the boiler"), as is "You is coming to service the boiler".
             _LOGGER.debug("[%s] dropped, names the persona: %s", conversation_id, piece)
             said.tainted = True
             return None

@@ -342,6 +342,15 @@ def names_herself(sentence: str, names: Sequence[str], question: str = "") -> bo
     return False
 
 
+_YOU_AS_THIRD = re.compile(r"(?:^|[,;:] )you (?:is|was|has|does|doesn't|isn't|wasn't)\b", re.I)
+
+
+def you_for_someone(sentence: str) -> bool:
+    """ "You is coming to service the boiler.": "you" with a verb only a third person takes is
+    the model putting "you" (how the passages name her) where someone else's name belongs."""
+    return bool(_YOU_AS_THIRD.search(sentence))
+
+
 def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str:
     """The persona talks about herself as "I": repairs answers that echo the question's "you"
     ("You book it on the 1st" to "Where do you book...") or name her in the third person."""
