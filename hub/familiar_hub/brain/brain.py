@@ -74,6 +74,7 @@ from familiar_hub.brain.speaking import (
     names_herself,
     ungrounded,
     you_for_someone,
+    yours_is_mine,
 )
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
@@ -135,6 +136,8 @@ class _Said:
     """A piece was unfounded: the model has left the passages, nothing after it is said."""
     leaks: safety.Leaks | None = None
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
+    addressed: str = ""
+    """The passages written to her (their "your" is her "my")."""
 
 
 @dataclass
@@ -632,6 +635,7 @@ class Brain:
         result.kind = "answer"
         said = _Said(question, self._sources(passages, question, history), self._names(), key)
         said.leaks = self._leaks()
+        said.addressed = " ".join(p.text for p in passages if not p.by_persona)
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
@@ -692,6 +696,7 @@ class Brain:
             _LOGGER.warning("[%s] withheld a sentence reciting the instructions", conversation_id)
             return None
         piece = first_person(piece.strip(), said.question, said.names)
+        piece = yours_is_mine(piece, said.addressed, said.question)
         if not piece or said.tainted:
             return None
         if names_herself(piece, said.names, said.question) or you_for_someone(piece):

@@ -342,6 +342,22 @@ def names_herself(sentence: str, names: Sequence[str], question: str = "") -> bo
     return False
 
 
+def yours_is_mine(sentence: str, addressed: str, question: str) -> str:
+    """ "Your check-up with Dr Fraser is on 9 September.", copied from the dentist's mail to
+    her: what her mail calls "your" is hers, "my" when she says it (unless the listener asks
+    about their own: "when is my check-up?"). ``addressed``: the passages written to her."""
+
+    def mine(match: re.Match[str]) -> str:
+        noun = re.escape(match.group(1))
+        if not re.search(rf"\byour {noun}\b", addressed, re.I):
+            return match.group(0)
+        if re.search(rf"\bmy {noun}\b", question, re.I):
+            return match.group(0)
+        return ("My " if match.group(0)[0] == "Y" else "my ") + match.group(1)
+
+    return re.sub(r"\b[Yy]our (\w+)", mine, sentence)
+
+
 _YOU_AS_THIRD = re.compile(r"(?:^|[,;:] )you (?:is|was|has|does|doesn't|isn't|wasn't)\b", re.I)
 
 
