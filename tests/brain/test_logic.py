@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from familiar_hub.brain.completeness import is_question
 from familiar_hub.brain.home import (
     Entity,
     HomeIntent,
@@ -11,7 +12,7 @@ from familiar_hub.brain.home import (
     service_calls,
 )
 from familiar_hub.brain.memory import ConversationMemory, Turn
-from familiar_hub.brain.prompt import build_messages, is_question, retrieval_query, system_prompt
+from familiar_hub.brain.prompt import build_messages, retrieval_query, system_prompt
 from familiar_hub.persona.api import StyleProfile
 from tests.brain.fakes import ENTITIES, passage
 

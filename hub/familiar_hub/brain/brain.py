@@ -36,7 +36,7 @@ from familiar.threads import Worker
 from familiar_hub.brain import intents as intent_lib
 from familiar_hub.brain import safety
 from familiar_hub.brain.backend import ChatMessage, HomeExecutor, Llm
-from familiar_hub.brain.completeness import complete_command, complete_question
+from familiar_hub.brain.completeness import complete_command, complete_question, is_question
 from familiar_hub.brain.ha_registry import HomeSnapshot, merge_with_configured
 from familiar_hub.brain.home import (
     CANCEL_ALL_TIMERS,
@@ -60,7 +60,6 @@ from familiar_hub.brain.prompt import (
     apology,
     build_messages,
     is_decline,
-    is_question,
     retrieval_query,
     system_prompt,
 )

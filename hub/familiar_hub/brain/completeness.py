@@ -36,6 +36,14 @@ QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 """An English question's first word."""
+_ASKING = re.compile(r"^\s*(tell|remind) me\b", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """Asked, not said: a question mark, a question's first word, or "tell me", "remind me"."""
+    return bool(text.strip().endswith("?") or QUESTION_START.match(text) or _ASKING.match(text))
+
+
 MIN_QUESTION_WORDS = 3
 
 # "What did the plumber … say about Friday?": after do-support or a modal the question needs

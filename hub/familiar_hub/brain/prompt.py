@@ -11,7 +11,6 @@ import re
 from collections.abc import Sequence
 
 from familiar_hub.brain.backend import ChatMessage
-from familiar_hub.brain.completeness import QUESTION_START
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.language import gloss
@@ -143,15 +142,6 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
     if history and len(question.split()) <= 8:
         return f"{history[-1].user} {question}"
     return question
-
-
-_ASKING = re.compile(r"^\s*(tell|remind) me\b", re.IGNORECASE)
-
-
-def is_question(text: str) -> bool:
-    return (
-        text.strip().endswith("?") or bool(QUESTION_START.match(text)) or bool(_ASKING.match(text))
-    )
 
 
 _LLM_DECLINE = re.compile(

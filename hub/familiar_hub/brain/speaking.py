@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from familiar_hub.brain.completeness import NUMBER_WORDS, QUESTION_START
+from familiar_hub.brain.completeness import NUMBER_WORDS, is_question
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
@@ -284,9 +284,9 @@ class Voice:
             return self.dress(["You haven't asked me anything yet."], key)
         last = asked_before[-1]
         said = last.user.strip().rstrip("?.!")
-        if _asks(last.user):
+        if is_question(last.user):
             return [self._with_address(f"You asked: {said}.", key)]
-        questions = [t for t in asked_before if _asks(t.user)]
+        questions = [t for t in asked_before if is_question(t.user)]
         if not questions:
             return [self._with_address(f"You said: {said}.", key)]
         # "Thank you!" is not what anyone means by "what did I just ask?"
@@ -305,10 +305,6 @@ class Voice:
         if kind is SmallTalk.FAREWELL:
             return self.farewell(key)
         return self.recall(kind, history, key)
-
-
-def _asks(text: str) -> bool:
-    return text.strip().endswith("?") or bool(QUESTION_START.match(text))
 
 
 # --- perspective ----------------------------------------------------------------------------
