@@ -18,7 +18,6 @@ from familiar_hub.brain.speaking import (
     names_herself,
     ungrounded,
     you_for_someone,
-    yours_is_mine,
 )
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import StyleProfile
@@ -477,15 +476,15 @@ async def test_a_sentence_that_is_not_what_was_asked_is_not_said() -> None:
 def test_what_her_mail_calls_yours_is_hers() -> None:
     dentist = "Your check-up with Dr Fraser is on 9 September at 10:40."
     assert (
-        yours_is_mine("Your check-up with Dr Fraser is on 9 September.", dentist, "When?")
+        first_person("Your check-up with Dr Fraser is on 9 September.", "When?", [], dentist)
         == "My check-up with Dr Fraser is on 9 September."
     )
     garage = "Your Volvo V70 is due its MOT on 18 May."
-    assert yours_is_mine("The MOT for your Volvo is due.", garage, "When is the MOT?") == (
+    assert first_person("The MOT for your Volvo is due.", "When is the MOT?", [], garage) == (
         "The MOT for my Volvo is due."
     )
     # a "your" her mail does not say, or the listener asking about their own, stays
-    assert yours_is_mine("Your tea is ready.", dentist, "Is tea ready?") == "Your tea is ready."
-    assert yours_is_mine("Your check-up is on Friday.", dentist, "When is my check-up?") == (
+    assert first_person("Your tea is ready.", "Is tea ready?", [], dentist) == "Your tea is ready."
+    assert first_person("Your check-up is on Friday.", "When is my check-up?", [], dentist) == (
         "Your check-up is on Friday."
     )

@@ -73,7 +73,6 @@ from familiar_hub.brain.speaking import (
     names_herself,
     ungrounded,
     you_for_someone,
-    yours_is_mine,
 )
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
@@ -694,8 +693,7 @@ class Brain:
             # said, and the answer goes on (the 0.5B often gives the real one next).
             _LOGGER.warning("[%s] withheld a sentence reciting the instructions", conversation_id)
             return None
-        piece = first_person(piece.strip(), said.question, said.names)
-        piece = yours_is_mine(piece, said.addressed, said.question)
+        piece = first_person(piece.strip(), said.question, said.names, said.addressed)
         if not piece or said.tainted:
             return None
         if names_herself(piece, said.names, said.question) or you_for_someone(piece):

@@ -338,22 +338,6 @@ def names_herself(sentence: str, names: Sequence[str], question: str = "") -> bo
     return False
 
 
-def yours_is_mine(sentence: str, addressed: str, question: str) -> str:
-    """ "Your check-up with Dr Fraser is on 9 September.", copied from the dentist's mail to
-    her: what her mail calls "your" is hers, "my" when she says it (unless the listener asks
-    about their own: "when is my check-up?"). ``addressed``: the passages written to her."""
-
-    def mine(match: re.Match[str]) -> str:
-        noun = re.escape(match.group(1))
-        if not re.search(rf"\byour {noun}\b", addressed, re.I):
-            return match.group(0)
-        if re.search(rf"\bmy {noun}\b", question, re.I):
-            return match.group(0)
-        return ("My " if match.group(0)[0] == "Y" else "my ") + match.group(1)
-
-    return re.sub(r"\b[Yy]our (\w+)", mine, sentence)
-
-
 _YOU_AS_THIRD = re.compile(r"(?:^|[,;:] )you (?:is|was|has|does|doesn't|isn't|wasn't)\b", re.I)
 
 
@@ -363,9 +347,14 @@ def you_for_someone(sentence: str) -> bool:
     return bool(_YOU_AS_THIRD.search(sentence))
 
 
-def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str:
+def first_person(
+    sentence: str, question: str, names: Sequence[str] = (), addressed: str = ""
+) -> str:
     """The persona talks about herself as "I": repairs answers that echo the question's "you"
-    ("You book it on the 1st" to "Where do you book...") or name her in the third person."""
+    ("You book it on the 1st" to "Where do you book...") or name her in the third person.
+    What the question or her mail (``addressed``: the passages written to her) calls "your"
+    is hers: "Your check-up with Dr Fraser…", copied from the dentist's mail, is "My
+    check-up…" (unless the listener asks about their own: "when is my check-up?")."""
     out = sentence
     for name in names:
         if not name or len(name) < 2:
@@ -373,9 +362,11 @@ def first_person(sentence: str, question: str, names: Sequence[str] = ()) -> str
         escaped = re.escape(name)
         out = re.sub(rf"\b{escaped}'s\b", "my", out)
         out = re.sub(rf"^{escaped} (is|was|has|will|would|can)\b", _third_to_first, out)
-    for match in _YOUR_NOUN.finditer(question):
-        noun = match.group(1).split()[0]
-        out = re.sub(rf"\b[Yy]our ({re.escape(noun)})\b", _your_to_my, out)
+    theirs = {m.group(1).lower() for m in re.finditer(r"\bmy (\w+)", question, re.I)}
+    yours = {m.group(1).split()[0].lower() for m in _YOUR_NOUN.finditer(question)}
+    yours |= {m.group(1).lower() for m in re.finditer(r"\byour (\w+)", addressed, re.I)} - theirs
+    for noun in yours:
+        out = re.sub(rf"\b[Yy]our ({re.escape(noun)})\b", _your_to_my, out, flags=re.I)
     verbs = {m.group(1).lower() for m in _YOU_VERB.finditer(question)}
     if re.search(r"\b(?:are|were|will|have|do|did|can)\s+you\b", question, re.I):
         for verb in verbs:
