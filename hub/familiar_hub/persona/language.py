@@ -210,6 +210,17 @@ def sound_key(word: str, *, romanised_from: bool = False) -> str:
     return lead + _VOWELS.sub("", single)
 
 
+def _consonants(key: str) -> int:
+    """How many consonants a ``sound_key`` holds (its leading-vowel mark aside)."""
+    return len(key.lstrip("a"))
+
+
+def _script_key(word: str) -> tuple[str, str] | None:
+    """A word in another script, romanised, and its ``sound_key``; None for a Latin one."""
+    latin = romanised(word)
+    return None if latin is None else (latin, sound_key(latin, romanised_from=True))
+
+
 _STOP_KEYS = frozenset(sound_key(word) for word in [*_GLOSSES, "hain", "mein"])
 
 
@@ -217,11 +228,8 @@ def script_stopword(word: str) -> bool:
     """A word in another script that is a function or question word: romanised, it sounds
     like one of the romanised Tamil and Hindi ones ("எங்கே" ~ "enga", "कब" ~ "kab"), or it
     has at most one consonant ("है", "की")."""
-    latin = romanised(word)
-    if latin is None:
-        return False
-    key = sound_key(latin, romanised_from=True)
-    return len(key.lstrip("a")) <= 1 or key in _STOP_KEYS
+    found = _script_key(word)
+    return found is not None and (_consonants(found[1]) <= 1 or found[1] in _STOP_KEYS)
 
 
 _GLOSS_KEYS = {sound_key(word): english for word, english in _GLOSSES.items()}
@@ -238,13 +246,11 @@ def gloss(question: str, language: str) -> str | None:
         return None
     found: dict[str, str] = {}
     for word in tokens(question):
-        latin = romanised(word)
-        if latin is None:
+        sounds = _script_key(word)
+        if sounds is None:
             english = _GLOSSES.get(word)
-        else:
-            key = sound_key(latin, romanised_from=True)
-            # one consonant says too little: "की" (of) would be "kya" (what)
-            english = _GLOSS_KEYS.get(key) if len(key.lstrip("a")) >= 2 else None
+        else:  # one consonant says too little: "की" (of) would be "kya" (what)
+            english = _GLOSS_KEYS.get(sounds[1]) if _consonants(sounds[1]) >= 2 else None
         if english:
             found.setdefault(word, english)
     return "; ".join(f"{word}: {english}" for word, english in found.items()) or None
@@ -277,7 +283,7 @@ class SoundIndex:
         for word in words:
             if word.isascii() and word.isalpha():
                 key = sound_key(word)
-                if len(key.lstrip("a")) >= MIN_SOUND_CONSONANTS:
+                if _consonants(key) >= MIN_SOUND_CONSONANTS:
                     self._by_key.setdefault(key, []).append(word)
 
     def __len__(self) -> int:
@@ -285,19 +291,19 @@ class SoundIndex:
 
     def lookup(self, word: str) -> list[str]:
         """The files' words that ``word`` (in another script) may be, longest match first."""
-        latin = romanised(word)
-        if latin is None:
+        found = _script_key(word)
+        if found is None:
             return []
-        key = sound_key(latin, romanised_from=True)
+        latin, key = found
         stems = [key, key + "s"]  # the files may hold only the plural: "tikket" ~ "tickets"
         stems += [key[:-cut] for cut in range(1, SUFFIX_CONSONANTS + 1)]
         for stem in stems:
-            if stem == key or len(stem.lstrip("a")) >= MIN_STEM_CONSONANTS:
-                found = self._by_key.get(stem, [])
-                if 0 < len(found) <= MAX_SOUNDALIKES:
-                    return list(found)
-                if found:
-                    return _most_alike(latin, found)
+            if stem == key or _consonants(stem) >= MIN_STEM_CONSONANTS:
+                alike = self._by_key.get(stem, [])
+                if 0 < len(alike) <= MAX_SOUNDALIKES:
+                    return list(alike)
+                if alike:
+                    return _most_alike(latin, alike)
         return []
 
 
