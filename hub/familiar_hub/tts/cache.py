@@ -24,8 +24,6 @@ class PhraseCache:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[SpeechAudio, ...]] = OrderedDict()
         self._bytes = 0
-        self.hits = 0
-        self.misses = 0
 
     def wanted(self, text: str) -> bool:
         """Whether a synthesis of ``text`` would be kept."""
@@ -33,11 +31,8 @@ class PhraseCache:
 
     def get(self, text: str) -> tuple[SpeechAudio, ...] | None:
         pieces = self._entries.get(text)
-        if pieces is None:
-            self.misses += self.wanted(text)
-            return None
-        self._entries.move_to_end(text)
-        self.hits += 1
+        if pieces is not None:
+            self._entries.move_to_end(text)
         return pieces
 
     def put(self, text: str, pieces: Sequence[SpeechAudio]) -> None:

@@ -113,13 +113,15 @@ class PiperTts(ThreadedModel):
             for piece in kept:
                 yield piece
             return
+        keep = self._cache.wanted(text)
         made: list[SpeechAudio] = []
         try:
             async with aclosing(self.worker.iterate(lambda: self._sentences(text))) as pieces:
                 async for piece in pieces:
-                    if self._cache.wanted(text):
+                    if keep:
                         made.append(piece)
                     yield piece
         except (RuntimeError, ValueError, OSError) as err:
             raise TtsFailed(f"Piper failed: {err}") from err
-        self._cache.put(text, made)  # only a whole synthesis gets here
+        if keep:
+            self._cache.put(text, made)  # only a whole synthesis gets here
