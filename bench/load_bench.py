@@ -277,12 +277,16 @@ def run_rows(run: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
 def table_medians(section: str) -> dict[str, dict[int, float]]:
     """Every run in the section's table (its own and earlier ones, from any machine): the
     median per number of satellites, by the run's name."""
     out: dict[str, dict[int, float]] = {}
     for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = _cells(line)
         if len(cells) == 6 and cells[1].isdigit():
             try:
                 out.setdefault(cells[0], {})[int(cells[1])] = float(cells[2])
@@ -315,9 +319,7 @@ def write(run: dict[str, Any]) -> None:
             "",
         ]
     )
-    section = replace_rows(
-        section, lambda row: row.strip("| ").split(" |")[0].strip() == name, run_rows(run)
-    )
+    section = replace_rows(section, lambda row: _cells(row)[0] == name, run_rows(run))
     series = table_medians(section)
     kinds = [
         k for k in ("home command", "persona question") if any(n.startswith(k) for n in series)
