@@ -26,7 +26,10 @@ pytestmark = pytest.mark.models
 
 @pytest.fixture(scope="module")
 def hub_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with hub_process(tmp_path_factory.mktemp("hub"), {}) as (uri, _proc):
+    # Piper without its random noise: the spoken checks below hear the same audio every run
+    # (with it, Whisper once heard "Turn on, the kitchen light" as "The current kitchen light")
+    tts = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    with hub_process(tmp_path_factory.mktemp("hub"), {"tts": tts}) as (uri, _proc):
         yield uri
 
 
