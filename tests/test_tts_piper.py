@@ -1,11 +1,12 @@
-"""Piper in process: the voice we load speaks as ``PiperVoice.load`` makes it speak, with its
-ONNX threads sleeping between operators (the hub's cores are shared); short texts said again
-are replayed from memory."""
+"""Piper in process: the voice we load says what ``PiperVoice.load`` makes it say, decoded in
+pieces so the first goes out early, with its ONNX threads sleeping between operators (the hub's
+cores are shared); short texts said again are replayed from memory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import aclosing
+from pathlib import Path
 
 import pytest
 
@@ -14,25 +15,69 @@ from familiar_hub import models
 from familiar_hub.config import TtsConfig
 from familiar_hub.tts.backend import SpeechAudio
 from familiar_hub.tts.backends.piper import PiperTts
+from familiar_hub.tts.backends.piper_split import FIRST_FRAMES, SplitVoice, limited, spans
 from familiar_hub.tts.cache import PhraseCache
 
 TEXT = "Okay, the kitchen light is on now."
 
 
 @pytest.mark.models
-async def test_the_voice_speaks_as_piper_loads_it_without_spinning_threads() -> None:
+async def test_the_voice_says_in_pieces_what_piper_says_whole_without_spinning_threads() -> None:
+    import numpy as np
     from piper import PiperVoice, SynthesisConfig
 
+    text = "Okay, the kitchen light is on now, and the front door is locked for the night."
     config = TtsConfig(noise_scale=0.0, noise_w_scale=0.0)  # deterministic synthesis
     async with PiperTts(config) as tts:
-        options = tts._voice.session.get_session_options()
-        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-        ours = b"".join([piece.pcm async for piece in tts.synthesize(TEXT, None)])
+        assert tts._split is not None
+        for half in (tts._split.text_half, tts._split.decoder):
+            options = half.get_session_options()
+            assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        pieces = [piece.pcm async for piece in tts.synthesize(text, None)]
+        gain = tts._split.gain
     reference = PiperVoice.load(models.resolve(config.voice))
-    settings = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    theirs = b"".join(chunk.audio_int16_bytes for chunk in reference.synthesize(TEXT, settings))
-    assert len(ours) > 16000
-    assert ours == theirs
+    settings = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
+    [whole] = list(reference.synthesize(text, settings))
+    theirs = np.clip(limited(whole.audio_float_array * gain) * 32767, -32767, 32767)
+    ours = np.frombuffer(b"".join(pieces), dtype=np.int16)
+    assert len(pieces) >= 2  # the first piece went out before the rest was decoded
+    assert len(pieces[0]) // 2 == FIRST_FRAMES * reference.config.hop_length
+    assert ours.size == theirs.size > 16000
+    assert np.max(np.abs(ours - theirs.astype(np.int16).astype(np.int32))) <= 2
+    assert 0.5 < np.max(np.abs(ours)) / 32767 <= 1.0  # a level like Piper's own
+
+
+def test_pieces_double_and_a_short_tail_joins_the_piece_before() -> None:
+    assert spans(0) == []
+    assert spans(20, first=32) == [(0, 20)]  # shorter than a first piece: whole
+    assert spans(124, first=32) == [(0, 32), (32, 124)]
+    assert spans(300, first=32) == [(0, 32), (32, 96), (96, 300)]
+    assert spans(1000, first=32) == [(0, 32), (32, 96), (96, 224), (224, 480), (480, 1000)]
+
+
+def test_loud_peaks_are_bent_under_full_scale_and_the_rest_is_untouched() -> None:
+    import numpy as np
+
+    audio = np.array([0.0, 0.5, -0.8, 0.9, -1.2, 3.0], dtype=np.float32)
+    out = limited(audio)
+    assert list(out[:3]) == list(audio[:3])
+    assert np.all(np.abs(out) <= 1.0) and np.all(np.sign(out[3:]) == np.sign(audio[3:]))
+    assert 0.85 < out[3] < 0.9 and abs(out[4]) < out[5]  # still in order of loudness
+
+
+def test_a_graph_without_a_decoder_to_cut_at_is_decoded_whole(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input"], ["output"], name="/whole/Identity")],
+        "old-export",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])],
+    )
+    save(helper.make_model(graph), tmp_path / "voice.onnx")
+    made: list[object] = []
+    assert SplitVoice.split(tmp_path / "voice.onnx", made.append) is None
+    assert made == []
 
 
 @pytest.mark.models
