@@ -143,7 +143,7 @@ async def held_out(model: str, tmp: Path, name: str) -> dict[str, Any]:
             other = question_language(question["q"], config.languages) != "en"
             decided = {
                 "old": old_rule(passages),
-                "new": relevant(passages, cross_language=other),
+                "new": relevant(passages, cross_language=other, question=question["q"]),
             }
             for rule_name, kept in decided.items():
                 text = " ".join(f"{p.subject or ''} {p.text}".lower() for p in kept)
@@ -168,7 +168,10 @@ def score(result: dict[str, Any], policy: RelevancePolicy) -> dict[str, Any]:
         kind = question["kind"]
         other = question_language(question["q"]) != "en"
         top = passages[:BRAIN_K]
-        decided = {"old": old_rule(top), "new": relevant(top, policy, cross_language=other)}
+        decided = {
+            "old": old_rule(top),
+            "new": relevant(top, policy, cross_language=other, question=question["q"]),
+        }
         for name, chosen in decided.items():
             kept = {recall_mail_id(p.source) for p in chosen}
             ok = (answer in kept) if answer else not kept

@@ -6,6 +6,7 @@ import pytest
 
 from familiar_hub.persona.language import (
     SoundIndex,
+    alike,
     gloss,
     question_language,
     romanised,
@@ -132,3 +133,19 @@ def test_question_words_of_tamil_and_hindi_are_glossed(
     question: str, language: str, expected: str | None
 ) -> None:
     assert gloss(question, language) == expected
+
+
+def test_one_word_in_its_english_forms_and_not_every_word_with_its_first_letters() -> None:
+    same = [
+        ("meet", "meetings"),
+        ("cleaner", "cleaning"),
+        ("charge", "charges"),
+        ("arrive", "arriving"),
+        ("library", "libraries"),
+        ("heat", "heating"),
+        ("car", "cars"),
+        ("key", "keys"),
+    ]
+    assert all(alike(a, b) and alike(b, a) for a, b in same)
+    other = [("electrician", "electricity"), ("test", "testament"), ("care", "car"), ("ate", "at")]
+    assert not any(alike(a, b) for a, b in other)

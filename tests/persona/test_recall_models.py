@@ -39,7 +39,11 @@ async def ask(tmp_path: Path, embedder: Embedder, questions: list[str]) -> dict[
                 "top": recall_mail_id(passages[0].source),
                 "kept": [
                     recall_mail_id(p.source)
-                    for p in relevant(passages, cross_language=question_language(question) != "en")
+                    for p in relevant(
+                        passages,
+                        cross_language=question_language(question) != "en",
+                        question=question,
+                    )
                 ],
                 "passages": passages,
             }
@@ -51,7 +55,7 @@ async def test_near_threshold_questions_are_decided_on_evidence(
 ) -> None:
     questions = {
         "What's the number of the pipe guy?": "m01",  # cosine 0.28: under the old 0.4 cut
-        "Who's our plumber?": "m01",  # 0.38
+        "Who's our plumber?": "m01",  # 0.38 (and her own mail to Selvam Plumbing may stay)
         "Where is the spare key?": "m02",  # 0.35, keywords exact
         "spare key enga vechirukka?": "m02",
         "What is my passport number?": None,
@@ -63,7 +67,9 @@ async def test_near_threshold_questions_are_decided_on_evidence(
     for question, expected in questions.items():
         got = answers[question]
         if expected:
-            assert got["kept"] == [expected], question  # the right mail, and only it
+            also = {"m09"} if question == "Who's our plumber?" else set()
+            assert got["kept"][0] == expected, question  # the right mail first
+            assert set(got["kept"][1:]) <= also, question  # and nothing else
             right = next(p for p in got["passages"] if recall_mail_id(p.source) == expected)
             old_cut_wrong += right.similarity < 0.4
         else:

@@ -3,10 +3,11 @@ retrievers, a lead over the other candidates), not one cosine threshold."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.relevance import RelevancePolicy, focus, relevant, sure
+from familiar_hub.persona.relevance import RelevancePolicy, asked, focus, relevant, sure
 
 
 def passage(text: str, **evidence: Any) -> Passage:
@@ -107,10 +108,12 @@ def test_all_the_questions_rare_words_found_by_both_retrievers_need_less_standin
     )
     other = passage("other", distinctiveness=1.5, vector_rank=2)
     assert kept(lecture, other) == ["lecture"]
-    keywords_only = passage("kw", distinctiveness=2.1, keyword_rank=1, keyword_coverage=1.0)
+    keywords_only = passage("kw", distinctiveness=2.1, keyword_rank=2, keyword_coverage=1.0)
     assert kept(keywords_only, other) == []  # the vector half did not find it: no agreement
-    below = passage("low", distinctiveness=1.3, vector_rank=1, keyword_rank=1, keyword_coverage=1.0)
+    below = passage("low", distinctiveness=1.3, vector_rank=1, keyword_rank=2, keyword_coverage=1.0)
     assert kept(below, other) == []
+    # the keyword half's first pick holding every keyword needs no more (see below)
+    assert kept(replace(below, keyword_rank=1), other) == ["low"]
 
 
 def test_a_passage_sharing_no_word_with_the_question_must_stand_out_far() -> None:
@@ -202,3 +205,89 @@ def test_focus_without_a_shared_word_keeps_the_start_within_the_limit() -> None:
     assert len(cut) <= 122 and cut.endswith(" …") and cut.startswith("Sentence number 0")
     many_hits = " ".join(f"The key is in drawer {i}." for i in range(100))
     assert len(focus(many_hits, "Where is the key?", 120)) <= 122
+
+
+def test_the_keyword_half_first_pick_holding_every_keyword_is_kept_whatever_the_vectors_say() -> (
+    None
+):
+    # "When does the chess club meet?": the treasurer's report to the chess club says
+    # "Meetings continue on Thursdays"; MiniLM ranked it 7th (z 0.63)
+    report = passage(
+        "report",
+        similarity=0.23,
+        distinctiveness=0.63,
+        vector_rank=7,
+        keyword_rank=1,
+        keyword_coverage=1.0,
+    )
+    tournament = passage(
+        "tournament",
+        similarity=0.40,
+        distinctiveness=2.34,
+        vector_rank=2,
+        keyword_rank=2,
+        keyword_coverage=0.63,
+    )
+    assert "report" in kept(tournament, report)  # (the tournament beside it: same club)
+    assert kept(tournament, replace(report, keyword_coverage=0.63)) == []
+
+
+def test_a_passage_holding_the_kind_of_thing_asked_for_needs_less_standing_out() -> None:
+    household = passage(
+        "Car: Volvo V70, MOT each May. Window cleaner: every fourth Tuesday, £20.",
+        similarity=0.27,
+        distinctiveness=1.61,
+        vector_rank=3,
+        keyword_rank=1,
+        keyword_coverage=0.43,
+    )
+
+    def decided(question: str, text: str | None = None) -> list[Passage]:
+        chosen = household if text is None else replace(household, text=text)
+        return relevant([chosen], question=question)
+
+    assert asked("How much does the window cleaner charge?") == "number"
+    assert asked("When does the chess club meet?") == "time"
+    assert asked("What colour is your car?") == "colour" and asked("Who has the key?") is None
+    assert decided("How much does the window cleaner charge?") == [household]
+    assert decided("How much does it charge?", "Window cleaner: every fourth Tuesday.") == []
+    assert decided("What colour is your car?") == []  # it names the car, not its colour
+    assert relevant([household]) == []  # without the question: as before
+    # another language: the English question words say nothing
+    foreign = replace(household, keyword_rank=2)
+    assert relevant([foreign], question="How much?", cross_language=True) == []
+
+
+def test_a_passage_on_the_same_matter_is_kept_beside_a_relevant_one() -> None:
+    # "Which book is overdue at the library?": his own "Book overdue. Returned today." stands
+    # out, the library's notice naming the book comes second
+    own = passage(
+        "own",
+        similarity=0.65,
+        distinctiveness=4.12,
+        vector_rank=1,
+        keyword_rank=1,
+        keyword_coverage=1.0,
+    )
+    notice = passage(
+        "notice",
+        similarity=0.45,
+        distinctiveness=2.39,
+        vector_rank=2,
+        keyword_rank=2,
+        keyword_coverage=0.61,
+    )
+    other = passage(
+        "other",
+        similarity=0.28,
+        distinctiveness=0.92,
+        vector_rank=3,
+        keyword_rank=3,
+        keyword_coverage=0.29,
+    )
+    assert kept(own, notice, other) == ["own", "notice"]
+    alone = replace(own, distinctiveness=1.0, keyword_coverage=0.5)
+    assert kept(alone, notice, other) == []  # nothing relevant to go beside
+    # two already relevant: no third beside them
+    reply = replace(notice, text="reply", distinctiveness=2.6, vector_rank=3, keyword_rank=3)
+    assert kept(own, reply, notice) == ["own", "reply"]

@@ -218,3 +218,28 @@ async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> No
         hits = await store.search(None, "சாம்பார் புளி", 5)
         assert [p.text for p in hits] == [texts[0]]  # shares no whole word with the other
         assert hits[0].keyword_coverage == 1.0
+
+
+async def test_a_question_finds_its_words_in_their_other_forms_and_only_those(
+    tmp_path: Path,
+) -> None:
+    async with (
+        HashingEmbedder(DIM) as embedder,
+        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
+    ):
+        texts = [
+            "Treasurer's report. Meetings continue on Thursdays at 19:00 in the library.",
+            "Every fourth Tuesday, the window cleaning is £20, cash under the mat.",
+            "The electricity bill went up again this quarter.",
+        ]
+        chunks = [chunk(i, t) for i, t in enumerate(texts)]
+        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
+        await store.commit_file(
+            path="/m", kind="email", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
+        )
+        hits = await store.search(None, "When does the treasurer meet?", 5)
+        assert hits[0].text == texts[0] and hits[0].keyword_coverage == 1.0  # meet ~ meetings
+        hits = await store.search(None, "What does the window cleaner charge?", 5)
+        assert hits[0].text == texts[1] and hits[0].keyword_coverage > 0.5  # cleaner ~ cleaning
+        # the same first letters are not the same word: electrician is not electricity
+        assert await store.search(None, "electrician", 5) == []

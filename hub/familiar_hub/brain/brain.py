@@ -583,7 +583,9 @@ class Brain:
             return []
         # Fused ranks always look like a match: the evidence says whether one is.
         kept = [p for p in passages if p.score >= self.config.min_score]
-        return relevant(kept, self._policy, cross_language=self._language(query) != "en")
+        return relevant(
+            kept, self._policy, cross_language=self._language(query) != "en", question=query
+        )
 
     @property
     def _policy(self) -> RelevancePolicy:

@@ -316,3 +316,28 @@ def _most_alike(latin: str, words: Sequence[str]) -> list[str]:
     if not scored or scored[0][0] < MIN_LETTERS_ALIKE:
         return []
     return [word for ratio, word in scored[:MAX_SOUNDALIKES] if ratio >= MIN_LETTERS_ALIKE]
+
+
+INFLECTIONS = ("", "e", "s", "es", "ed", "d", "ing", "ings", "er", "ers", "y", "ies", "ied")
+"""English endings that make one word of two: "meet" ~ "meetings", "cleaner" ~ "cleaning",
+"charge" ~ "charges", "library" ~ "libraries" (but not "electrician" ~ "electricity"). A stem
+shorter than :data:`MIN_STEM` takes only a plural ("car" ~ "cars", not "care")."""
+MIN_STEM = 4
+PLURALS = ("", "s", "es")
+
+
+def alike(word: str, other: str) -> bool:
+    """The same word in two forms: equal, or one stem with two of :data:`INFLECTIONS` after it
+    (of :data:`PLURALS` after a stem of three letters)."""
+    if word == other:
+        return True
+    common = 0
+    for a, b in zip(word, other, strict=False):
+        if a != b:
+            break
+        common += 1
+    for size in range(common, 2, -1):
+        endings = INFLECTIONS if size >= MIN_STEM else PLURALS
+        if word[size:] in endings and other[size:] in endings:
+            return True
+    return False

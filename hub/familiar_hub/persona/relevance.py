@@ -18,6 +18,15 @@ with few shared words at 0.3). So a passage counts as relevant on evidence of tw
 - **standing out from the other candidates**: a passage whose distinctiveness is well above
   every other passage retrieved for the question is the one the question is about.
 
+- **the keyword half's first pick holding (nearly) every keyword**: relevant whatever the
+  vectors think, as a passage only the keyword half found is.
+- **the kind of thing asked for**: "how much…?" wants a number, "when…?" a time, "what
+  colour…?" a colour; a passage both retrievers found that holds one needs less standing out,
+  and one that does not ("Car: Volvo V70, MOT each May" for "what colour is your car?") gets no
+  such help.
+- **beside a lone relevant passage**: the best other that both retrievers found with half the
+  keyword weight, standing out from the store, is on the same matter and kept too.
+
 - **no keywords at all**: a passage that shares no keyword with a question asked in the
   language of the files needs to stand out much further. On the persona sets every right
   passage shared at least one word with its question, and the vector half's confident wrong
@@ -33,11 +42,12 @@ A store too small to measure distinctiveness (a handful of chunks) falls back to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.language import FOREIGN_STOPWORDS, script_stopword, tokens
+from familiar_hub.persona.language import FOREIGN_STOPWORDS, alike, script_stopword, tokens
 from familiar_hub.persona.style import STOPWORDS
 from familiar_hub.tts.sentences import split_sentences
 
@@ -54,20 +64,6 @@ def query_words(text: str) -> list[str]:
     ]
     words = content or words
     return list(dict.fromkeys(words))[:32]
-
-
-_STEM = 5
-"""Two words of at least this many letters sharing this many first letters count as one
-("arriving" ~ "arrive"); a shorter one counts when it starts the other ("meet" ~ "meetings")."""
-
-
-def _alike(word: str, other: str) -> bool:
-    if word == other:
-        return True
-    short, long_ = sorted((word, other), key=len)
-    if len(short) >= 4 and long_.startswith(short):
-        return True
-    return len(short) >= _STEM and short[:_STEM] == long_[:_STEM]
 
 
 def focus(text: str, question: str, max_chars: int) -> str:
@@ -89,7 +85,7 @@ def focus(text: str, question: str, max_chars: int) -> str:
     hits = [
         i
         for i, sentence in enumerate(sentences)
-        if any(_alike(w, q) for w in tokens(sentence) for q in words)
+        if any(alike(w, q) for w in tokens(sentence) for q in words)
     ]
     if not hits:
         return _cut(" ".join(sentences), max_chars)
@@ -167,6 +163,19 @@ class RelevancePolicy:
     """For a question in another language: the keyword half's first pick holding this share
     of the question's keyword weight is relevant."""
 
+    typed_coverage: float = 0.4
+    """A passage both retrievers found (the keyword half among its first two) holding this
+    share of the question's keyword weight and the kind of thing the question asks for (a
+    number, a time, a colour: ``holds_asked``) needs only ``min_distinctiveness_with_keywords``."""
+
+    companion_coverage: float = 0.5
+    companion_distinctiveness: float = 2.0
+    """When one passage alone is relevant, the best other that both retrievers found with this
+    share of the keyword weight and this much standing out is kept beside it: the same matter
+    in another mail (the library's overdue notice beside "Book overdue. Returned today."). Not
+    beside two or more: the answer is likely among them already, and each passage costs
+    prompt time and the small model's attention."""
+
 
 def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
     agreed = passage.vector_rank is not None and passage.keyword_rank is not None
@@ -174,54 +183,130 @@ def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
     return keywords or lead >= policy.min_lead
 
 
+_ASKED = (
+    ("number", re.compile(r"\bhow (?:much|many|far|old|long)\b|\bwhat (?:price|number)\b", re.I)),
+    ("time", re.compile(r"\bwhen\b|\bwhat (?:time|day|date)\b|\bwhich day\b", re.I)),
+    ("colour", re.compile(r"\bwhat colou?r\b", re.I)),
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    "forty|fifty|hundred|thousand|half|dozen|pair"
+)
+_TIME_WORDS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|mondays|tuesdays|wednesdays|"
+    "thursdays|fridays|saturdays|sundays|today|tomorrow|tonight|yesterday|morning|afternoon|"
+    "evening|noon|midnight|weekend|week|weekly|month|monthly|year|yearly|annual|daily|every"
+)
+_HOLDS = {
+    "number": re.compile(rf"\d|[£$€₹¥]|\b(?:{_NUMBER_WORDS})\b", re.I),
+    "time": re.compile(rf"\d|\b(?:{_TIME_WORDS})\b", re.I),
+    "colour": re.compile(
+        r"\b(?:red|blue|green|yellow|black|white|grey|gray|silver|gold|brown|orange|pink|"
+        r"purple|maroon|beige|navy|cream|violet)\b",
+        re.I,
+    ),
+}
+
+
+def asked(question: str) -> str | None:
+    """The kind of thing an English question asks for, when it is one a passage can be seen to
+    hold or not: ``number`` ("how much…?"), ``time`` ("when…?"), ``colour``; else None."""
+    for kind, pattern in _ASKED:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_asked(text: str, kind: str) -> bool:
+    """``text`` holds a thing of that kind: a digit, a currency sign or a number word; a date,
+    a day or a time; a colour."""
+    return bool(_HOLDS[kind].search(text))
+
+
 def relevant(
     passages: Sequence[Passage],
     policy: RelevancePolicy | None = None,
     *,
     cross_language: bool = False,
+    question: str | None = None,
 ) -> list[Passage]:
     """The passages that hold the answer, in their order; empty: the files do not know.
-    ``cross_language``: the question is in another language than the files."""
+    ``cross_language``: the question is in another language than the files; ``question``
+    (optional) lets a passage that holds the kind of thing asked for count that as support."""
     policy = policy or RelevancePolicy()
-    scores = [p.distinctiveness for p in passages]
-    out = []
-    for index, passage in enumerate(passages):
-        z = passage.distinctiveness
-        lexical = passage.keyword_rank is not None and passage.keyword_coverage > 0
-        if (
-            cross_language
-            and passage.keyword_rank == 1
-            and passage.keyword_coverage >= policy.cross_language_coverage
-        ):
-            keep = True
-        elif (
-            not cross_language
-            and not lexical
-            and z is not None
-            and z < policy.unsupported_distinctiveness
-        ):
-            keep = False
-        elif z is None:
-            if passage.similarity is not None:
-                keep = passage.similarity >= policy.fallback_similarity
-            elif passage.keyword_rank is not None:  # found by keywords only
-                keep = passage.keyword_coverage >= policy.keyword_only_coverage
-            else:  # a retriever that gives no evidence: its choice stands
-                keep = True
-        elif z >= policy.strong_distinctiveness:
-            keep = True
-        else:
-            others = [s for i, s in enumerate(scores) if i != index and s is not None]
-            lead = z - max(others) if others else z
-            agreed = passage.vector_rank is not None and passage.keyword_rank is not None
-            keep = (z >= policy.min_distinctiveness and _supported(passage, lead, policy)) or (
-                agreed
-                and passage.keyword_coverage >= policy.full_keyword_coverage
-                and z >= policy.min_distinctiveness_with_keywords
-            )
-        if keep:
-            out.append(passage)
+    kind = asked(question) if question and not cross_language else None
+    out = [
+        p
+        for p in passages
+        if _relevant(p, passages, policy, cross_language)
+        or (kind is not None and _typed(p, kind, policy))
+    ]
+    if len(out) == 1 and not cross_language:
+        beside = [p for p in passages if p not in out and _companion(p, policy)][:1]
+        out = [p for p in passages if p in out or p in beside]
     return out
+
+
+def _agreed(passage: Passage) -> bool:
+    return passage.vector_rank is not None and passage.keyword_rank is not None
+
+
+def _typed(passage: Passage, kind: str, policy: RelevancePolicy) -> bool:
+    return (
+        _agreed(passage)
+        and passage.keyword_rank is not None
+        and passage.keyword_rank <= 2
+        and passage.keyword_coverage >= policy.typed_coverage
+        and (passage.distinctiveness or 0.0) >= policy.min_distinctiveness_with_keywords
+        and holds_asked(f"{passage.subject or ''} {passage.text}", kind)
+    )
+
+
+def _companion(passage: Passage, policy: RelevancePolicy) -> bool:
+    return (
+        _agreed(passage)
+        and passage.keyword_coverage >= policy.companion_coverage
+        and (passage.distinctiveness or 0.0) >= policy.companion_distinctiveness
+    )
+
+
+def _relevant(
+    passage: Passage, passages: Sequence[Passage], policy: RelevancePolicy, cross_language: bool
+) -> bool:
+    z = passage.distinctiveness
+    lexical = passage.keyword_rank is not None and passage.keyword_coverage > 0
+    if (
+        cross_language
+        and passage.keyword_rank == 1
+        and passage.keyword_coverage >= policy.cross_language_coverage
+    ):
+        return True
+    if (
+        not cross_language
+        and not lexical
+        and z is not None
+        and z < policy.unsupported_distinctiveness
+    ):
+        return False
+    if z is None:
+        if passage.similarity is not None:
+            return passage.similarity >= policy.fallback_similarity
+        if passage.keyword_rank is not None:  # found by keywords only
+            return passage.keyword_coverage >= policy.keyword_only_coverage
+        return True  # a retriever that gives no evidence: its choice stands
+    if z >= policy.strong_distinctiveness:
+        return True
+    if passage.keyword_rank == 1 and passage.keyword_coverage >= policy.full_keyword_coverage:
+        return True  # the keywords say it, whatever the vectors think (as for keyword-only)
+    others = [p.distinctiveness for p in passages if p is not passage]
+    known = [o for o in others if o is not None]
+    lead = z - max(known) if known else z
+    return (z >= policy.min_distinctiveness and _supported(passage, lead, policy)) or (
+        _agreed(passage)
+        and passage.keyword_coverage >= policy.full_keyword_coverage
+        and z >= policy.min_distinctiveness_with_keywords
+    )
 
 
 def sure(

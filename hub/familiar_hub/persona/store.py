@@ -32,7 +32,7 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
-from familiar_hub.persona.language import SoundIndex, romanised, tokens
+from familiar_hub.persona.language import SoundIndex, alike, romanised, tokens
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.relevance import query_words
 from familiar_hub.persona.style import OwnText
@@ -145,6 +145,13 @@ def make_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) readable by the owner only."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
+
+
+INFLECTION_PREFIX = 4
+"""A question word's other forms are looked up among the files' words sharing its first
+letters (then kept when ``alike``)."""
+MAX_PREFIX_TERMS = 512
+MAX_FORMS = 8
 
 
 def _fts_query(words: Sequence[str]) -> str | None:
@@ -891,27 +898,47 @@ class PersonaStore(ThreadedModel):
         return out
 
     def _forms(self, words: Sequence[str]) -> list[list[str]]:
-        """Each question word with the forms to look it up by: itself, or for a word in
-        another script that is in none of the files, the files' words that sound like it
-        ("செல்வம்" -> "selvam", "ट्रेन" -> "train"): names, places and loanwords keep their
-        sound across scripts. A word in another script that is in none of the files and
-        sounds like none of their words has no form: what it means cannot be seen here, so
-        it is neither searched nor counted against a passage's keyword coverage."""
+        """Each question word with the forms to look it up by: itself and the files' words
+        that are it in another form ("meet" -> "meetings", "cleaner" -> "cleaning"; see
+        ``alike``), or for a word in another script that is in none of the files, the files'
+        words that sound like it ("செல்வம்" -> "selvam", "ट्रेन" -> "train"): names, places
+        and loanwords keep their sound across scripts. A word in another script that is in
+        none of the files and sounds like none of their words has no form: what it means
+        cannot be seen here, so it is neither searched nor counted against a passage's keyword
+        coverage."""
         foreign = [w for w in words if romanised(w) is not None]
-        if not foreign:
-            return [[w] for w in words]
-        marks = ",".join("?" * len(foreign))
-        held = {
-            str(row[0])
-            for row in self._db.execute(
-                f"SELECT term FROM chunks_fts_terms WHERE term IN ({marks})", foreign
-            )
-        }
-        if self._sounds is None:
-            self._sounds = SoundIndex(
-                [str(row[0]) for row in self._db.execute("SELECT term FROM chunks_fts_terms")]
-            )
-        return [self._sounds.lookup(w) if w in foreign and w not in held else [w] for w in words]
+        held: set[str] = set()
+        if foreign:
+            marks = ",".join("?" * len(foreign))
+            held = {
+                str(row[0])
+                for row in self._db.execute(
+                    f"SELECT term FROM chunks_fts_terms WHERE term IN ({marks})", foreign
+                )
+            }
+            if self._sounds is None:
+                self._sounds = SoundIndex(
+                    [str(row[0]) for row in self._db.execute("SELECT term FROM chunks_fts_terms")]
+                )
+        out = []
+        for word in words:
+            if word in foreign and word not in held:
+                out.append(self._sounds.lookup(word) if self._sounds else [])
+            else:
+                out.append([word, *self._inflections(word)])
+        return out
+
+    def _inflections(self, word: str) -> list[str]:
+        """The files' words that are ``word`` in another form, at most :data:`MAX_FORMS`."""
+        if len(word) < INFLECTION_PREFIX or not word.isalpha():
+            return []
+        prefix = word[:INFLECTION_PREFIX]
+        rows = self._db.execute(
+            "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? LIMIT ?",
+            (prefix, prefix + "\U0010ffff", MAX_PREFIX_TERMS),
+        )
+        forms = [str(row[0]) for row in rows]
+        return [t for t in forms if t != word and alike(word, t)][:MAX_FORMS]
 
     def _term_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each query word in this store; 0 for a stop word of
