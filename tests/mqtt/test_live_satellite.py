@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,28 @@ def speech() -> Speech:
     return Speech()
 
 
+HUB_TTS = {"noise_scale": 0.0, "noise_w_scale": 0.0}  # deterministic synthesis
+
+
 @pytest.fixture(scope="module")
 def tts_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real hub process serving only TTS (Piper, deterministic settings)."""
-    config = {"tts": {"noise_scale": 0.0, "noise_w_scale": 0.0}}
-    with hub_process(tmp_path_factory.mktemp("hub"), config, ["tts"]) as (uri, _):
+    with hub_process(tmp_path_factory.mktemp("hub"), {"tts": HUB_TTS}, ["tts"]) as (uri, _):
         yield uri
+
+
+def hub_says(*texts: str) -> list[bytes]:
+    """What ``tts_hub`` says for each text: the same Piper backend and settings, in process (on
+    a thread with its own loop), 22050 Hz 16-bit mono."""
+    from familiar_hub.config import TtsConfig
+    from familiar_hub.tts.backends.piper import PiperTts
+
+    async def synthesize() -> list[bytes]:
+        async with PiperTts(TtsConfig(**HUB_TTS)) as tts:
+            return [b"".join([p.pcm async for p in tts.synthesize(t, None)]) for t in texts]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, synthesize()).result()
 
 
 def mqtt_section(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
@@ -168,16 +185,15 @@ async def test_announce_and_ask_are_spoken_with_the_hub_voice(
         FakeHomeAssistant(running.uri) as ha,
     ):
         await watcher.wait_for(SAT.state, b"idle")
+        dinner, question = hub_says("Dinner is ready.", "Shall I order pizza?")
         mark = watcher.mark()
         await watcher.publish(SAT.command("announce"), "Dinner is ready.")
-        dinner = speech.piper("Dinner is ready.")
         await wait_until(lambda: dinner in played_audio(tmp_path), timeout=WAIT)
         await watcher.wait_for(SAT.state, b"speaking", after=mark)
         await watcher.wait_for(SAT.state, b"idle", after=mark + 1)
         assert "run-pipeline" not in ha.types()  # an announcement does not listen
 
         mark = watcher.mark()
-        question = speech.piper("Shall I order pizza?")
         await watcher.publish(SAT.command("ask"), "Shall I order pizza?")
         run = await ha.wait_for("run-pipeline")
         assert question in played_audio(tmp_path)  # spoken before listening
