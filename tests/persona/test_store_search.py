@@ -4,7 +4,8 @@ words; ingestion embeds several files per call and reports each file in order.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,23 @@ def chunk(n: int, text: str, *, year: int = 2020, mine: bool = False) -> Chunk:
         message_id=None,
         seq=n,
     )
+
+
+@contextlib.asynccontextmanager
+async def store_of(
+    tmp_path: Path, texts: list[str], kind: str = "email"
+) -> AsyncIterator[PersonaStore]:
+    """A store holding one file of these texts, one chunk each, hashed embeddings."""
+    async with (
+        HashingEmbedder(DIM) as embedder,
+        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
+    ):
+        chunks = [chunk(i, t) for i, t in enumerate(texts)]
+        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
+        await store.commit_file(
+            path="/m", kind=kind, sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
+        )
+        yield store
 
 
 async def vec0_top(store: PersonaStore, query: np.ndarray, k: int) -> list[int]:
@@ -178,20 +196,12 @@ async def test_changes_by_another_connection_reach_the_vector_half(tmp_path: Pat
 async def test_a_question_in_another_script_finds_names_and_loanwords_by_sound(
     tmp_path: Path,
 ) -> None:
-    async with (
-        HashingEmbedder(DIM) as embedder,
-        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
-    ):
-        texts = [
-            "Selvam the plumber comes on Thursday for the tap.",
-            "Train tickets to Madurai are booked for the 14th.",
-            "The wifi password is on the fridge.",
-        ]
-        chunks = [chunk(i, t) for i, t in enumerate(texts)]
-        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
-        await store.commit_file(
-            path="/m", kind="email", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
-        )
+    texts = [
+        "Selvam the plumber comes on Thursday for the tap.",
+        "Train tickets to Madurai are booked for the 14th.",
+        "The wifi password is on the fridge.",
+    ]
+    async with store_of(tmp_path, texts) as store:
         # "when will Selvam come?" in Tamil script: its name found as "selvam"
         hits = await store.search(None, "செல்வம் எப்போ வருவார்?", 5)
         assert [p.text for p in hits] == [texts[0]]
@@ -203,16 +213,8 @@ async def test_a_question_in_another_script_finds_names_and_loanwords_by_sound(
 
 
 async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> None:
-    async with (
-        HashingEmbedder(DIM) as embedder,
-        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
-    ):
-        texts = ["சாம்பார் செய்முறை: புளி எலுமிச்சை அளவு.", "சாம்பு வாங்கு, பால் வாங்கு."]
-        chunks = [chunk(i, t) for i, t in enumerate(texts)]
-        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
-        await store.commit_file(
-            path="/m", kind="note", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
-        )
+    texts = ["சாம்பார் செய்முறை: புளி எலுமிச்சை அளவு.", "சாம்பு வாங்கு, பால் வாங்கு."]
+    async with store_of(tmp_path, texts, kind="note") as store:
         terms = {str(r[0]) for r in await store.execute("SELECT term FROM chunks_fts_terms")}
         assert {"சாம்பார்", "புளி", "சாம்பு"} <= terms  # not cut into "ச", "ம", "ப", ...
         hits = await store.search(None, "சாம்பார் புளி", 5)
@@ -223,20 +225,12 @@ async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> No
 async def test_a_question_finds_its_words_in_their_other_forms_and_only_those(
     tmp_path: Path,
 ) -> None:
-    async with (
-        HashingEmbedder(DIM) as embedder,
-        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
-    ):
-        texts = [
-            "Treasurer's report. Meetings continue on Thursdays at 19:00 in the library.",
-            "Every fourth Tuesday, the window cleaning is £20, cash under the mat.",
-            "The electricity bill went up again this quarter.",
-        ]
-        chunks = [chunk(i, t) for i, t in enumerate(texts)]
-        vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
-        await store.commit_file(
-            path="/m", kind="email", sha256="x", size=0, chunks=chunks, vectors=vectors, own=[]
-        )
+    texts = [
+        "Treasurer's report. Meetings continue on Thursdays at 19:00 in the library.",
+        "Every fourth Tuesday, the window cleaning is £20, cash under the mat.",
+        "The electricity bill went up again this quarter.",
+    ]
+    async with store_of(tmp_path, texts) as store:
         hits = await store.search(None, "When does the treasurer meet?", 5)
         assert hits[0].text == texts[0] and hits[0].keyword_coverage == 1.0  # meet ~ meetings
         hits = await store.search(None, "What does the window cleaner charge?", 5)
