@@ -124,3 +124,30 @@ def test_the_phrase_cache_is_bounded_in_bytes_least_recently_used_out() -> None:
     cache.put("a text longer than twenty", audio(10))
     assert len(cache) == 2 and cache.get("huge") is None
     assert PhraseCache(max_chars=0, max_bytes=1000).wanted("Done.") is False
+
+
+def test_a_graph_the_extractor_cannot_cut_is_decoded_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import onnx.utils
+    from onnx import TensorProto, helper, save
+
+    nodes = [
+        helper.make_node("Identity", ["input"], ["z"], name="/flow/Identity"),
+        helper.make_node("Identity", ["z"], ["output"], name="/dec/conv_pre/Conv"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "odd-export",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])],
+    )
+    save(helper.make_model(graph), tmp_path / "voice.onnx")
+
+    class Refusing:
+        def __init__(self, model: object) -> None:
+            raise ValueError("unsupported graph")
+
+    monkeypatch.setattr(onnx.utils, "Extractor", Refusing)
+    assert SplitVoice.split(tmp_path / "voice.onnx", lambda model: model) is None
+    assert "cannot cut voice.onnx at its decoder (unsupported graph)" in caplog.text

@@ -116,10 +116,14 @@ class SplitVoice:
         if latent not in needed:
             return None
         outputs = [o.name for o in graph.output]
-        extractor = Extractor(model)
         inputs = [i.name for i in graph.input]
-        text_half = extractor.extract_model(inputs, needed)
-        decoder = extractor.extract_model(needed, outputs)
+        try:
+            extractor = Extractor(model)
+            text_half = extractor.extract_model(inputs, needed)
+            decoder = extractor.extract_model(needed, outputs)
+        except Exception as err:  # an export the extractor cannot cut: the voice still speaks
+            _LOGGER.warning("cannot cut %s at its decoder (%s): decoded whole", path.name, err)
+            return None
         return cls(
             text_half=session(text_half.SerializeToString()),
             decoder=session(decoder.SerializeToString()),
