@@ -50,9 +50,9 @@ SessionFactory = Callable[[bytes | str], Any]
 
 
 def spans(frames: int, first: int = FIRST_FRAMES) -> list[tuple[int, int]]:
-    """Frame ranges of the pieces: ``first`` frames, then each piece twice the one before
-    (each takes twice as long to decode while the one before plays), a short tail joined to
-    the piece before it."""
+    """Frame ranges of the pieces: ``first`` frames, then each piece twice as long as the one
+    before (each is decoded while the one before it plays), a short tail joined to the piece
+    before it."""
     out: list[tuple[int, int]] = []
     start, size = 0, max(1, first)
     while start < frames:
