@@ -229,6 +229,7 @@ async def test_a_question_finds_its_words_in_their_other_forms_and_only_those(
         "Treasurer's report. Meetings continue on Thursdays at 19:00 in the library.",
         "Every fourth Tuesday, the window cleaning is £20, cash under the mat.",
         "The electricity bill went up again this quarter.",
+        "Both cars are in the garage.",
     ]
     async with store_of(tmp_path, texts) as store:
         hits = await store.search(None, "When does the treasurer meet?", 5)
@@ -237,3 +238,4 @@ async def test_a_question_finds_its_words_in_their_other_forms_and_only_those(
         assert hits[0].text == texts[1] and hits[0].keyword_coverage > 0.5  # cleaner ~ cleaning
         # the same first letters are not the same word: electrician is not electricity
         assert await store.search(None, "electrician", 5) == []
+        assert [p.text for p in await store.search(None, "car", 5)] == [texts[3]]  # a plural

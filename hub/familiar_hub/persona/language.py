@@ -324,6 +324,7 @@ INFLECTIONS = ("", "e", "s", "es", "ed", "d", "ing", "ings", "er", "ers", "y", "
 shorter than :data:`MIN_STEM` takes only a plural ("car" ~ "cars", not "care")."""
 MIN_STEM = 4
 PLURALS = ("", "s", "es")
+LONGEST_ENDING = max(len(e) for e in INFLECTIONS)
 
 
 def alike(word: str, other: str) -> bool:

@@ -32,7 +32,7 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
-from familiar_hub.persona.language import SoundIndex, alike, romanised, tokens
+from familiar_hub.persona.language import LONGEST_ENDING, SoundIndex, alike, romanised, tokens
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.relevance import query_words
 from familiar_hub.persona.style import OwnText
@@ -147,9 +147,6 @@ def make_private_dir(path: Path) -> None:
     path.chmod(0o700)
 
 
-INFLECTION_PREFIX = 4
-"""A question word's other forms are looked up among the files' words sharing its first
-letters (then kept when ``alike``)."""
 MAX_PREFIX_TERMS = 512
 MAX_FORMS = 8
 
@@ -929,13 +926,15 @@ class PersonaStore(ThreadedModel):
         return out
 
     def _inflections(self, word: str) -> list[str]:
-        """The files' words that are ``word`` in another form, at most :data:`MAX_FORMS`."""
-        if len(word) < INFLECTION_PREFIX or not word.isalpha():
+        """The files' words that are ``word`` in another form, at most :data:`MAX_FORMS`: they
+        share its first letters but for the longest ending, so only those are read."""
+        if len(word) < 3 or not word.isalpha():
             return []
-        prefix = word[:INFLECTION_PREFIX]
+        prefix = word[: max(3, len(word) - LONGEST_ENDING)]
         rows = self._db.execute(
-            "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? LIMIT ?",
-            (prefix, prefix + "\U0010ffff", MAX_PREFIX_TERMS),
+            "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? "
+            "AND length(term) <= ? LIMIT ?",
+            (prefix, prefix + "\U0010ffff", len(word) + LONGEST_ENDING, MAX_PREFIX_TERMS),
         )
         forms = [str(row[0]) for row in rows]
         return [t for t in forms if t != word and alike(word, t)][:MAX_FORMS]
