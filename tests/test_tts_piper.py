@@ -151,3 +151,44 @@ def test_a_graph_the_extractor_cannot_cut_is_decoded_whole(
     monkeypatch.setattr(onnx.utils, "Extractor", Refusing)
     assert SplitVoice.split(tmp_path / "voice.onnx", lambda model: model) is None
     assert "cannot cut voice.onnx at its decoder (unsupported graph)" in caplog.text
+
+
+@pytest.mark.models
+def test_the_halves_are_kept_and_read_back_and_a_damaged_keep_is_cut_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import onnx.utils
+    import onnxruntime
+
+    def session(model: bytes | str) -> object:
+        return onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+
+    voice = models.resolve(TtsConfig().voice)
+    first = SplitVoice.split(voice, session, tmp_path)
+    assert first is not None
+    [folder] = list(tmp_path.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "decoder.onnx",
+        "names.json",
+        "text-half.onnx",
+    ]
+
+    class Refusing:
+        def __init__(self, model: object) -> None:
+            raise AssertionError("cut again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(onnx.utils, "Extractor", Refusing)
+        again = SplitVoice.split(voice, session, tmp_path)  # read back, not cut
+    assert again is not None and (again.latent, again.carried) == (first.latent, first.carried)
+    inputs = {
+        "input": np.array([[1, 20, 0, 30, 0, 40, 2]], dtype=np.int64),
+        "input_lengths": np.array([7], dtype=np.int64),
+        "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32),
+    }
+    ours = np.concatenate(list(again.pieces(inputs)))
+    assert np.array_equal(ours, np.concatenate(list(first.pieces(inputs))))
+    (folder / "decoder.onnx").write_bytes(b"damaged")
+    assert SplitVoice.split(voice, session, tmp_path) is not None  # cut again, kept again
+    assert (folder / "decoder.onnx").stat().st_size > 1000

@@ -75,7 +75,7 @@ class PiperTts(ThreadedModel):
         if language:
             self._language = str(language)
         session = functools.partial(_session, use_cuda=self.config.use_cuda)
-        self._split = SplitVoice.split(path, session)
+        self._split = SplitVoice.split(path, session, models.cache_dir() / "piper-halves")
         whole = self._split.text_half if self._split else session(str(path))
         self._voice = PiperVoice(session=whole, config=PiperConfig.from_dict(voice_config))
         self._syn_config = SynthesisConfig(
@@ -88,9 +88,10 @@ class PiperTts(ThreadedModel):
                 length_scale=self.config.length_scale, noise_scale=0.0, noise_w_scale=0.0
             )
             sentences = self._voice.phonemize(CALIBRATION)
-            self._split.calibrate([self._inputs(p, quiet) for p in sentences])
-        for _ in self._sentences("Ready."):  # warm-up
-            pass
+            self._split.calibrate([self._inputs(p, quiet) for p in sentences])  # and warms up
+        else:
+            for _ in self._sentences("Ready."):  # warm-up
+                pass
 
     def _inputs(self, phonemes: list[str], settings: Any) -> dict[str, np.ndarray]:
         """The graph's inputs for one sentence, as ``PiperVoice.phoneme_ids_to_audio`` makes
