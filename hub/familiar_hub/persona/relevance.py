@@ -178,8 +178,7 @@ class RelevancePolicy:
 
 
 def _supported(passage: Passage, lead: float, policy: RelevancePolicy) -> bool:
-    agreed = passage.vector_rank is not None and passage.keyword_rank is not None
-    keywords = agreed and passage.keyword_coverage >= policy.min_keyword_coverage
+    keywords = _agreed(passage) and passage.keyword_coverage >= policy.min_keyword_coverage
     return keywords or lead >= policy.min_lead
 
 
@@ -255,8 +254,7 @@ def _agreed(passage: Passage) -> bool:
 def _typed(passage: Passage, kind: str, policy: RelevancePolicy) -> bool:
     return (
         _agreed(passage)
-        and passage.keyword_rank is not None
-        and passage.keyword_rank <= 2
+        and (passage.keyword_rank or 0) <= 2
         and passage.keyword_coverage >= policy.typed_coverage
         and (passage.distinctiveness or 0.0) >= policy.min_distinctiveness_with_keywords
         and holds_asked(f"{passage.subject or ''} {passage.text}", kind)
