@@ -75,7 +75,9 @@ async def run(model: str, tmp: Path, data: dict[str, Any], k: int) -> dict[str, 
     rows: list[dict[str, Any]] = []
     async with make_embedder(config.embedder) as embedder:
         await embedder.embed(["warm up"])
-        async with PersonaStore(config.store_path, embedder.dim, embedder.name) as store:
+        async with PersonaStore(
+            config.store_path, embedder.dim, embedder.name, languages=config.languages
+        ) as store:
             async with Ingestor(config, store, embedder) as ingestor:
                 start = time.perf_counter()
                 report = await ingestor.ingest([corpus])
@@ -123,6 +125,7 @@ async def held_out(model: str, tmp: Path, name: str) -> dict[str, Any]:
             "addresses": persona.get("addresses", []),
             "names": persona.get("names", []),
             "documents_by_persona": persona.get("documents_by_persona", False),
+            "languages": persona.get("languages", ["en"]),
             "store": str(tmp / f"{name}-{model}.db"),
             "embedder": {"model": model},
         }
@@ -130,7 +133,9 @@ async def held_out(model: str, tmp: Path, name: str) -> dict[str, Any]:
     counts = {"old": [0, 0], "new": [0, 0]}
     async with (
         make_embedder(config.embedder) as embedder,
-        PersonaStore(config.store_path, embedder.dim, embedder.name) as store,
+        PersonaStore(
+            config.store_path, embedder.dim, embedder.name, languages=config.languages
+        ) as store,
     ):
         async with Ingestor(config, store, embedder) as ingestor:
             await ingestor.ingest([root / "mail", root / "notes"])

@@ -12,6 +12,8 @@ from familiar_hub.persona.language import (
     romanised,
     script_stopword,
     sound_key,
+    stem,
+    stem_prefixes,
     tokens,
 )
 from familiar_hub.persona.relevance import query_words
@@ -149,3 +151,25 @@ def test_one_word_in_its_english_forms_and_not_every_word_with_its_first_letters
     assert all(alike(a, b) and alike(b, a) for a, b in same)
     other = [("electrician", "electricity"), ("test", "testament"), ("care", "car"), ("ate", "at")]
     assert not any(alike(a, b) for a, b in other)
+
+
+def test_a_word_of_another_language_has_the_stem_of_its_other_forms() -> None:
+    same = [
+        ("de", "schenkst", "Geschenk"),  # the German "ge-" of nouns and participles
+        ("de", "schenkst", "Geschenken"),
+        ("de", "Geburtstag", "Geburtstags"),
+        ("de", "fliegst", "fliegen"),
+        ("es", "vuelas", "vuelo"),
+        ("es", "llave", "llaves"),
+        ("fr", "cadeaux", "cadeau"),
+    ]
+    for language, a, b in same:
+        key = stem(a, language)
+        assert key is not None and key == stem(b, language), (language, a, b)
+        # a big vocabulary is read only where the forms begin
+        assert any(b.lower().startswith(p) for p in stem_prefixes(key, language))
+    other = [("de", "Feier", "Feuer"), ("de", "schenkst", "schenkel"), ("es", "vuelas", "vuelta")]
+    assert not any(stem(a, lang) == stem(b, lang) for lang, a, b in other)
+    # English has its own forms (alike); a language without a stemmer and short stems: none
+    assert stem("meetings", "en") is None and stem("dosa", "xx") is None
+    assert stem("Feuer", "de") is None  # "feu"

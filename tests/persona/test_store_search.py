@@ -36,12 +36,12 @@ def chunk(n: int, text: str, *, year: int = 2020, mine: bool = False) -> Chunk:
 
 @contextlib.asynccontextmanager
 async def store_of(
-    tmp_path: Path, texts: list[str], kind: str = "email"
+    tmp_path: Path, texts: list[str], kind: str = "email", languages: Sequence[str] = ()
 ) -> AsyncIterator[PersonaStore]:
     """A store holding one file of these texts, one chunk each, hashed embeddings."""
     async with (
         HashingEmbedder(DIM) as embedder,
-        PersonaStore(tmp_path / "s.db", DIM, embedder.name) as store,
+        PersonaStore(tmp_path / "s.db", DIM, embedder.name, languages=languages) as store,
     ):
         chunks = [chunk(i, t) for i, t in enumerate(texts)]
         vectors = dict(zip([c.hash for c in chunks], await embedder.embed(texts), strict=True))
@@ -239,3 +239,26 @@ async def test_a_question_finds_its_words_in_their_other_forms_and_only_those(
         # the same first letters are not the same word: electrician is not electricity
         assert await store.search(None, "electrician", 5) == []
         assert [p.text for p in await store.search(None, "car", 5)] == [texts[3]]  # a plural
+
+
+async def test_a_question_in_the_personas_other_language_finds_its_words_in_their_forms(
+    tmp_path: Path,
+) -> None:
+    texts = [
+        "Lieber Klaus, ich bringe dir ein Barometer mit. Betreff: Geschenk",
+        "Lieber Klaus, die Feier ist im Fischereihafen, Beginn 18 Uhr.",
+        "Klaus, mein Flug landet um 11:05.",
+    ]
+    question = "Was schenkst du Klaus?"
+    (tmp_path / "en").mkdir()
+    (tmp_path / "de").mkdir()
+    async with store_of(tmp_path / "en", texts) as store:  # no German: "schenkst" is in no file
+        hits = await store.search(None, question, 5)
+        assert all(p.keyword_coverage < 1.0 for p in hits)
+    async with store_of(tmp_path / "de", texts, languages=["en", "de"]) as store:
+        hits = await store.search(None, question, 5)
+        assert hits[0].text == texts[0] and hits[0].keyword_coverage == 1.0  # ~ Geschenk
+        assert all(p.keyword_coverage < 1.0 for p in hits[1:])
+        # an English question is not read as German: no German forms for it
+        hits = await store.search(None, "What did you give Klaus?", 5)
+        assert all(p.keyword_coverage < 1.0 for p in hits)

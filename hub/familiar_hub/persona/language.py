@@ -9,10 +9,13 @@ language. Whole words only, few of them: a question is short, so one question wo
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 
+import snowballstemmer
 from anyascii import anyascii
 
 SCRIPTS = [
@@ -342,3 +345,76 @@ def alike(word: str, other: str) -> bool:
         if word[size:] in endings and other[size:] in endings:
             return True
     return False
+
+
+# ----------------------------------------------------------- forms in other languages
+
+SNOWBALL = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+}
+"""The Snowball stemmers (``snowballstemmer``) of the languages other than English a persona
+may be asked in, by ISO 639-1 code."""
+GERMAN_PREFIX = "ge"
+"""German makes nouns and participles with "ge-" ("schenken" -> "Geschenk", "geschenkt"):
+taken off a stem of :data:`GERMAN_PREFIX_MIN` letters or more, as the CISTEM stemmer does."""
+GERMAN_PREFIX_MIN = 6
+MIN_STEM_LETTERS = 4
+"""A stem shorter than this ("hab", "sag") is shared by too many unrelated words."""
+
+
+@functools.cache
+def _stemmer(language: str) -> Callable[[str], str] | None:
+    algorithm = SNOWBALL.get(language)
+    if algorithm is None or algorithm not in snowballstemmer.algorithms():
+        return None
+    stemmer: Callable[[str], str] = snowballstemmer.stemmer(algorithm).stemWord
+    return stemmer
+
+
+def stem(word: str, language: str) -> str | None:
+    """``word``'s stem in ``language`` (its Snowball stemmer; German also without "ge-"):
+    "schenkst", "Geschenk" and "geschenkt" are all "schenk", "vuelas" and "vuelo" "vuel".
+    Accents are dropped first, as the keyword index drops them. None for English (see
+    ``alike``), a language without a stemmer, or a stem too short to tell words apart."""
+    stemmer = _stemmer(language)
+    if stemmer is None or not word.isalpha():
+        return None
+    if word.isascii() or _latin(word):
+        word = "".join(
+            c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c)
+        )
+    found = stemmer(word.lower())
+    if language == "de" and found.startswith(GERMAN_PREFIX) and len(found) >= GERMAN_PREFIX_MIN:
+        found = found[len(GERMAN_PREFIX) :]
+    return found if len(found) >= MIN_STEM_LETTERS else None
+
+
+def stem_prefixes(key: str, language: str) -> list[str]:
+    """What the words with stem ``key`` begin with, so that only those are read from a big
+    vocabulary: the stem but for its last letter (a stemmer may change it), and in German
+    the same after "ge"."""
+    prefix = key[: max(3, len(key) - 1)]
+    return [prefix, GERMAN_PREFIX + prefix] if language == "de" else [prefix]
+
+
+def _latin(word: str) -> bool:
+    return all(unicodedata.name(c, "").startswith("LATIN") for c in word)

@@ -55,7 +55,9 @@ async def open_retriever(config: PersonaConfig) -> AsyncIterator[PersonaRetrieve
     """Load the embedder and open the store (both released on exit)."""
     async with (
         make_embedder(config.embedder) as embedder,
-        PersonaStore(config.store_path, embedder.dim, embedder.name) as store,
+        PersonaStore(
+            config.store_path, embedder.dim, embedder.name, languages=config.languages
+        ) as store,
     ):
         yield PersonaRetriever(store, embedder)
 

@@ -32,7 +32,16 @@ from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
-from familiar_hub.persona.language import LONGEST_ENDING, SoundIndex, alike, romanised, tokens
+from familiar_hub.persona.language import (
+    LONGEST_ENDING,
+    SoundIndex,
+    alike,
+    question_language,
+    romanised,
+    stem,
+    stem_prefixes,
+    tokens,
+)
 from familiar_hub.persona.names import author_names, name_counts
 from familiar_hub.persona.relevance import query_words
 from familiar_hub.persona.style import OwnText
@@ -149,6 +158,9 @@ def make_private_dir(path: Path) -> None:
 
 MAX_PREFIX_TERMS = 512
 MAX_FORMS = 8
+MAX_STEM_GROWTH = 6
+"""Letters a word of the files may have beyond the question's word and still be read as
+its form in another language ("schenkst" -> "geschenken", "vuelo" -> "vuelos")."""
 
 
 def _fts_query(words: Sequence[str]) -> str | None:
@@ -302,9 +314,19 @@ def _schema_statements(dim: int) -> list[str]:
 class PersonaStore(ThreadedModel):
     """Async front of the SQLite store; every call runs on the store's own thread."""
 
-    def __init__(self, path: Path, dim: int | None = None, embedder: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dim: int | None = None,
+        embedder: str | None = None,
+        *,
+        languages: Sequence[str] = (),
+    ) -> None:
         super().__init__("persona-db")
         self.path = path
+        self.languages = tuple(languages)
+        """The persona's languages: a question in one of them (not English) also looks its
+        words up in their other forms in that language (``language.stem``)."""
         self._dim = dim
         self._embedder = embedder
         self._db: Any = None
@@ -843,7 +865,7 @@ class PersonaStore(ThreadedModel):
         vector_ranks = [] if hits is None else [chunk_id for chunk_id, _ in hits.best]
         similarity = {} if hits is None else dict(hits.best)
 
-        forms = self._forms(query_words(text))
+        forms = self._forms(query_words(text), self._asked_in(text))
         weights = self._term_weights([form for group in forms for form in group])
         searched = [w for w in dict.fromkeys(f for g in forms for f in g) if weights[w] > 0.0]
         keyword_ranks = self._keyword_search(searched, where, candidates)
@@ -894,12 +916,20 @@ class PersonaStore(ThreadedModel):
             )
         return out
 
-    def _forms(self, words: Sequence[str]) -> list[list[str]]:
+    def _asked_in(self, text: str) -> str:
+        """The language of a question, among the persona's; English without them."""
+        if not any(code != "en" for code in self.languages):
+            return "en"
+        return question_language(text, ["en", *self.languages])
+
+    def _forms(self, words: Sequence[str], language: str = "en") -> list[list[str]]:
         """Each question word with the forms to look it up by: itself and the files' words
         that are it in another form ("meet" -> "meetings", "cleaner" -> "cleaning"; see
         ``alike``), or for a word in another script that is in none of the files, the files'
         words that sound like it ("செல்வம்" -> "selvam", "ट्रेन" -> "train"): names, places
-        and loanwords keep their sound across scripts. A word in another script that is in
+        and loanwords keep their sound across scripts. A question asked in another of the
+        persona's languages also finds its words' forms in that language ("schenkst" ->
+        "geschenk", ``stem``). A word in another script that is in
         none of the files and sounds like none of their words has no form: what it means
         cannot be seen here, so it is neither searched nor counted against a passage's keyword
         coverage."""
@@ -922,8 +952,24 @@ class PersonaStore(ThreadedModel):
             if word in foreign and word not in held:
                 out.append(self._sounds.lookup(word) if self._sounds else [])
             else:
-                out.append([word, *self._inflections(word)])
+                forms = [word, *self._inflections(word), *self._stem_forms(word, language)]
+                out.append(list(dict.fromkeys(forms)))
         return out
+
+    def _stem_forms(self, word: str, language: str) -> list[str]:
+        """The files' words with ``word``'s stem in ``language``, at most :data:`MAX_FORMS`."""
+        key = stem(word, language)
+        if key is None:
+            return []
+        found: list[str] = []
+        for prefix in stem_prefixes(key, language):
+            rows = self._db.execute(
+                "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? "
+                "AND length(term) <= ? LIMIT ?",
+                (prefix, prefix + "\U0010ffff", len(word) + MAX_STEM_GROWTH, MAX_PREFIX_TERMS),
+            )
+            found += [str(t) for (t,) in rows if t != word and stem(str(t), language) == key]
+        return found[:MAX_FORMS]
 
     def _inflections(self, word: str) -> list[str]:
         """The files' words that are ``word`` in another form, at most :data:`MAX_FORMS`: they
