@@ -3,6 +3,8 @@ brain with scripted models)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from familiar_hub.brain.brain import Brain
@@ -411,6 +413,45 @@ async def test_after_a_recited_instruction_the_answer_goes_on() -> None:
         result = await brain.respond("Who has a copy of the house key?").text()
     assert result.kind == "answer"
     assert "documents" not in result.text and "Lakshmi aunty has the key" in result.text
+
+
+class TwoAnswersLlm(ScriptedLlm):
+    """The first call streams ``pieces``, every later one ``then``."""
+
+    def __init__(self, pieces: list[str], then: list[str]) -> None:
+        super().__init__(pieces)
+        self.then = then
+
+    async def _stream(self) -> AsyncIterator[str]:
+        for piece in self.pieces if len(self.calls) == 1 else self.then:
+            yield piece
+
+
+async def test_an_answer_that_only_recites_is_asked_again_without_being_told_sure() -> None:
+    """The 0.5B model, told "The answer is in the documents.", answered "When is your dental
+    cleaning?" with just that, on every run. Asked once more without that line it answers;
+    asked again with it, it said the same again."""
+    llm = TwoAnswersLlm(["The answer is in the documents."], ["Lakshmi aunty has the key."])
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Who has a copy of the house key?").text()
+    assert result.kind == "answer" and "Lakshmi aunty has the key" in result.text
+    assert len(llm.calls) == 2
+    first, second = (call[0].content for call in llm.calls)
+    assert "The answer is in the documents" in first
+    assert "The answer is in the documents" not in second
+    assert llm.calls[0][1:] == llm.calls[1][1:]  # the same documents and question
+    # an answer that was given, or declined, is not asked again; nor one not told sure
+    for pieces, found in (
+        (["The answer is in the documents. ", "Lakshmi aunty has the key."], KEY),
+        (["The answer is in the documents. ", "I don't know."], KEY),
+        (["The answer is in the documents."], PARAPHRASE),
+    ):
+        llm = TwoAnswersLlm(pieces, ["Lakshmi aunty has the key."])
+        brain = Brain(CONFIG, llm, ListRetriever([found], MEENA), persona_name="Meena")
+        async with brain:
+            await brain.respond("Who has a copy of the house key?").text()
+        assert len(llm.calls) == 1, pieces
 
 
 async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:

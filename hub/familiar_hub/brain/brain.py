@@ -24,7 +24,7 @@ import functools
 import logging
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
@@ -136,6 +136,8 @@ class _Said:
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
     addressed: str = ""
     """The passages written to her (their "your" is her "my")."""
+    recited: bool = False
+    """A sentence said back the instructions ("The answer is in the documents.")."""
 
 
 @dataclass
@@ -640,21 +642,23 @@ class Brain:
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
         try:
-            stream = self.llm.stream(
-                messages,
-                max_tokens=self.config.max_tokens,
-                temperature=self.config.temperature,
-            )
-            async for piece in self._bounded(stream):
-                for sentence in splitter.feed(piece):
-                    if (spoken := accept(sentence)) is not None:
-                        yield spoken
-                if said.declined or len(said.kept) >= limit:
-                    break
-            if not said.declined and len(said.kept) < limit:
-                for sentence in splitter.flush():
-                    if (spoken := accept(sentence)) is not None:
-                        yield spoken
+            first = self._spoken(messages, splitter, accept, said, limit=limit)
+            async with contextlib.aclosing(first):
+                async for piece in first:
+                    yield piece
+            recited_only = said.recited and not (said.kept or said.declined or said.tainted)
+            if recited_only and messages != (
+                again := self._messages(question, history, passages, told_sure=False)
+            ):
+                # Told "The answer is in the documents.", the 0.5B sometimes says just that
+                # and stops; asked without that line (most of the prompt is still in the
+                # cache), it answers.
+                _LOGGER.debug("[%s] only recited the instructions: asked again", key)
+                splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
+                second = self._spoken(again, splitter, accept, said, limit=limit)
+                async with contextlib.aclosing(second):
+                    async for piece in second:
+                        yield piece
         except FamiliarError as err:
             code = err.code if err.code in (LlmTimeout.code, LlmFailed.code) else LlmFailed.code
             result.kind, result.error_code = "error", code
@@ -675,6 +679,30 @@ class Brain:
         if closer is not None:
             yield closer
 
+    async def _spoken(
+        self,
+        messages: list[ChatMessage],
+        splitter: SentenceSplitter,
+        accept: Callable[[str], str | None],
+        said: _Said,
+        *,
+        limit: int,
+    ) -> AsyncGenerator[str, None]:
+        """The sentences of one generation that may be said."""
+        assert self.llm is not None
+        stream = self.llm.stream(
+            messages, max_tokens=self.config.max_tokens, temperature=self.config.temperature
+        )
+        async for piece in self._bounded(stream):
+            for sentence in splitter.feed(piece):
+                if (spoken := accept(sentence)) is not None:
+                    yield spoken
+            if said.declined or len(said.kept) >= limit:
+                return
+        for sentence in splitter.flush():
+            if (spoken := accept(sentence)) is not None:
+                yield spoken
+
     def _accept(self, said: _Said, conversation_id: str, piece: str) -> str | None:
         """A piece of the LLM's answer in the persona's voice, or None when it must not be
         said: the model's own "I don't know" (declined in her words instead), or a sentence
@@ -694,6 +722,7 @@ class Brain:
             # A line of the instructions said back ("The answer is in the documents."): not
             # said, and the answer goes on (the 0.5B often gives the real one next).
             _LOGGER.warning("[%s] withheld a sentence reciting the instructions", conversation_id)
+            said.recited = True
             return None
         piece = first_person(piece.strip(), said.question, said.names, said.addressed)
         if not piece or said.tainted:
@@ -724,12 +753,17 @@ class Brain:
         return spoken
 
     def _messages(
-        self, text: str, history: Sequence[Turn], passages: Sequence[Passage]
+        self,
+        text: str,
+        history: Sequence[Turn],
+        passages: Sequence[Passage],
+        *,
+        told_sure: bool = True,
     ) -> list[ChatMessage]:
         """The prompt for a question (the same at the pause and at the answer), telling the
         model the answer is there when retrieval is sure of it."""
         language = self._language(text)
-        certain = sure(passages, self._policy, cross_language=language != "en")
+        certain = told_sure and sure(passages, self._policy, cross_language=language != "en")
         return build_messages(
             self.persona_name,
             self.style,
