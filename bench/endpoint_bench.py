@@ -48,6 +48,7 @@ from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
 from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
 from familiar_hub.asr.backends.faster_whisper import FasterWhisperAsr  # noqa: E402
+from familiar_hub.brain.brain import Brain  # noqa: E402
 from familiar_hub.config import HubConfig  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.benchhub import (  # noqa: E402
@@ -69,9 +70,19 @@ VAD_SILENCE = 0.8
 MID_PAUSE = 0.5
 
 SCENARIOS = {
-    "home command": "Turn on the kitchen light.",
-    "persona question": "When is Tom's birthday dinner?",
+    "home command": ["Turn on the kitchen light."],
+    "persona question": [
+        "When is Tom's birthday dinner?",
+        "When is my dental check-up?",
+        "When is the Volvo's service?",
+        "When does the rent go up?",
+        "When is Biscuit's vaccination?",
+        "When is sports day?",
+        "Which book is overdue?",
+    ],
 }
+"""Each turn asks the next of its request's texts: a question asked again right after itself
+finds its whole prompt in llama.cpp's cache, which a new question never does."""
 PAUSED = [
     ("Turn on the", "kitchen light."),
     ("Turn off the", "bedroom lamp."),
@@ -156,6 +167,52 @@ class BenchSatellite(SatelliteStub):
         )
 
 
+class Asker:
+    """Asks its texts in turn through the bench satellite, in the mode it is given."""
+
+    def __init__(
+        self,
+        satellite: BenchSatellite,
+        services: Any,
+        asr: FasterWhisperAsr,
+        llm: Any,
+        texts: list[str],
+    ) -> None:
+        self.satellite, self.services, self.asr, self.llm = satellite, services, asr, llm
+        self.audios = [speak(text) for text in texts]
+        self.asked = 0
+        self.evaluated: list[int] = []
+        """Prompt tokens the LLM evaluated for each turn (the rest was in its cache)."""
+
+    async def ask(self, endpointer: Any, asr_config: Any) -> Turn:
+        self.services.endpointer, self.asr.config = endpointer, asr_config
+        turn = await self.satellite.ask([self.audios[self.asked % len(self.audios)]])
+        self.asked += 1
+        self.evaluated.append(self.llm.last_stats.prompt_tokens_evaluated or 0)
+        return turn
+
+
+async def false_cuts(satellite: BenchSatellite) -> tuple[int, int, int, list[str]]:
+    """The commands spoken with a pause in the middle: how many the hub cut, how many ended
+    at the final pause, how many were heard word for word, and a row for each."""
+    cuts, ended_early, right = 0, 0, 0
+    cut_rows = []
+    for first, second in PAUSED:
+        turn = await satellite.ask([speak(first), speak(second)])
+        whole = words(f"{first} {second}")
+        cuts += turn.cut
+        ended_early += turn.after_stop is None
+        right += words(turn.transcript) == whole
+        heard = "cut" if turn.cut else "whole"
+        cut_rows.append(
+            f"| {first} … {second} | {turn.transcript} | {heard} "
+            f"| {'pause' if turn.after_stop is None else 'silence'} "
+            f"| {turn.first_audio:.2f} |"
+        )
+        print(cut_rows[-1], flush=True)
+    return cuts, ended_early, right, cut_rows
+
+
 def hub_config(
     persona: Path,
     satellite_ports: list[int],
@@ -164,7 +221,7 @@ def hub_config(
     window_seconds: float = 30.0,
 ) -> HubConfig:
     """The bench hub with two lights; ``llm`` replaces the brain's LLM settings."""
-    return bench_hub_config(
+    config = bench_hub_config(
         persona,
         satellite_ports,
         broker_port,
@@ -174,6 +231,9 @@ def hub_config(
         asr={"window_seconds": window_seconds},
         web=bench_web(persona.parent / "web"),  # not the default port: another hub may hold it
     )
+    # every question its own conversation: a question's own cost, not a growing history's
+    conductor = config.conductor.model_copy(update={"conversation_seconds": 0.0})
+    return config.model_copy(update={"conductor": conductor})
 
 
 def median(values: list[float]) -> str:
@@ -196,6 +256,9 @@ async def main(runs: int, window: float) -> list[str]:
                 assert hub.conductor is not None
                 services = hub.conductor.services
                 brain = services.endpointer
+                responder = services.responder
+                assert isinstance(responder, Brain) and responder.llm is not None
+                llm = responder.llm
                 asr = services.asr
                 assert isinstance(asr, FasterWhisperAsr)
                 quick = asr.config
@@ -207,16 +270,18 @@ async def main(runs: int, window: float) -> list[str]:
                 }
                 lines = []
                 medians: dict[tuple[str, str], tuple[float, float | None]] = {}
-                for name, text in SCENARIOS.items():
-                    audio = speak(text)
+                evaluated: list[int] = []
+                for name, texts in SCENARIOS.items():
+                    asker = Asker(satellite, services, asr, llm, texts)
                     for endpointer, asr_config in modes.values():  # warm-up
-                        services.endpointer, asr.config = endpointer, asr_config
-                        await satellite.ask([audio])
+                        await asker.ask(endpointer, asr_config)
+                    asker.evaluated.clear()
                     turns: dict[str, list[Turn]] = {mode: [] for mode in modes}
                     for _ in range(runs):
                         for mode, (endpointer, asr_config) in modes.items():
-                            services.endpointer, asr.config = endpointer, asr_config
-                            turns[mode].append(await satellite.ask([audio]))
+                            turns[mode].append(await asker.ask(endpointer, asr_config))
+                    if name == "persona question":
+                        evaluated = asker.evaluated
                     for mode, done in turns.items():
                         firsts = [t.first_audio for t in done]
                         stops = [t.after_stop for t in done if t.after_stop is not None]
@@ -231,23 +296,14 @@ async def main(runs: int, window: float) -> list[str]:
                         )
                         print(lines[-1], flush=True)
                 services.endpointer, asr.config = brain, quick
-                cuts, ended_early, right = 0, 0, 0
-                cut_rows = []
-                for first, second in PAUSED:
-                    turn = await satellite.ask([speak(first), speak(second)])
-                    whole = words(f"{first} {second}")
-                    cuts += turn.cut
-                    ended_early += turn.after_stop is None
-                    right += words(turn.transcript) == whole
-                    heard = "cut" if turn.cut else "whole"
-                    cut_rows.append(
-                        f"| {first} … {second} | {turn.transcript} | {heard} "
-                        f"| {'pause' if turn.after_stop is None else 'silence'} "
-                        f"| {turn.first_audio:.2f} |"
-                    )
-                    print(cut_rows[-1], flush=True)
+                cuts, ended_early, right, cut_rows = await false_cuts(satellite)
                 rows = [
                     *lines,
+                    "",
+                    f"Persona questions: {len(SCENARIOS['persona question'])} questions in "
+                    "turn, each its own conversation; prompt tokens the LLM evaluated per "
+                    f"answer (the rest was in its cache): median {statistics.median(evaluated):.0f}"
+                    f", {min(evaluated)}–{max(evaluated)}.",
                     "",
                     f"False cuts: **{cuts} of {len(PAUSED)}** commands spoken with a "
                     f"{MID_PAUSE} s pause in the middle; {ended_early} still ended at the "
