@@ -963,12 +963,8 @@ class PersonaStore(ThreadedModel):
             return []
         found: list[str] = []
         for prefix in stem_prefixes(key, language):
-            rows = self._db.execute(
-                "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? "
-                "AND length(term) <= ? LIMIT ?",
-                (prefix, prefix + "\U0010ffff", len(word) + MAX_STEM_GROWTH, MAX_PREFIX_TERMS),
-            )
-            found += [str(t) for (t,) in rows if t != word and stem(str(t), language) == key]
+            terms = self._terms_from(prefix, len(word) + MAX_STEM_GROWTH)
+            found += [t for t in terms if t != word and stem(t, language) == key]
         return found[:MAX_FORMS]
 
     def _inflections(self, word: str) -> list[str]:
@@ -977,13 +973,18 @@ class PersonaStore(ThreadedModel):
         if len(word) < 3 or not word.isalpha():
             return []
         prefix = word[: max(3, len(word) - LONGEST_ENDING)]
+        forms = self._terms_from(prefix, len(word) + LONGEST_ENDING)
+        return [t for t in forms if t != word and alike(word, t)][:MAX_FORMS]
+
+    def _terms_from(self, prefix: str, max_length: int) -> list[str]:
+        """The files' words beginning with ``prefix``, at most ``max_length`` letters long (at
+        most :data:`MAX_PREFIX_TERMS` of them)."""
         rows = self._db.execute(
             "SELECT term FROM chunks_fts_terms WHERE term >= ? AND term < ? "
             "AND length(term) <= ? LIMIT ?",
-            (prefix, prefix + "\U0010ffff", len(word) + LONGEST_ENDING, MAX_PREFIX_TERMS),
+            (prefix, prefix + "\U0010ffff", max_length, MAX_PREFIX_TERMS),
         )
-        forms = [str(row[0]) for row in rows]
-        return [t for t in forms if t != word and alike(word, t)][:MAX_FORMS]
+        return [str(row[0]) for row in rows]
 
     def _term_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each query word in this store; 0 for a stop word of
