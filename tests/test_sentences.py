@@ -113,6 +113,8 @@ def test_phrase_cut_while_streaming_waits_for_the_phrase(step: int) -> None:
 
 def test_clean_for_speech() -> None:
     assert clean_for_speech("- item one\n- item *two*") == "item one item two"
+    assert clean_for_speech("It is on 2025-03-12.") == "It is on 12 March 2025."
+    assert clean_for_speech("Ref 2025-13-40, 10-05-2025") == "Ref 2025-13-40, 10-05-2025"
 
 
 @pytest.mark.parametrize(

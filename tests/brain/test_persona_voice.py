@@ -454,6 +454,18 @@ async def test_an_answer_that_only_recites_is_asked_again_without_being_told_sur
         assert len(llm.calls) == 1, pieces
 
 
+async def test_a_date_copied_from_the_passages_is_said_as_people_say_it() -> None:
+    """The 0.5B answered "When is your diabetes check-up?" with "2025-02-20", a mail's date,
+    which Piper reads digit by digit; it is said "20 February 2025" (and still grounded)."""
+    check_up = passage("Your check-up is booked.", "mail/5.eml", date="2025-02-20")
+    llm = ScriptedLlm(["It is on 2025-02-20."])
+    brain = Brain(CONFIG, llm, ListRetriever([check_up], None), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("When is the check-up?").text()
+    assert result.kind == "answer" and "20 February 2025" in result.text
+    assert "2025-02-20" not in result.text
+
+
 async def test_her_own_name_is_never_the_answer_about_someone_else() -> None:
     """The 1.5B model answered "What is Mateo's girlfriend called?" with "Mateo's girlfriend
     is called Rosa." (her own name, from her signature) and "Who is coming to service the

@@ -75,9 +75,26 @@ _MIN_PHRASE_WORDS = 3
 """Words a head cut at a phrase needs ("The lights | in the hall" is not cut)."""
 
 
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_DAYS = 31
+
+
+def _spoken_date(match: re.Match[str]) -> str:
+    month, day = int(match.group(2)), int(match.group(3))
+    if not (1 <= month <= len(_MONTHS) and 1 <= day <= _DAYS):
+        return match.group(0)
+    return f"{day} {_MONTHS[month - 1]} {match.group(1)}"
+
+
 def clean_for_speech(text: str) -> str:
-    """Drop Markdown decoration an LLM may emit and squeeze whitespace."""
-    return _SPACES.sub(" ", _MARKUP.sub(" ", text)).strip()
+    """Drop Markdown decoration an LLM may emit, say ISO dates as people do ("2025-03-12" ->
+    "12 March 2025": the small models copy the passages' dates, which a voice reads digit by
+    digit), and squeeze whitespace."""
+    text = _ISO_DATE.sub(_spoken_date, _MARKUP.sub(" ", text))
+    return _SPACES.sub(" ", text).strip()
 
 
 def _is_abbreviation(text: str, end: int) -> bool:
