@@ -30,6 +30,7 @@ from familiar_hub.brain.completeness import NUMBER_WORDS, is_question
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
+from familiar_hub.tts.sentences import ISO_DATE, MONTHS, spoken_date
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -38,9 +39,7 @@ _COMMON_CAPITALISED = frozenset(
     """i i'm i'll i've i'd okay ok yes no english tamil hindi spanish german french mr mrs ms
     dr sir madam""".split()
 )
-_MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
+_MONTHS = [month.lower() for month in MONTHS]
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 # The same months and days in the other languages passages may be written in.
 _FOREIGN_CALENDAR = {
@@ -69,7 +68,6 @@ _FOREIGN_CALENDAR = {
     for foreign in words.split()
 }
 _CALENDAR = re.compile(r"\b(" + "|".join(_MONTHS + _WEEKDAYS) + r")\b", re.I)
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MIN_CONTENT_WORDS = 3
 _WRITTEN_FAREWELLS = frozenset(
     "regards best regards kind regards warm regards yours yours sincerely yours faithfully "
@@ -453,14 +451,7 @@ def _numbers(text: str) -> set[str]:
 
 def _calendar_text(text: str) -> str:
     """Sources with ISO dates spelled out and foreign month and day names in English too."""
-    spelled = _ISO_DATE.sub(
-        lambda m: (
-            f"{m.group(0)} {int(m.group(3))} {_MONTHS[int(m.group(2)) - 1]}"
-            if 1 <= int(m.group(2)) <= 12
-            else m.group(0)
-        ),
-        text,
-    )
+    spelled = ISO_DATE.sub(lambda m: f"{m.group(0)} {spoken_date(m)}", text)
     words = {w.lower() for w in _WORD.findall(spelled)}
     extra = [_FOREIGN_CALENDAR[w] for w in words if w in _FOREIGN_CALENDAR]
     return spelled + " " + " ".join(extra)

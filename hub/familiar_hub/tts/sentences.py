@@ -75,25 +75,27 @@ _MIN_PHRASE_WORDS = 3
 """Words a head cut at a phrase needs ("The lights | in the hall" is not cut)."""
 
 
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_MONTHS = (
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
 _DAYS = 31
 
 
-def _spoken_date(match: re.Match[str]) -> str:
+def spoken_date(match: re.Match[str]) -> str:
+    """An :data:`ISO_DATE` match as people say it ("12 March 2025"); itself when it is no
+    date."""
     month, day = int(match.group(2)), int(match.group(3))
-    if not (1 <= month <= len(_MONTHS) and 1 <= day <= _DAYS):
+    if not (1 <= month <= len(MONTHS) and 1 <= day <= _DAYS):
         return match.group(0)
-    return f"{day} {_MONTHS[month - 1]} {match.group(1)}"
+    return f"{day} {MONTHS[month - 1]} {match.group(1)}"
 
 
 def clean_for_speech(text: str) -> str:
     """Drop Markdown decoration an LLM may emit, say ISO dates as people do ("2025-03-12" ->
     "12 March 2025": the small models copy the passages' dates, which a voice reads digit by
     digit), and squeeze whitespace."""
-    text = _ISO_DATE.sub(_spoken_date, _MARKUP.sub(" ", text))
+    text = ISO_DATE.sub(spoken_date, _MARKUP.sub(" ", text))
     return _SPACES.sub(" ", text).strip()
 
 
