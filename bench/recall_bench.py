@@ -35,13 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "hub")]
 
 from familiar_hub.persona.api import Passage  # noqa: E402
-from familiar_hub.persona.backends import make_embedder  # noqa: E402
 from familiar_hub.persona.config import PersonaConfig  # noqa: E402
 from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.language import question_language  # noqa: E402
 from familiar_hub.persona.relevance import RelevancePolicy, relevant  # noqa: E402
-from familiar_hub.persona.retriever import PersonaRetriever  # noqa: E402
-from familiar_hub.persona.store import PersonaStore  # noqa: E402
+from familiar_hub.persona.retriever import open_retriever  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.corpus import (  # noqa: E402
     load_recall_set,
@@ -73,29 +71,23 @@ async def run(model: str, tmp: Path, data: dict[str, Any], k: int) -> dict[str, 
     if not corpus.exists():
         write_recall_mails(corpus, data["mails"])
     rows: list[dict[str, Any]] = []
-    async with make_embedder(config.embedder) as embedder:
-        await embedder.embed(["warm up"])
-        async with PersonaStore(
-            config.store_path, embedder.dim, embedder.name, languages=config.languages
-        ) as store:
-            async with Ingestor(config, store, embedder) as ingestor:
-                start = time.perf_counter()
-                report = await ingestor.ingest([corpus])
-                ingest_s = time.perf_counter() - start
-            retriever = PersonaRetriever(store, embedder)
-            times = []
-            for question in data["questions"]:
-                t = time.perf_counter()
-                passages = await retriever.search(question["q"], k)
-                times.append(time.perf_counter() - t)
-                rows.append(
-                    {
-                        "question": question,
-                        "passages": [
-                            asdict(p) | {"mail": recall_mail_id(p.source)} for p in passages
-                        ],
-                    }
-                )
+    async with open_retriever(config) as retriever:
+        await retriever.embedder.embed(["warm up"])
+        async with Ingestor(config, retriever.store, retriever.embedder) as ingestor:
+            start = time.perf_counter()
+            report = await ingestor.ingest([corpus])
+            ingest_s = time.perf_counter() - start
+        times = []
+        for question in data["questions"]:
+            t = time.perf_counter()
+            passages = await retriever.search(question["q"], k)
+            times.append(time.perf_counter() - t)
+            rows.append(
+                {
+                    "question": question,
+                    "passages": [asdict(p) | {"mail": recall_mail_id(p.source)} for p in passages],
+                }
+            )
     times.sort()
     return {
         "model": model,
@@ -131,15 +123,9 @@ async def held_out(model: str, tmp: Path, name: str) -> dict[str, Any]:
         }
     )
     counts = {"old": [0, 0], "new": [0, 0]}
-    async with (
-        make_embedder(config.embedder) as embedder,
-        PersonaStore(
-            config.store_path, embedder.dim, embedder.name, languages=config.languages
-        ) as store,
-    ):
-        async with Ingestor(config, store, embedder) as ingestor:
+    async with open_retriever(config) as retriever:
+        async with Ingestor(config, retriever.store, retriever.embedder) as ingestor:
             await ingestor.ingest([root / "mail", root / "notes"])
-        retriever = PersonaRetriever(store, embedder)
         for question in questions:
             if question["kind"] in ("smalltalk", "memory"):
                 continue
