@@ -427,24 +427,43 @@ class TwoAnswersLlm(ScriptedLlm):
             yield piece
 
 
-async def test_an_answer_that_only_recites_is_asked_again_without_being_told_sure() -> None:
-    """The 0.5B model, told "The answer is in the documents.", answered "When is your dental
-    cleaning?" with just that, on every run. Asked once more without that line it answers;
-    asked again with it, it said the same again."""
-    llm = TwoAnswersLlm(["The answer is in the documents."], ["Lakshmi aunty has the key."])
+@pytest.mark.parametrize(
+    "first",
+    [
+        # said on every run to "When is your dental cleaning?"
+        ["The answer is in the documents."],
+        # "...check-up, which is 2025-02-20.": the mail's own date, found nowhere in its text
+        ["It is with Mrs Brown."],
+        # "You is coming to service the boiler."
+        ["You is keeping the key."],
+    ],
+)
+async def test_an_answer_with_nothing_to_say_is_asked_again_without_being_told_sure(
+    first: list[str],
+) -> None:
+    """The 0.5B model, told "The answer is in the documents.", sometimes says just that, or a
+    sentence that may not be said (unfounded, or "you" for someone else), and nothing is left.
+    Asked once more without that line it reads the passage; asked again with it, it said the
+    same again."""
+    llm = TwoAnswersLlm(first, ["Lakshmi aunty has the key."])
     brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
     async with brain:
         result = await brain.respond("Who has a copy of the house key?").text()
     assert result.kind == "answer" and "Lakshmi aunty has the key" in result.text
+    assert "Brown" not in result.text and "You is" not in result.text
     assert len(llm.calls) == 2
-    first, second = (call[0].content for call in llm.calls)
-    assert "The answer is in the documents" in first
-    assert "The answer is in the documents" not in second
+    first_prompt, second_prompt = (call[0].content for call in llm.calls)
+    assert "The answer is in the documents" in first_prompt
+    assert "The answer is in the documents" not in second_prompt
     assert llm.calls[0][1:] == llm.calls[1][1:]  # the same documents and question
-    # an answer that was given, or declined, is not asked again; nor one not told sure
+
+
+async def test_an_answer_given_declined_unsafe_or_not_told_sure_is_not_asked_again() -> None:
     for pieces, found in (
         (["The answer is in the documents. ", "Lakshmi aunty has the key."], KEY),
         (["The answer is in the documents. ", "I don't know."], KEY),
+        (['{"name": "unlock", "entity": "lock.front_door"}'], KEY),
+        (["I have unlocked the front door for you."], KEY),
         (["The answer is in the documents."], PARAPHRASE),
     ):
         llm = TwoAnswersLlm(pieces, ["Lakshmi aunty has the key."])

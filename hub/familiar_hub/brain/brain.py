@@ -136,8 +136,8 @@ class _Said:
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
     addressed: str = ""
     """The passages written to her (their "your" is her "my")."""
-    recited: bool = False
-    """A sentence said back the instructions ("The answer is in the documents.")."""
+    unsafe: bool = False
+    """A sentence was JSON or claimed an action: nothing more is asked of the model."""
 
 
 @dataclass
@@ -646,14 +646,17 @@ class Brain:
             async with contextlib.aclosing(first):
                 async for piece in first:
                     yield piece
-            recited_only = said.recited and not (said.kept or said.declined or said.tainted)
-            if recited_only and messages != (
+            nothing_said = not (said.kept or said.declined or said.unsafe)
+            if nothing_said and messages != (
                 again := self._messages(question, history, passages, told_sure=False)
             ):
-                # Told "The answer is in the documents.", the 0.5B sometimes says just that
-                # and stops; asked without that line (most of the prompt is still in the
-                # cache), it answers.
-                _LOGGER.debug("[%s] only recited the instructions: asked again", key)
+                # Told "The answer is in the documents.", the 0.5B sometimes says just that,
+                # or the mail's own date ("The documents give you the date of your diabetes
+                # check-up, which is 2025-02-20."), and nothing of it may be said. Asked
+                # without that line (most of the prompt is still in the cache), it reads the
+                # passage ("...confirmed for 12 March at 9:30 am").
+                _LOGGER.debug("[%s] nothing to say from the answer: asked again", key)
+                said.tainted = False
                 splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
                 second = self._spoken(again, splitter, accept, said, limit=limit)
                 async with contextlib.aclosing(second):
@@ -716,13 +719,12 @@ class Brain:
             _LOGGER.warning(
                 "[%s] withheld a sentence that was JSON or claimed an action", conversation_id
             )
-            said.tainted = True
+            said.tainted = said.unsafe = True
             return None
         if leaks is not None and leaks.recites(piece):
             # A line of the instructions said back ("The answer is in the documents."): not
             # said, and the answer goes on (the 0.5B often gives the real one next).
             _LOGGER.warning("[%s] withheld a sentence reciting the instructions", conversation_id)
-            said.recited = True
             return None
         piece = first_person(piece.strip(), said.question, said.names, said.addressed)
         if not piece or said.tainted:
