@@ -299,11 +299,6 @@ def write(run: dict[str, Any]) -> None:
     """This run's rows into ``## Load`` in place of its earlier ones (same request,
     deployment and label); the other runs' rows and the text written by hand stay. The plot
     is drawn from the whole table."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     name = label(run)
     section = read_section("## Load") or "\n".join(
         [
@@ -320,6 +315,17 @@ def write(run: dict[str, Any]) -> None:
         ]
     )
     section = replace_rows(section, lambda row: _cells(row)[0] == name, run_rows(run))
+    draw(section)
+    replace_section("## Load", section)
+
+
+def draw(section: str) -> None:
+    """docs/load.png from every run in the section's table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     series = table_medians(section)
     kinds = [
         k for k in ("home command", "persona question") if any(n.startswith(k) for n in series)
@@ -338,7 +344,6 @@ def write(run: dict[str, Any]) -> None:
         axes.legend(fontsize=6, loc="upper left")
     figure.tight_layout()
     figure.savefig(ROOT / "docs" / "load.png", dpi=100)
-    replace_section("## Load", section)
 
 
 def main() -> None:
