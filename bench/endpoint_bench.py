@@ -107,6 +107,9 @@ def speech_samples(pcm: bytes) -> int:
 class Turn:
     first_audio: float
     """Seconds from the end of speech to the answer's first audio."""
+    ended: float
+    """Seconds from the end of speech to the end of the request: ``audio-stop``, or the
+    transcript when the hub ended the turn first."""
     after_stop: float | None
     """Seconds from ``audio-stop`` to the first audio (None: the hub ended the turn first)."""
     transcript: str
@@ -161,6 +164,7 @@ class BenchSatellite(SatelliteStub):
         assert self.first_audio is not None and self.transcript is not None
         return Turn(
             first_audio=self.first_audio - spoken_end,
+            ended=(stopped if stopped is not None else self.transcript[0]) - spoken_end,
             after_stop=None if stopped is None else self.first_audio - stopped,
             transcript=self.transcript[1],
             cut=self.transcript[0] < spoken_end,

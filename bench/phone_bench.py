@@ -5,15 +5,17 @@ The hub runs in process with its default models (Whisper base, Qwen2.5 0.5B, Pip
 request in real time (80 ms chunks) followed by silence:
 
 - the Pi path: a satellite-shaped Wyoming server driven by the conductor (``run-pipeline``,
-  audio, ``audio-stop`` after 0.8 s of silence as the satellite's VAD does);
+  audio, ``audio-stop`` after 0.8 s of silence as the satellite's VAD does, unless the hub
+  ended the turn on meaning first: ``endpoint_bench.BenchSatellite``);
 - the phone path: the phone page's WebSocket protocol (``hello``, ``listen`` as the page sends
   on a tap, then binary PCM); the hub's VAD ends the request. Also with the wake word
   ("Hey Jarvis." before the request) instead of the tap, heard by the hub: the fallback for
   pages that cannot run it. Where the page hears it (``wake{name}``, docs/web.md) the hub
   gets what a tap gives it, so the tap row stands for that path after the end of speech.
 
-The clock starts when the last sample of speech has been sent (the speaker stopped) and stops
-at the first byte of answer audio. Replaces ``## Phone`` in docs/benchmarks.md.
+The clock starts when the last loud sample of speech was spoken (the speaker stopped) and
+stops at the end of the request and at the first byte of answer audio. Replaces ``## Phone``
+in docs/benchmarks.md.
 
     python bench/phone_bench.py [--runs 5]
 """
@@ -37,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import aiohttp  # noqa: E402
-from voice_loop_bench import VAD_SILENCE, BenchSatellite  # noqa: E402
+from endpoint_bench import BenchSatellite, speech_samples  # noqa: E402
 
 from familiar.server import WyomingServer  # noqa: E402
 from familiar_hub.app import running_hub  # noqa: E402
@@ -55,20 +57,21 @@ def silence(seconds: float) -> bytes:
     return bytes(int(seconds * 16000) * 2)
 
 
-async def stream(ws: aiohttp.ClientWebSocketResponse, audio: bytes) -> float:
-    """Send in real time; the time the last chunk went out."""
-    loop = asyncio.get_running_loop()
-    begin = loop.time()
+async def stream(ws: aiohttp.ClientWebSocketResponse, audio: bytes, speech_end: int = 0) -> float:
+    """Send in real time, each 80 ms chunk once it has been recorded; the moment the sample
+    ``speech_end`` was spoken (``time.perf_counter``)."""
+    begin = time.perf_counter()
     for n, i in enumerate(range(0, len(audio), CHUNK)):
+        await asyncio.sleep(max(0.0, begin + (n + 1) * 0.08 - time.perf_counter()))
         await ws.send_bytes(audio[i : i + CHUNK])
-        await asyncio.sleep(max(0.0, begin + (n + 1) * 0.08 - loop.time()))
-    return time.perf_counter()
+    return begin + speech_end / 16000
 
 
 async def phone_turn(
-    ws: aiohttp.ClientWebSocketResponse, speech: bytes, tap: bool
+    ws: aiohttp.ClientWebSocketResponse, lead: bytes, speech: bytes, tap: bool
 ) -> tuple[float, float]:
-    """Seconds from the end of speech to the hub's end of the request (its VAD), and to the
+    """Seconds from the end of speech (the last loud sample of ``speech``, after ``lead``) to
+    the hub's end of the request (its VAD, or the words at the speaker's pause), and to the
     first byte of answer audio."""
     if tap:
         await ws.send_str(json.dumps({"type": "listen"}))
@@ -89,7 +92,7 @@ async def phone_turn(
                     return
 
     reader = asyncio.create_task(read())
-    end_of_speech = await stream(ws, speech)
+    end_of_speech = await stream(ws, lead + speech, (len(lead) + speech_samples(speech) * 2) // 2)
     # keep the microphone open (silence) until the answer is over, as the page does
     feeder = asyncio.create_task(stream(ws, silence(30)))
     try:
@@ -117,7 +120,7 @@ async def _run(tmp: Path, persona: Path, broker_port: int, runs: int) -> list[st
     port = free_port()
     config = bench_hub_config(persona, [port], broker_port, web=bench_web(tmp / "web"))
     request = speak(REQUEST)
-    wake = speak("Hey Jarvis.") + silence(0.8) + request
+    wake = speak("Hey Jarvis.") + silence(0.8)
     async with WyomingServer(satellite, "127.0.0.1", port), running_hub(config) as hub:
         assert hub.web is not None and hub.web.context is not None
         _, token = hub.web.context.credentials.issue("phone", "bench")
@@ -127,10 +130,10 @@ async def _run(tmp: Path, persona: Path, broker_port: int, runs: int) -> list[st
             "phone, tap": [],
             "phone, wake word": [],
         }
-        await satellite.ask(request)  # warm-up
+        await satellite.ask([request])  # warm-up
         for _ in range(runs):
-            pi_first, _end = await satellite.ask(request)
-            results["Pi satellite"].append((VAD_SILENCE, pi_first + VAD_SILENCE))
+            turn = await satellite.ask([request])
+            results["Pi satellite"].append((turn.ended, turn.first_audio))
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -143,12 +146,12 @@ async def _run(tmp: Path, persona: Path, broker_port: int, runs: int) -> list[st
             await ws.send_str(json.dumps({"type": "hello", "token": token, "rate": 16000}))
             while json.loads((await ws.receive()).data)["type"] != "ready":
                 pass
-            await phone_turn(ws, silence(0.5) + request, tap=True)  # warm-up
+            await phone_turn(ws, silence(0.5), request, tap=True)  # warm-up
             for _ in range(runs):
-                results["phone, tap"].append(await phone_turn(ws, silence(0.5) + request, tap=True))
+                results["phone, tap"].append(await phone_turn(ws, silence(0.5), request, tap=True))
             for _ in range(runs):
                 results["phone, wake word"].append(
-                    await phone_turn(ws, silence(1.0) + wake, tap=False)
+                    await phone_turn(ws, silence(1.0) + wake, request, tap=False)
                 )
     rows = []
     for name, values in results.items():
@@ -174,12 +177,14 @@ def write(rows: list[str], runs: int) -> None:
             'the page\'s WebSocket protocol (a tap, or "Hey Jarvis." first), each streaming in '
             "real time. Seconds from the end of speech (the last speech sample sent) to the end "
             "of the request and to the answer's first audio byte, median and worst of "
-            f"{runs} after a warm-up. Load average {load:.1f} on {os.cpu_count()} cores. The Pi "
-            "row sends `audio-stop` exactly 0.8 s after the speech, as `voice_loop_bench.py` "
-            "does; for a phone the hub's VAD decides. It is the satellite's own VAD "
-            "(pymicro-vad, threshold 0.5, 0.8 s of silence), which ends this request about "
-            "1.3 s after the last word on a real satellite too; so the paths differ only in "
-            "transport, and the columns after the end of the request are what to compare.",
+            f"{runs} after a warm-up. Load average {load:.1f} on {os.cpu_count()} cores. "
+            "*End of speech* is when the last loud sample was spoken; each 80 ms chunk is sent "
+            "once it has been recorded. The Pi satellite sends `audio-stop` 0.8 s after the "
+            "speech (its VAD) unless the hub has ended the turn on meaning first (it sent the "
+            "transcript: the satellite stops streaming, as in `endpoint_bench.py`); for a phone "
+            "the hub ends the request, on meaning or by its own VAD (pymicro-vad, 0.8 s of "
+            "silence), and the page keeps its microphone open. So the paths differ only in "
+            "transport.",
             "",
             "| client | request ended (median) | first audio (median) | first audio (worst) |",
             "|---|---|---|---|",
