@@ -64,7 +64,8 @@ def test_mobile_signature_and_sign_off_with_name_on_same_line() -> None:
         "Hello,\n\nRunning ten minutes late.\n\nBest, Priya\n\nSent from my iPhone"
     )
     assert cleaned.body == "Running ten minutes late."
-    assert (cleaned.greeting, cleaned.sign_off) == ("Hello,", "Best, Priya")
+    # the closing and the name, as when they are on two lines
+    assert (cleaned.greeting, cleaned.sign_off) == ("Hello,", "Best,\nPriya")
 
 
 def test_normalise_quotes_spaces_and_keeps_tamil_joiners() -> None:

@@ -110,6 +110,32 @@ def test_sentences_are_not_greetings(line: str) -> None:
 def test_a_last_body_sentence_is_not_a_signature() -> None:
     cleaned = clean_mail("Kanna,\n\nThe tap is fixed. Selvam was quick.\n")
     assert cleaned.sign_off is None and "Selvam was quick." in cleaned.body
+    for last in ("It is fine, Kanna.", "It is fine, Kanna", "Come by, Selvam will wait."):
+        cleaned = clean_mail(f"Kanna,\n\nThe tap is fixed.\n\n{last}\n")
+        assert cleaned.sign_off is None and last in cleaned.body, last
+
+
+@pytest.mark.parametrize(
+    ("last", "sign_off"),
+    [
+        ("Anbudan, Meena", "Anbudan,\nMeena"),
+        ("Seri, bye. Amma", "Seri, bye.\nAmma"),
+        ("Regards, H. Voss", "Regards,\nH. Voss"),
+        ("Un abrazo, Rosa", "Un abrazo,\nRosa"),
+    ],
+)
+def test_a_closing_and_her_name_on_one_line(last: str, sign_off: str) -> None:
+    """The held-out persona of the fidelity bench (bench/data/recall_set.json) signs "Anbudan,
+    Meena" and "Seri, bye. Amma" on one line: left in the body, "Anbudan," was taken for one
+    of her sentence openers and said before answers ("Anbudan, the electricity bill is
+    Rs 2,340."), and neither closing was known as hers."""
+    cleaned = clean_mail(f"Kavi,\n\nSoak for 6 hours, grind smooth.\n\n{last}\n")
+    assert cleaned.sign_off == sign_off
+    assert cleaned.body == "Soak for 6 hours, grind smooth."
+    profile = learn_style([own(f"Kavi,\n\nSoak it.\n\n{last}\n")] * 3)
+    assert profile is not None
+    assert profile.farewells == [sign_off.split("\n", maxsplit=1)[0]]
+    assert not {w.lower().strip(",.") for w in sign_off.split()} & set(profile.openers)
 
 
 def test_code_mixed_writer_profile() -> None:
@@ -169,3 +195,15 @@ def test_sample_files_ship_with_the_package() -> None:
     text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"sample/mail/*.eml"' in text and '"sample/notes/*.txt"' in text
     assert len(list((SAMPLE_DIR / "mail").glob("*.eml"))) >= 25
+
+
+def test_a_closer_at_the_end_of_the_last_paragraph() -> None:
+    """The held-out persona ends her recipes "... ferment overnight. Simple. Done." on the
+    same line as the text: still her closer, and not its last word alone."""
+    texts = [
+        own("Kavi,\n\nSoak for 6 hours, grind smooth, ferment overnight. Simple. Done.\n"),
+        own("Kavi,\n\nRoast on low flame, cool, grind. Simple. Done.\n"),
+        own("Kanna,\n\nMaths exam Monday. Sleep early.\n"),
+    ]
+    profile = learn_style(texts)
+    assert profile is not None and profile.closers == ["Simple. Done."]

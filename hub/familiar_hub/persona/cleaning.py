@@ -372,8 +372,12 @@ def _strip_closing_block(lines: list[str]) -> tuple[str | None, list[str]]:
     if start == 0 or not block or len(block) > 3:
         return None, lines
     if len(block) == 1:
-        if not _name_like(block[0]) or len(block[0].split()) > 2:
+        if _name_like(block[0]) and len(block[0].split()) <= 2:
+            return block[0], lines[:start]
+        closing = _closing_and_name(block[0])
+        if closing is None:
             return None, lines
+        return "\n".join(closing), lines[:start]
     else:
         # closing line, name, and at most one title line under it ("Treasurer")
         if not _closing_line(block[0]) or not _name_like(block[1]):
@@ -382,6 +386,20 @@ def _strip_closing_block(lines: list[str]) -> tuple[str | None, list[str]]:
             return None, lines
         block = block[:2]
     return "\n".join(block), lines[:start]
+
+
+def _closing_and_name(line: str) -> tuple[str, str] | None:
+    """``Anbudan, Meena`` and ``Seri, bye. Amma`` on one line, as a last paragraph: a closing
+    of one or two words and a name of one or two. A longer start is a sentence ("It is fine,
+    Kanna"), which stays in the body."""
+    for match in re.finditer(r"[,.!] ", line):
+        closing, name = line[: match.start() + 1], line[match.end() :]
+        words = closing.split()
+        if len(words) > 2 or not words[0][:1].isupper():
+            return None
+        if _closing_line(closing) and _name_like(name) and len(name.split()) <= 2:
+            return closing, name
+    return None
 
 
 def _strip_sign_off(lines: list[str]) -> tuple[str | None, list[str]]:

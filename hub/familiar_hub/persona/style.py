@@ -346,15 +346,29 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _closing_tails(text: str) -> set[str]:
+    """What may close ``text``: its last line when short, or its last one or two sentences
+    when short ("Simple. Done." at the end of "... ferment overnight. Simple. Done.")."""
+    last = _last_line(text)
+    sentences = split_sentences(last)
+    candidates = {last} | {" ".join(sentences[-k:]) for k in (1, 2) if len(sentences) > k}
+    return {c for c in candidates if c and len(c.split()) <= _MAX_CLOSER_WORDS and c[-1:] in ".!?"}
+
+
 def _closers(texts: list[str]) -> list[str]:
-    """Short last lines that end several texts (``Simple. Done.``)."""
+    """Short last lines or sentences that end several texts (``Simple. Done.``); of a closer
+    and its own last part ("Done."), the longer one when it is as frequent."""
     counts: Counter[str] = Counter()
     for text in texts:
-        last = _last_line(text)
-        if last and len(last.split()) <= _MAX_CLOSER_WORDS and last[-1:] in ".!?":
-            counts[last] += 1
+        counts.update(_closing_tails(text))
     minimum = 2 if len(texts) < 20 else max(2, len(texts) // 20)
-    return [c for c, n in counts.most_common(5) if n >= minimum]
+    common = [c for c, n in counts.most_common() if n >= minimum]
+    kept = [
+        c
+        for c in common
+        if not any(d != c and d.endswith(f" {c}") and counts[d] >= counts[c] for d in common)
+    ]
+    return kept[:5]
 
 
 def _openers(texts: list[str]) -> list[str]:
