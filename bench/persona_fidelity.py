@@ -60,12 +60,61 @@ from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.retriever import open_retriever  # noqa: E402
 from familiar_hub.persona.sample import SAMPLE_DIR  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
+from familiar_testkit.corpus import load_recall_set, write_recall_mails  # noqa: E402
 
-PERSONAS = {
+PERSONAS: dict[str, tuple[Path | None, Path | None]] = {
     "meena": (ROOT / "bench" / "personas" / "meena", None),
     "harold": (ROOT / "bench" / "personas" / "harold", None),
     "rosa": (SAMPLE_DIR, ROOT / "bench" / "personas" / "rosa-questions.yaml"),
+    # Built from bench/data/recall_set.json (``recall_persona``), whose mails tuned retrieval
+    # and relevance but never the brain's prompt or checks: a persona the answering was not
+    # tuned on.
+    "chennai": (None, None),
 }
+_RECALL_KINDS = {
+    "direct": "answerable",
+    "paraphrase": "near",
+    "code-mixed": "second",
+    "tamil": "second",
+    "unanswerable": "unanswerable",
+}  # "hindi": not a language she speaks (``languages: [en, ta]``); left out when answerable
+_RECALL_HABITS = ["kanna", "seri", "simple. done.", "anbudan", "vanakkam", "konjam"]
+_SMALL_TALK = [
+    {"q": "Hello!", "kind": "smalltalk"},
+    {"q": "Who are you?", "kind": "smalltalk"},
+    {"q": "How are you?", "kind": "smalltalk"},
+    {"q": "Thank you!", "kind": "smalltalk"},
+    {"q": "What did I just ask you?", "kind": "memory", "expect": ["thank"]},
+]
+
+
+def recall_persona(folder: Path) -> dict[str, Any]:
+    """The recall set's mails as a persona folder (``mail/``, empty ``notes/``,
+    ``persona.yaml``) in ``folder``; its questions as a ``questions.yaml`` would give them."""
+    data = load_recall_set()
+    write_recall_mails(folder / "mail", data["mails"])
+    (folder / "notes").mkdir(parents=True, exist_ok=True)
+    who = data["persona"]
+    (folder / "persona.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": who["name"],
+                "addresses": [who["address"]],
+                "languages": who["languages"],
+                "documents_by_persona": True,
+            }
+        )
+    )
+    questions = [
+        {"q": q["q"], "kind": _RECALL_KINDS[q["kind"]], "expect": q.get("expect") or []}
+        for q in data["questions"]
+        if q["kind"] in _RECALL_KINDS or q["answer"] is None
+    ]
+    for q in questions:
+        q["kind"] = q["kind"] if q["expect"] else "unanswerable"
+    return {"questions": questions + _SMALL_TALK, "habits": _RECALL_HABITS}
+
+
 SECTION = "## Persona fidelity"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _SPAN = 5
@@ -94,10 +143,14 @@ class Persona:
 
 def load_persona(key: str, store: Path) -> Persona:
     folder, questions_file = PERSONAS[key]
+    if folder is None:
+        folder = store.parent / "files"
+        data = recall_persona(folder)
+    else:
+        data = yaml.safe_load((questions_file or folder / "questions.yaml").read_text())
     config = load_config(PersonaConfig, folder / "persona.yaml").model_copy(
         update={"store": store, "sources": [folder / "mail", folder / "notes"]}
     )
-    data = yaml.safe_load((questions_file or folder / "questions.yaml").read_text())
     persona = Persona(key, config, folder, data["questions"], data.get("habits", []))
     own = []
     for path in sorted((folder / "mail").glob("*.eml")):
@@ -336,9 +389,12 @@ def write(rows: list[str], args: argparse.Namespace) -> None:
             "",
             f"`python bench/persona_fidelity.py` on {platform.machine()}, {os.cpu_count()} "
             f"cores shared with other work (load average at the end {load[0]:.1f}), llama.cpp "
-            f"{args.threads} threads, temperature 0, MiniLM embeddings. Three invented personas "
+            f"{args.threads} threads, temperature 0, MiniLM embeddings. Four invented personas "
             "(bench/personas/README.md): Meena (Tamil-English, warm), Harold (formal, terse, "
-            "writes to family in German), Rosa (the demo persona, Spanish-English). Each store "
+            "writes to family in German), Rosa (the demo persona, Spanish-English), and "
+            "Chennai, held out from the answering's tuning (the recall set's Meena: "
+            "30 mails, bench/data/recall_set.json; Hindi-script questions left out, not her "
+            "language). Each store "
             "is built fresh from her mails and notes; each question is a new conversation "
             "(the memory question follows the one before it). Rows of a model run with "
             "`--per-kind N` ask only the first N questions of each kind (a short run for the "
