@@ -122,6 +122,7 @@ def test_a_last_body_sentence_is_not_a_signature() -> None:
         ("Seri, bye. Amma", "Seri, bye.\nAmma"),
         ("Regards, H. Voss", "Regards,\nH. Voss"),
         ("Un abrazo, Rosa", "Un abrazo,\nRosa"),
+        ("¡Hasta luego, Rosa", "¡Hasta luego,\nRosa"),
     ],
 )
 def test_a_closing_and_her_name_on_one_line(last: str, sign_off: str) -> None:

@@ -395,7 +395,7 @@ def _closing_and_name(line: str) -> tuple[str, str] | None:
     for match in re.finditer(r"[,.!] ", line):
         closing, name = line[: match.start() + 1], line[match.end() :]
         words = closing.split()
-        if len(words) > 2 or not words[0][:1].isupper():
+        if len(words) > 2 or not words[0].lstrip("¡¿")[:1].isupper():
             return None
         if _closing_line(closing) and _name_like(name) and len(name.split()) <= 2:
             return closing, name
