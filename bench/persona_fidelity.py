@@ -22,7 +22,8 @@ LLM. Reported per persona and model:
 Writes the ``## Persona fidelity`` section of docs/benchmarks.md.
 
     nice python bench/persona_fidelity.py [--models qwen2.5-coder-0.5b-instruct ...]
-        [--personas meena harold rosa] [--limit N] [--per-kind N] [--no-write]
+        [--personas meena harold rosa chennai] [--limit N] [--per-kind N] [--no-write]
+        [--embedder multilingual-e5-small --no-write]
 """
 
 from __future__ import annotations
@@ -141,15 +142,22 @@ class Persona:
     own_spans: set[tuple[str, ...]] = field(default_factory=set)
 
 
-def load_persona(key: str, store: Path) -> Persona:
+def load_persona(key: str, store: Path, embedder: str | None = None) -> Persona:
     folder, questions_file = PERSONAS[key]
     if folder is None:
         folder = store.parent / "files"
         data = recall_persona(folder)
     else:
         data = yaml.safe_load((questions_file or folder / "questions.yaml").read_text())
-    config = load_config(PersonaConfig, folder / "persona.yaml").model_copy(
-        update={"store": store, "sources": [folder / "mail", folder / "notes"]}
+    config = load_config(PersonaConfig, folder / "persona.yaml")
+    config = config.model_copy(
+        update={
+            "store": store,
+            "sources": [folder / "mail", folder / "notes"],
+            "embedder": config.embedder.model_copy(
+                update={"model": embedder or config.embedder.model}
+            ),
+        }
     )
     persona = Persona(key, config, folder, data["questions"], data.get("habits", []))
     own = []
@@ -343,7 +351,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         personas = []
         for key in args.personas:
-            persona = load_persona(key, Path(tmp) / key / "persona.db")
+            persona = load_persona(key, Path(tmp) / key / "persona.db", args.embedder)
             start = time.perf_counter()
             await build_store(persona)
             print(f"{key}: store built in {time.perf_counter() - start:.1f} s", flush=True)
@@ -485,7 +493,13 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--embedder",
+        help="embedder.model for every persona (e.g. multilingual-e5-small); printed only",
+    )
     args = parser.parse_args()
+    if args.embedder and not args.no_write:
+        parser.error("the table is for the default embedder: add --no-write")
     asyncio.run(main_async(args))
 
 
