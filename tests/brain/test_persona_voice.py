@@ -473,6 +473,19 @@ async def test_an_answer_given_declined_unsafe_or_not_told_sure_is_not_asked_aga
         assert len(llm.calls) == 1, pieces
 
 
+async def test_an_answer_the_model_did_not_end_is_a_sentence_before_her_closer() -> None:
+    """The 1.5B answered "Who's our plumber?" with just "Selvam Plumbing Works", and her closer
+    ran into it in the text: "Kanna, Selvam Plumbing Works Yaarukkum sollaadhe."."""
+    plumber = passage("Selvam Plumbing Works fixed the kitchen tap.", "mail/9.eml")
+    for question in ("Who is our plumber?", "Who fixed the tap?", "Which plumber came?"):
+        llm = ScriptedLlm(["Selvam Plumbing Works"])
+        brain = Brain(CONFIG, llm, ListRetriever([plumber], MEENA), persona_name="Meena")
+        async with brain:
+            result = await brain.respond(question).text()
+        assert result.kind == "answer"
+        assert "Selvam Plumbing Works." in result.text, result.text
+
+
 async def test_a_date_copied_from_the_passages_is_said_as_people_say_it() -> None:
     """The 0.5B answered "When is your diabetes check-up?" with "2025-02-20", a mail's date,
     which Piper reads digit by digit; it is said "20 February 2025" (and still grounded)."""

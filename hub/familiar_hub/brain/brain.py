@@ -749,6 +749,10 @@ class Brain:
             _LOGGER.debug("[%s] dropped, unfounded %s: %s", conversation_id, missing, piece)
             said.tainted = True
             return None
+        if piece[-1:].isalnum():
+            # the model stopped without ending its sentence ("Selvam Plumbing Works"): her
+            # closer after it is a sentence of its own, in the text as in the voice
+            piece += "."
         spoken = self.voice.lead(piece, said.key) if not said.kept else piece
         said.kept.append(spoken)
         said.plain.append(piece)
