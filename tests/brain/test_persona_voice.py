@@ -18,6 +18,7 @@ from familiar_hub.brain.speaking import (
     echoes,
     first_person,
     names_herself,
+    restates,
     ungrounded,
     you_for_someone,
 )
@@ -484,6 +485,30 @@ async def test_an_answer_the_model_did_not_end_is_a_sentence_before_her_closer()
             result = await brain.respond(question).text()
         assert result.kind == "answer"
         assert "Selvam Plumbing Works." in result.text, result.text
+
+
+async def test_the_question_said_back_as_a_statement_is_no_answer() -> None:
+    """The 1.5B answered the held-out persona's "Amma tablets enga irukku?" ("where are
+    Amma's tablets?") with "Amma tablets enga irukku.": nothing of it is said, and asked once
+    more it reads the passage. A yes-or-no question may be answered in its own words."""
+    tablets = passage(
+        "Amma-voda BP tablets are in the steel box on top of the fridge.",
+        "mail/18.eml",
+        distinctiveness=4.6,
+        vector_rank=1,
+        keyword_rank=1,
+        keyword_coverage=0.6,
+    )
+    llm = TwoAnswersLlm(["Amma tablets enga irukku."], ["In the steel box on the fridge."])
+    brain = Brain(CONFIG, llm, ListRetriever([tablets], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Amma tablets enga irukku?").text()
+    assert "irukku" not in result.text and "steel box" in result.text, result.text
+    assert restates("Where is the key? ", "Where is the key?")
+    assert restates("The spare key is where", "Where is the spare key?")
+    assert not restates("Selvam is coming.", "Is Selvam coming?")
+    assert not restates("I fixed the kitchen tap.", "Who fixed the kitchen tap?")
+    assert not restates("The key is with Lakshmi.", "Where is the key?")
 
 
 async def test_a_date_copied_from_the_passages_is_said_as_people_say_it() -> None:
