@@ -71,7 +71,6 @@ from familiar_hub.brain.speaking import (
     echoes,
     first_person,
     names_herself,
-    restates,
     ungrounded,
     you_for_someone,
 )
@@ -711,7 +710,7 @@ class Brain:
         """A piece of the LLM's answer in the persona's voice, or None when it must not be
         said: the model's own "I don't know" (declined in her words instead), or a sentence
         naming something found in neither the passages nor the conversation."""
-        if echoes(piece, said.question) or restates(piece, said.question):
+        if echoes(piece, said.question):
             return None  # the question said back ("When is your eye exam? ...")
         leaks = said.leaks
         if leaks is not None and (leaks.structured(piece) or safety.claims_action(piece)):

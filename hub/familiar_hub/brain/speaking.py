@@ -30,7 +30,7 @@ from familiar_hub.brain.completeness import NUMBER_WORDS, is_question
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
-from familiar_hub.persona.language import ROMANISED_QUESTION_WORDS
+from familiar_hub.persona.language import ASKING_WORDS
 from familiar_hub.tts.sentences import ISO_DATE, MONTHS, spoken_date
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -315,39 +315,23 @@ _YOUR_NOUN = re.compile(r"\byour\s+(\w+(?:\s+\w+)?)", re.I)
 _TO_BE = {"are": "am", "were": "was", "have": "have", "will": "will", "had": "had"}
 
 
-def echoes(sentence: str, question: str) -> bool:
-    """The sentence is the question said back (tiny models start answers with it): a
-    question with most of the question's words."""
-    if not sentence.rstrip().endswith("?"):
-        return False
-    asked = {w.lower() for w in _WORD.findall(question)}
-    said = [w.lower() for w in _WORD.findall(sentence)]
-    return bool(said) and sum(w in asked for w in said) >= 0.7 * len(said)
-
-
-_WH_WORDS = (
-    frozenset("what where when who whom whose which how why".split())
-    | frozenset(
-        """qué dónde donde cuándo cuando quién cuánto cuánta cuántos cuántas cómo cuál wann wo
-        wer wie welche welcher welches warum wieviel wohin où quand qui quoi comment combien
-        quel quelle quels pourquoi""".split()
-    )
-    # "kya" also asks yes or no ("kya tum aaoge?")
-    | {w for words in ROMANISED_QUESTION_WORDS.values() for w in words if w != "kya"}
-)
 _FILLER = frozenset("the a an is are was were it its to of in on at for and so".split())
 
 
-def restates(sentence: str, question: str) -> bool:
-    """The sentence says only the question's own words back: asked what, where, when, who…,
-    that answers nothing (the 1.5B answered "Amma tablets enga irukku?" with "Amma tablets
-    enga irukku."). A yes-or-no question may be answered with its own words ("Is Selvam
-    coming?" -> "Selvam is coming.")."""
+def echoes(sentence: str, question: str) -> bool:
+    """The sentence is the question said back, which answers nothing: as a question with most
+    of the question's words (tiny models start answers with it), or, to a question asking
+    what, where, when, who… (:data:`ASKING_WORDS`), as a statement with no word of its own
+    (the 1.5B answered "Amma tablets enga irukku?" with "Amma tablets enga irukku."). A
+    yes-or-no question may be answered in its own words ("Is Selvam coming?" -> "Selvam is
+    coming.")."""
     asked = {w.lower() for w in _WORD.findall(question)}
-    if not asked & _WH_WORDS:
+    said = [w.lower() for w in _WORD.findall(sentence)]
+    if not said:
         return False
-    said = {w.lower() for w in _WORD.findall(sentence)}
-    return bool(said) and not said - asked - _FILLER
+    if sentence.rstrip().endswith("?"):
+        return sum(w in asked for w in said) >= 0.7 * len(said)
+    return bool(asked & ASKING_WORDS) and not set(said) - asked - _FILLER
 
 
 def names_herself(sentence: str, names: Sequence[str], question: str = "") -> bool:

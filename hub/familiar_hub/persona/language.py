@@ -82,16 +82,32 @@ _GLOSSES = {
     word: english for words in ROMANISED_QUESTION_WORDS.values() for word, english in words.items()
 }
 
-QUESTION_WORDS: dict[str, frozenset[str]] = {
+_ASKING: dict[str, frozenset[str]] = {
+    "en": frozenset("what where when who whom whose which how why".split()),
     "es": frozenset(
         "qué dónde donde cuándo cuando quién quiénes cuánto cuánta cuántos cuántas cómo cuál "
-        "cuáles está están hay tienes vas vuelas".split()
+        "cuáles".split()
     ),
-    "de": frozenset(
-        "wann wo wer wie welche welcher welches warum wieviel wohin woher ist sind hast "
-        "du dein deine".split()
+    "de": frozenset("wann wo wer wie welche welcher welches warum wieviel wohin woher".split()),
+    "fr": frozenset("où quand qui quoi comment combien quel quelle quels pourquoi".split()),
+}
+ASKING_WORDS = frozenset().union(
+    *_ASKING.values(),
+    (
+        word
+        for words in ROMANISED_QUESTION_WORDS.values()
+        for word, english in words.items()
+        # "kya" also asks yes or no ("kya tum aaoge?")
+        if english.split(" ")[0] in _ASKING["en"] and word != "kya"
     ),
-    "fr": frozenset("où quand qui quoi comment combien quel quelle quels pourquoi est-ce".split()),
+)
+"""Words that ask what, where, when, who, how or why, in the languages above: a question
+with one wants more than a yes or a no."""
+
+QUESTION_WORDS: dict[str, frozenset[str]] = {
+    "es": _ASKING["es"] | frozenset("está están hay tienes vas vuelas".split()),
+    "de": _ASKING["de"] | frozenset("ist sind hast du dein deine".split()),
+    "fr": _ASKING["fr"] | frozenset(["est-ce"]),
     **{code: frozenset(words) for code, words in ROMANISED_QUESTION_WORDS.items()},
 }
 """Words that mark a *question* as asked in that language."""
