@@ -91,6 +91,11 @@ def own(body: str) -> OwnText:
             "Lieber Klaus,",
             "Gruß,\nHarold",
         ),
+        (  # on one line above a company line: split as on two lines
+            "Hello,\n\nRunning late.\n\nBest, Priya\nAcme Corp | +44 20 7946 0000\n",
+            "Hello,",
+            "Best,\nPriya",
+        ),
     ],
 )
 def test_greeting_and_closing_lines_of_any_form(body: str, greeting: str, sign_off: str) -> None:

@@ -417,7 +417,9 @@ def _strip_sign_off(lines: list[str]) -> tuple[str | None, list[str]]:
         if rest and not _is_name(rest):  # "Thanks for the update" is a sentence
             continue
         closing = [line]
-        if not rest and below and _name_like(below[0]) and not _SIG_CONTACT.search(below[0]):
+        if rest:  # "Best, Priya": the closing and the name, as on two lines
+            closing = [line[: match.start("rest")].rstrip(), rest]
+        elif below and _name_like(below[0]) and not _SIG_CONTACT.search(below[0]):
             closing.append(below[0])
         return "\n".join(closing), lines[:index]
     return None, lines
