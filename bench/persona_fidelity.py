@@ -61,7 +61,11 @@ from familiar_hub.persona.ingest import Ingestor  # noqa: E402
 from familiar_hub.persona.retriever import open_retriever  # noqa: E402
 from familiar_hub.persona.sample import SAMPLE_DIR  # noqa: E402
 from familiar_testkit.benchdoc import replace_section  # noqa: E402
-from familiar_testkit.corpus import load_recall_set, write_recall_mails  # noqa: E402
+from familiar_testkit.corpus import (  # noqa: E402
+    load_recall_set,
+    recall_persona_fields,
+    write_recall_mails,
+)
 
 PERSONAS: dict[str, tuple[Path | None, Path | None]] = {
     "meena": (ROOT / "bench" / "personas" / "meena", None),
@@ -95,24 +99,13 @@ def recall_persona(folder: Path) -> dict[str, Any]:
     data = load_recall_set()
     write_recall_mails(folder / "mail", data["mails"])
     (folder / "notes").mkdir(parents=True, exist_ok=True)
-    who = data["persona"]
-    (folder / "persona.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": who["name"],
-                "addresses": [who["address"]],
-                "languages": who["languages"],
-                "documents_by_persona": True,
-            }
-        )
-    )
+    fields = {**recall_persona_fields(data), "documents_by_persona": True}
+    (folder / "persona.yaml").write_text(yaml.safe_dump(fields))
     questions = [
         {"q": q["q"], "kind": _RECALL_KINDS[q["kind"]], "expect": q.get("expect") or []}
         for q in data["questions"]
-        if q["kind"] in _RECALL_KINDS or q["answer"] is None
+        if q["kind"] in _RECALL_KINDS
     ]
-    for q in questions:
-        q["kind"] = q["kind"] if q["expect"] else "unanswerable"
     return {"questions": questions + _SMALL_TALK, "habits": _RECALL_HABITS}
 
 

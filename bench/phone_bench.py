@@ -92,7 +92,7 @@ async def phone_turn(
                     return
 
     reader = asyncio.create_task(read())
-    end_of_speech = await stream(ws, lead + speech, (len(lead) + speech_samples(speech) * 2) // 2)
+    end_of_speech = await stream(ws, lead + speech, len(lead) // 2 + speech_samples(speech))
     # keep the microphone open (silence) until the answer is over, as the page does
     feeder = asyncio.create_task(stream(ws, silence(30)))
     try:

@@ -44,6 +44,7 @@ from familiar_testkit.benchdoc import replace_section  # noqa: E402
 from familiar_testkit.corpus import (  # noqa: E402
     load_recall_set,
     recall_mail_id,
+    recall_persona_fields,
     write_recall_mails,
 )
 
@@ -57,12 +58,9 @@ def old_rule(passages: list[Passage]) -> list[Passage]:
 
 
 async def run(model: str, tmp: Path, data: dict[str, Any], k: int) -> dict[str, Any]:
-    persona = data["persona"]
     config = PersonaConfig.model_validate(
         {
-            "name": persona["name"],
-            "addresses": [persona["address"]],
-            "languages": persona["languages"],
+            **recall_persona_fields(data),
             "store": str(tmp / f"{model}.db"),
             "embedder": {"model": model},
         }

@@ -295,6 +295,12 @@ def load_recall_set() -> dict[str, Any]:
     return data
 
 
+def recall_persona_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The recall set's writer as ``PersonaConfig`` fields: her name, address and languages."""
+    who = data["persona"]
+    return {"name": who["name"], "addresses": [who["address"]], "languages": who["languages"]}
+
+
 def write_recall_mails(root: Path, mails: list[dict[str, str]]) -> None:
     """Each of the recall set's ``mails`` as ``root/<id>.eml`` (Message-ID ``<id@recall.example>``).
 
