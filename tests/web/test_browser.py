@@ -76,6 +76,15 @@ def browse_phone_turn(url: str, mic: Path) -> dict[str, Any]:
         assert driver.find_element("css selector", "#qr svg")
         shot(driver, "admin-paired", DESKTOP)
         pair_url = link.get_attribute("href")
+        # The page lists the new token next; a request of it still in flight once the cookies
+        # are gone would send the page to /login, racing the navigation below.
+        wait_until(
+            driver,
+            lambda d: (
+                "test phone" in d.find_element("id", "token-table").text
+                and d.execute_script("return window.familiarAdmin.pending === 0")
+            ),
+        )
         driver.delete_all_cookies()  # the phone is not the admin
         driver.get(pair_url)
         assert "#pair" not in driver.current_url or driver.execute_script(

@@ -14,18 +14,27 @@
   let csrf = "", guidance = null, promptIndex = 0;
   const admin = window.familiarAdmin = { uploads: [], voice: [], chat: [] };
 
+  // Requests in flight (`pending`), so that a test can wait for a quiet page: a request that
+  // ends in 401 sends the page to /login, which would race a navigation of its own.
+  admin.pending = 0;
   async function api(path, options = {}) {
-    const headers = Object.assign({ "X-CSRF-Token": csrf }, options.headers || {});
-    const response = await fetch(path, Object.assign({}, options, { headers }));
-    if (response.status === 401) { location.href = "/login"; throw new Error("log in"); }
-    if (!response.ok) {
-      let message = response.statusText;
-      try { message = (await response.json()).error.message; } catch (e) { /* not JSON */ }
-      throw new Error(message);
-    }
-    return response;
+    admin.pending++;
+    try {
+      const headers = Object.assign({ "X-CSRF-Token": csrf }, options.headers || {});
+      const response = await fetch(path, Object.assign({}, options, { headers }));
+      if (response.status === 401) { location.href = "/login"; throw new Error("log in"); }
+      if (!response.ok) {
+        let message = response.statusText;
+        try { message = (await response.json()).error.message; } catch (e) { /* not JSON */ }
+        throw new Error(message);
+      }
+      return response;
+    } finally { admin.pending--; }
   }
-  const json = async (path, options) => (await api(path, options)).json();
+  const json = async (path, options) => {
+    admin.pending++;
+    try { return await (await api(path, options)).json(); } finally { admin.pending--; }
+  };
 
   // --- the store ---------------------------------------------------------------------------
   async function refresh() {
