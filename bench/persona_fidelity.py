@@ -281,7 +281,12 @@ async def run_persona(
             result, first, total = await ask(brain, q["q"], conversation)
             out.append(Asked(q["q"], q["kind"], q.get("expect") or [], result, first, total))
             previous = conversation
-            print(f"  [{q['kind']}] {q['q']} -> ({result.kind}) {result.text}", flush=True)
+            mark = (
+                ("right " if right(result.text, q["expect"]) else "WRONG ")
+                if q.get("expect")
+                else ""
+            )
+            print(f"  [{q['kind']}] {mark}{q['q']} -> ({result.kind}) {result.text}", flush=True)
     return out
 
 

@@ -145,6 +145,13 @@ def test_a_code_mixed_question_has_its_question_words_glossed() -> None:
     tap = passage("I will come on Thursday at 10 am to fix the tap.", author="Selvam")
     asked = build_messages("Meena", None, [], [tap], "plumber eppo varuvaar?", language="ta")
     assert asked[-1].content.endswith("plumber eppo varuvaar? (eppo: when; varuvaar: will come)")
+    # asked again, with a copy in English
+    again = build_messages(
+        "Meena", None, [], [tap], "plumber eppo varuvaar?", language="ta", in_english=True
+    )
+    assert again[-1].content.endswith(
+        "plumber eppo varuvaar? (in English: plumber when will come?)"
+    )
     # in English nothing is added, though "enna" is a name too
     plain = build_messages("Meena", None, [], [tap], "Is Enna coming?", language="en")
     assert plain[-1].content.endswith("Is Enna coming?")

@@ -486,10 +486,19 @@ async def test_an_answer_the_model_did_not_end_is_a_sentence_before_her_closer()
         assert "Selvam Plumbing Works." in result.text, result.text
 
 
-async def test_the_question_said_back_as_a_statement_is_no_answer() -> None:
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Amma tablets enga irukku.",
+        "Amma tablets where is.",  # said back from the English copy
+        "Amma tablets where.",
+    ],
+)
+async def test_the_question_said_back_as_a_statement_is_no_answer(first: str) -> None:
     """The 1.5B answered the held-out persona's "Amma tablets enga irukku?" ("where are
     Amma's tablets?") with "Amma tablets enga irukku.": nothing of it is said, and asked once
-    more it reads the passage. A yes-or-no question may be answered in its own words."""
+    more, with a copy whose question words are in English, it reads the passage. A
+    yes-or-no question may be answered in its own words."""
     tablets = passage(
         "Amma-voda BP tablets are in the steel box on top of the fridge.",
         "mail/18.eml",
@@ -498,11 +507,17 @@ async def test_the_question_said_back_as_a_statement_is_no_answer() -> None:
         keyword_rank=1,
         keyword_coverage=0.6,
     )
-    llm = TwoAnswersLlm(["Amma tablets enga irukku."], ["In the steel box on the fridge."])
+    llm = TwoAnswersLlm([first], ["In the steel box on the fridge."])
     brain = Brain(CONFIG, llm, ListRetriever([tablets], MEENA), persona_name="Meena")
     async with brain:
         result = await brain.respond("Amma tablets enga irukku?").text()
     assert "irukku" not in result.text and "steel box" in result.text, result.text
+    assert "where" not in result.text
+    first_ask, second_ask = (call[-1].content for call in llm.calls)
+    assert first_ask.endswith("Amma tablets enga irukku? (enga: where; irukku: is there)")
+    assert second_ask.endswith(
+        "Amma tablets enga irukku? (in English: Amma tablets where is there?)"
+    )
     assert echoes("Where is the key? ", "Where is the key?")
     assert echoes("The spare key is where", "Where is the spare key?")
     assert not echoes("Selvam is coming.", "Is Selvam coming?")

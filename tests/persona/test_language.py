@@ -15,6 +15,7 @@ from familiar_hub.persona.language import (
     stem,
     stem_prefixes,
     tokens,
+    word_for_word,
 )
 from familiar_hub.persona.relevance import query_words
 
@@ -135,6 +136,27 @@ def test_question_words_of_tamil_and_hindi_are_glossed(
     question: str, language: str, expected: str | None
 ) -> None:
     assert gloss(question, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "expected"),
+    [
+        ("plumber eppo varuvaar?", "ta", "plumber when will come?"),
+        ("Amma tablets enga irukku?", "ta", "Amma tablets where is there?"),
+        ("spare key enga vechirukka?", "ta", "spare key where kept?"),
+        # by its sound; the words it does not know stay as they are
+        ("சாம்பாருக்கு எவ்வளவு புளி போடணும்?", "ta", "சாம்பாருக்கு how much புளி போடணும்?"),
+        ("मदुरै की ट्रेन कब है?", "hi", "मदुरै की ट्रेन when है?"),  # "की" (of) is not "kya"
+        ("train kab hai?", "hi", "train when?"),  # "hai" (is) needs no English
+        ("train hai?", "hi", None),  # nothing that asks
+        ("When is yen day?", "en", None),  # only questions asked in Tamil or Hindi
+        ("¿Dónde está la llave?", "es", None),  # the models read Spanish
+    ],
+)
+def test_tamil_and_hindi_question_words_are_put_in_english(
+    question: str, language: str, expected: str | None
+) -> None:
+    assert word_for_word(question, language) == expected
 
 
 def test_one_word_in_its_english_forms_and_not_every_word_with_its_first_letters() -> None:

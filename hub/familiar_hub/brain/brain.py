@@ -77,7 +77,7 @@ from familiar_hub.brain.speaking import (
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
-from familiar_hub.persona.language import question_language
+from familiar_hub.persona.language import question_language, word_for_word
 from familiar_hub.persona.relevance import RelevancePolicy, relevant, sure
 from familiar_hub.tts.sentences import SentenceSplitter
 
@@ -138,6 +138,8 @@ class _Said:
     """The passages written to her (their "your" is her "my")."""
     unsafe: bool = False
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
+    asked: str = ""
+    """The question as the model may say it back: with its English copy, when it has one."""
 
 
 @dataclass
@@ -638,6 +640,7 @@ class Brain:
         said = _Said(question, self._sources(passages, question, history), self._names(), key)
         said.leaks = self._leaks()
         said.addressed = " ".join(p.text for p in passages if not p.by_persona)
+        said.asked = f"{question} {word_for_word(question, self._language(question)) or ''}"
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
@@ -648,13 +651,17 @@ class Brain:
                     yield piece
             nothing_said = not (said.kept or said.declined or said.unsafe)
             if nothing_said and messages != (
-                again := self._messages(question, history, passages, told_sure=False)
+                again := self._messages(
+                    question, history, passages, told_sure=False, in_english=True
+                )
             ):
                 # Told "The answer is in the documents.", the 0.5B sometimes says just that,
                 # or the mail's own date ("The documents give you the date of your diabetes
                 # check-up, which is 2025-02-20."), and nothing of it may be said. Asked
                 # without that line (most of the prompt is still in the cache), it reads the
-                # passage ("...confirmed for 12 March at 9:30 am").
+                # passage ("...confirmed for 12 March at 9:30 am"). A question in Tamil or
+                # Hindi said back ("Amma tablets enga irukku.") is asked again with a copy
+                # whose question words are in English.
                 _LOGGER.debug("[%s] nothing to say from the answer: asked again", key)
                 said.tainted = False
                 splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
@@ -710,7 +717,7 @@ class Brain:
         """A piece of the LLM's answer in the persona's voice, or None when it must not be
         said: the model's own "I don't know" (declined in her words instead), or a sentence
         naming something found in neither the passages nor the conversation."""
-        if echoes(piece, said.question):
+        if echoes(piece, said.asked or said.question):
             return None  # the question said back ("When is your eye exam? ...")
         leaks = said.leaks
         if leaks is not None and (leaks.structured(piece) or safety.claims_action(piece)):
@@ -765,9 +772,11 @@ class Brain:
         passages: Sequence[Passage],
         *,
         told_sure: bool = True,
+        in_english: bool = False,
     ) -> list[ChatMessage]:
         """The prompt for a question (the same at the pause and at the answer), telling the
-        model the answer is there when retrieval is sure of it."""
+        model the answer is there when retrieval is sure of it; ``in_english``: see
+        ``build_messages``."""
         language = self._language(text)
         certain = told_sure and sure(passages, self._policy, cross_language=language != "en")
         return build_messages(
@@ -779,6 +788,7 @@ class Brain:
             max_passage_chars=self.config.passage_chars,
             sure=certain,
             language=language,
+            in_english=in_english,
         )
 
     async def _bounded(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:

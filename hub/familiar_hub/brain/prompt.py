@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from familiar_hub.brain.backend import ChatMessage
 from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
-from familiar_hub.persona.language import gloss
+from familiar_hub.persona.language import gloss, word_for_word
 from familiar_hub.persona.relevance import focus
 
 _TAG = re.compile(r"</?\s*documents?\b[^>]*>", re.IGNORECASE)
@@ -114,18 +114,22 @@ def build_messages(
     today: str | None = None,
     sure: bool = False,
     language: str = "en",
+    in_english: bool = False,
 ) -> list[ChatMessage]:
     """The prompt for one question. Its language is left to the model ("answer in the
     language of the question"): told "in Spanish" explicitly, the 0.5B model read the wrong
     date of the right passage ("¿Cuándo vuelas a Sevilla?": 25 de abril for 2 May). A
     question asked in Tamil or Hindi (``language``) has its question words glossed in English
-    after it ("plumber eppo varuvaar? (eppo: when; varuvaar: will come)")."""
+    after it ("plumber eppo varuvaar? (eppo: when; varuvaar: will come)"), or with
+    ``in_english`` is followed by a copy with those words in English ("(in English: plumber
+    when will come?)")."""
     messages = [ChatMessage("system", system_prompt(persona, style, sure=sure))]
     for turn in history:
         messages.append(ChatMessage("user", turn.user))
         messages.append(ChatMessage("assistant", turn.answer))
     when = f"Today is {today}.\n" if today else ""
-    glossed = gloss(question, language)
+    copy = word_for_word(question, language) if in_english else None
+    glossed = f"in English: {copy}" if copy else gloss(question, language)
     messages.append(
         ChatMessage(
             "user",

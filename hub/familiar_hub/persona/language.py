@@ -261,8 +261,32 @@ def gloss(question: str, language: str) -> str | None:
     The packaged models read the English words of "plumber eppo varuvaar?" but not what it
     asks (the 0.5B: "Selvam plumber eppo varuvaar is from Selvam plumber"; told "eppo: when;
     varuvaar: will come", it said "... will come on Thursday at 10 am")."""
-    if language not in {"ta", "hi"}:
+    found = _glossed(question, language)
+    return "; ".join(f"{word}: {english}" for word, english in found.items() if english) or None
+
+
+def word_for_word(question: str, language: str) -> str | None:
+    """The question with the words ``gloss`` explains put in English, word for word: "Amma
+    tablets enga irukku?" -> "Amma tablets where is there?"; None where ``gloss`` is.
+    Told the glosses, the 1.5B sometimes says the question back ("Amma tablets enga
+    irukku."); given this copy, it read the passage. The 0.5B does better with the glosses:
+    given the copy of a short question it said that back ("Paati birthday function where.")."""
+    found = _glossed(question, language)
+    if not any(found.values()):
         return None
+
+    def english(match: re.Match[str]) -> str:
+        return found.get(match.group(0).lower(), match.group(0))
+
+    out = _TOKEN.sub(english, question)
+    return re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
+
+
+def _glossed(question: str, language: str) -> dict[str, str]:
+    """The question's words that ``gloss`` explains, with their English ("" for a word that
+    needs none, as "hai")."""
+    if language not in {"ta", "hi"}:
+        return {}
     found: dict[str, str] = {}
     for word in tokens(question):
         sounds = _script_key(word)
@@ -270,9 +294,9 @@ def gloss(question: str, language: str) -> str | None:
             english = _GLOSSES.get(word)
         else:  # one consonant says too little: "की" (of) would be "kya" (what)
             english = _GLOSS_KEYS.get(sounds[1]) if _consonants(sounds[1]) >= 2 else None
-        if english:
+        if english is not None:
             found.setdefault(word, english)
-    return "; ".join(f"{word}: {english}" for word, english in found.items()) or None
+    return found
 
 
 MIN_SOUND_CONSONANTS = 3
