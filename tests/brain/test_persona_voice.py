@@ -327,6 +327,13 @@ def test_an_opener_is_not_repeated_by_the_closer() -> None:
         assert "Cariño" not in said[1:]  # her term keeps her case inside a sentence
 
 
+def test_an_answer_begun_with_her_opener_gets_no_second_one() -> None:
+    meena = Voice("Meena", MEENA)
+    for n in range(40):
+        said = meena.lead("Aama, it is in the brass pot.", f"q{n}")
+        assert said == "Aama, it is in the brass pot.", said
+
+
 @pytest.mark.parametrize(
     ("question", "answer"),
     [
@@ -456,6 +463,36 @@ async def test_an_answer_with_nothing_to_say_is_asked_again_without_being_told_s
     assert "The answer is in the documents" in first_prompt
     assert "The answer is in the documents" not in second_prompt
     assert llm.calls[0][1:] == llm.calls[1][1:]  # the same documents and question
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Yes, Lakshmi aunty has it since Friday.",  # no Friday in the mail
+        "Kanna, the key is with Ravi.",  # nor Ravi
+        "Okay, the key is with Ravi now.",
+    ],
+)
+async def test_a_short_first_clause_is_said_only_with_the_rest_of_its_sentence(
+    first: str,
+) -> None:
+    """The first clause of an answer goes to the voice before the sentence ends. One too
+    short to check ("Yes,", "Kanna,") waits for the rest: when that is dropped as unfounded,
+    "yes" alone must not stand as the answer."""
+    llm = TwoAnswersLlm([first], ["Lakshmi aunty has the key."])
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Does Lakshmi aunty have the spare key?").text()
+    assert result.kind == "answer"
+    assert "Lakshmi aunty has the key" in result.text, result.text
+    assert "yes" not in result.text.lower() and "Ravi" not in result.text
+    assert result.text.count("Kanna") <= 1 and "okay" not in result.text.lower()
+    # a clause that holds something is said at once, the rest checked on its own
+    llm = ScriptedLlm(["Lakshmi aunty has the key, since Friday."])
+    brain = Brain(CONFIG, llm, ListRetriever([KEY], MEENA), persona_name="Meena")
+    async with brain:
+        pieces = [piece async for piece in brain.respond("Who has the spare key?")]
+    assert "Lakshmi aunty has the key," in pieces[0] and "Friday" not in " ".join(pieces)
 
 
 async def test_an_answer_given_declined_unsafe_or_not_told_sure_is_not_asked_again() -> None:

@@ -140,6 +140,18 @@ class _Said:
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
     asked: str = ""
     """The question as the model may say it back: with its English copy, when it has one."""
+    held: str = ""
+    """A first clause with nothing in it to check ("Yes,", "Kanna,"), kept back until the
+    rest of its sentence is: said with it, or dropped with it."""
+
+
+_BARE_CLAUSE_WORDS = 2
+
+
+def _bare_clause(piece: str) -> bool:
+    """A clause cut off a first sentence too short to say anything by itself: "Yes,",
+    "Kanna,", "Oh, okay,"."""
+    return piece.rstrip().endswith(",") and len(piece.split()) <= _BARE_CLAUSE_WORDS
 
 
 @dataclass
@@ -717,6 +729,13 @@ class Brain:
         """A piece of the LLM's answer in the persona's voice, or None when it must not be
         said: the model's own "I don't know" (declined in her words instead), or a sentence
         naming something found in neither the passages nor the conversation."""
+        if said.held:
+            piece, said.held = f"{said.held} {piece}", ""
+        elif not said.kept and _bare_clause(piece):
+            # Said at once, "Yes," would stand alone as the answer when the rest ("Lakshmi
+            # has it since Friday.") is dropped as unfounded.
+            said.held = piece
+            return None
         if echoes(piece, said.asked or said.question):
             return None  # the question said back ("When is your eye exam? ...")
         leaks = said.leaks

@@ -183,10 +183,12 @@ class Voice:
     def lead(self, sentence: str, key: str) -> str:
         """The answer's first sentence with her opener or term of address, as she would."""
         lead = sentence.strip()
+        first = lead.split(",", 1)[0].strip().lower()
+        if first in {o.lower() for o in self.openers}:
+            return lead  # the model began as she does: not "Seri, Aama, ..."
         if self.openers and _chance(key, "opener", 40):
             opener = _pick(self.openers, key, "opener")
-            if not lead.lower().startswith(opener.lower()):
-                return f"{_cap(opener)}, {_uncap(lead)}"
+            return f"{_cap(opener)}, {_uncap(lead)}"
         if self.address and _chance(key, "address", 70):
             return self._with_address(lead, key)
         return lead
