@@ -471,6 +471,7 @@ async def test_an_answer_with_nothing_to_say_is_asked_again_without_being_told_s
         "Yes, Lakshmi aunty has it since Friday.",  # no Friday in the mail
         "Kanna, the key is with Ravi.",  # nor Ravi
         "Okay, the key is with Ravi now.",
+        "Yes, ",  # and nothing more: not said before the second answer either
     ],
 )
 async def test_a_short_first_clause_is_said_only_with_the_rest_of_its_sentence(

@@ -675,7 +675,7 @@ class Brain:
                 # Hindi said back ("Amma tablets enga irukku.") is asked again with a copy
                 # whose question words are in English.
                 _LOGGER.debug("[%s] nothing to say from the answer: asked again", key)
-                said.tainted = False
+                said.tainted, said.held = False, ""
                 splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
                 second = self._spoken(again, splitter, accept, said, limit=limit)
                 async with contextlib.aclosing(second):
