@@ -123,6 +123,31 @@ def test_ungrounded_details(sentence: str, problem: str) -> None:
     assert any(problem in found for found in ungrounded(sentence, sources))
 
 
+DOSA = "Dosa maavu: 4 cups idli rice, 1 cup urad dal. Soak for 6 hours, grind, ferment overnight."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "wrong"),
+    [
+        # the 0.5B's answer to "How long should the dosa batter soak?" (the cups' number)
+        ("Kanna, 4 hours.", True),
+        ("Soak it for six hours.", False),
+        ("Soak for 6 hours, then grind.", False),
+        ("Two cups of rice.", True),
+        ("4 cups of rice, 1 cup of dal.", False),
+        ("It ferments for 8 hours.", True),
+    ],
+)
+def test_an_amount_of_a_unit_the_passage_counts_otherwise_is_unfounded(
+    sentence: str, wrong: bool
+) -> None:
+    assert bool(ungrounded(sentence, [DOSA])) is wrong
+    # a number a few words before its unit counts ("2 or 3 hours")
+    assert ungrounded("Soak it 3 hours.", ["Soak 2 or 3 hours."]) == []
+    # a unit the passage does not count is not judged
+    assert ungrounded("It keeps 2 days.", ["It keeps for days, 2 of us eat it."]) == []
+
+
 @pytest.mark.parametrize(
     ("sentence", "sources"),
     [

@@ -469,9 +469,64 @@ def _calendar_text(text: str) -> str:
     return spelled + " " + " ".join(extra)
 
 
+_UNITS = {
+    "minute": "minute", "min": "minute", "hour": "hour", "hr": "hour", "day": "day",
+    "week": "week", "month": "month", "year": "year", "cup": "cup", "spoon": "spoon",
+    "teaspoon": "teaspoon", "tsp": "teaspoon", "tablespoon": "tablespoon", "tbsp": "tablespoon",
+    "glass": "glass", "kg": "kg", "kilo": "kg", "gram": "gram", "g": "gram", "litre": "litre",
+    "liter": "litre", "ml": "ml", "km": "km", "mile": "mile", "metre": "metre", "meter": "metre",
+}  # fmt: skip
+_SMALL_NUMBERS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+_QUANTITY = re.compile(
+    rf"(?<![\w.,])(\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})\s?"
+    rf"({'|'.join(sorted(_UNITS, key=len, reverse=True))})(?:e?s)?\b",
+    re.IGNORECASE,
+)
+_BEFORE_UNIT = re.compile(
+    rf"(?<![\w.,])(\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})(?![\w.,]\d)", re.IGNORECASE
+)
+_UNIT_WORD = re.compile(rf"\b({'|'.join(sorted(_UNITS, key=len, reverse=True))})(?:e?s)?\b", re.I)
+_UNIT_REACH = 4
+"""Words before a unit in a passage whose numbers it counts ("1-2 hours", "2 or 3 cups")."""
+
+
+def _counted(text: str) -> dict[str, set[str]]:
+    """The numbers each unit of measure counts in ``text``: "soak for 6 hours" -> hour: 6.
+    A number up to four words before its unit, in the same clause, counts."""
+    out: dict[str, set[str]] = {}
+    for match in _UNIT_WORD.finditer(text):
+        before = re.split(r"[.;:!?\n]", text[: match.start()])[-1].split()[-_UNIT_REACH:]
+        numbers = {_number_value(n) for n in _BEFORE_UNIT.findall(" ".join(before))}
+        if numbers:
+            out.setdefault(_UNITS[match.group(1).lower()], set()).update(numbers)
+    return out
+
+
+def _number_value(token: str) -> str:
+    return _SMALL_NUMBERS.get(token.lower(), token)
+
+
+def _miscounted(sentence: str, sources: str) -> list[str]:
+    """Amounts of a unit the sources count with other numbers only: "4 hours" when the mail
+    says "4 cups rice… soak for 6 hours" (the 0.5B took the cups' number for the hours).
+    A unit the sources never count is not judged."""
+    known = _counted(sources)
+    out = []
+    for number, written in _QUANTITY.findall(sentence):
+        unit = _UNITS[written.lower()]
+        if unit in known and _number_value(number) not in known[unit]:
+            out.append(f"{number} {unit}")
+    return out
+
+
 def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
-    """What in ``sentence`` none of ``sources`` supports: numbers, months and weekdays, names,
-    or every content word at once.
+    """What in ``sentence`` none of ``sources`` supports: numbers, amounts of a unit ("4
+    hours"), months and weekdays, names, or every content word at once.
 
     A tiny model asked about something its passages do not cover answers anyway, with a date
     or a place from somewhere else (a style example, a previous turn, its training): "next
@@ -485,6 +540,7 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
         for n in _numbers(sentence)
         if n not in known_numbers and n not in {"0", "1"} and not _part_of_known(n, known_numbers)
     ]
+    missing += _miscounted(sentence, joined)
     missing += [m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower]
     words = [w.lower() for w in _WORD.findall(sentence)]
     # the same in the other languages an answer may be in ("El yoga es el sábado")
