@@ -9,7 +9,7 @@ import pytest
 
 from familiar_hub.brain.brain import Brain
 from familiar_hub.brain.memory import Turn
-from familiar_hub.brain.prompt import build_messages
+from familiar_hub.brain.prompt import build_messages, is_decline
 from familiar_hub.brain.smalltalk import SmallTalk, classify, strip_greeting
 from familiar_hub.brain.speaking import (
     DECLINES,
@@ -434,6 +434,23 @@ async def test_a_recited_instruction_is_a_decline_not_an_answer() -> None:
     assert result.kind == "declined"
     assert "documents" not in result.text
     assert any(core.lower()[:-1] in result.text.lower() for core in DECLINES)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "declined"),
+    [
+        # the 1.5B, asked "சாம்பாருக்கு எவ்வளவு புளி போடணும்?" (how much tamarind?)
+        ("Aama, I need to know how much sambar powder I should use.", True),
+        ("Could you tell me which sambar you mean?", True),
+        ("Please specify the recipe.", True),
+        ("I don't know that one.", True),
+        ("I need to pick Karthik up at 6 pm.", False),
+        ("You need two spoons of sambar powder.", False),
+        ("Tell me when you reach, I said to Ravi.", False),
+    ],
+)
+def test_asking_back_is_a_decline(sentence: str, declined: bool) -> None:
+    assert is_decline(sentence) is declined
 
 
 async def test_after_a_recited_instruction_the_answer_goes_on() -> None:

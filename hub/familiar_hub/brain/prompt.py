@@ -154,13 +154,17 @@ _LLM_DECLINE = re.compile(
     r"details?|record)|(?:isn't|is not|aren't|are not) mentioned|cannot find|can't find|"
     r"unable to (?:find|determine)|"
     r"(?:can't|cannot|can not) (?:assist|help) with|"
+    # asking back instead of answering ("I need to know how much sambar powder I should use.")
+    r"(?:need|would have) to know|(?:could|can|would) you (?:please )?(?:tell|give|specify)|"
+    r"please (?:tell|specify|provide)|"
     r"(?:weiß|wei\u00df) (?:ich )?nicht|no (?:lo )?s[eé])\b",
     re.IGNORECASE,
 )
 
 
 def is_decline(text: str) -> bool:
-    """The model's own "I don't know" (said again in the persona's words)."""
+    """The model's own "I don't know" (said again in the persona's words), or a question back
+    for what it lacks ("I need to know how much…", "Could you tell me…")."""
     return bool(_LLM_DECLINE.search(text))
 
 
