@@ -121,42 +121,46 @@ def test_in_a_big_store_a_shared_skeleton_bridges_to_the_word_most_alike() -> No
 
 
 @pytest.mark.parametrize(
-    ("question", "language", "expected"),
+    ("question", "language", "glossed", "copy"),
     [
-        ("plumber eppo varuvaar?", "ta", "eppo: when; varuvaar: will come"),
-        ("spare key enga vechirukka?", "ta", "enga: where; vechirukka: kept"),
-        ("சாம்பாருக்கு எவ்வளவு புளி போடணும்?", "ta", "எவ்வளவு: how much"),  # by its sound
-        ("मदुरै की ट्रेन कब है?", "hi", "कब: when"),  # "की" (of) is not "kya" (what)
-        ("train kab hai?", "hi", "kab: when"),
-        ("When is yen day?", "en", None),  # only questions asked in Tamil or Hindi
-        ("¿Dónde está la llave?", "es", None),  # the models read Spanish
+        (
+            "plumber eppo varuvaar?",
+            "ta",
+            "eppo: when; varuvaar: will come",
+            "plumber when will come?",
+        ),
+        (
+            "Amma tablets enga irukku?",
+            "ta",
+            "enga: where; irukku: is there",
+            "Amma tablets where is there?",
+        ),
+        (
+            "spare key enga vechirukka?",
+            "ta",
+            "enga: where; vechirukka: kept",
+            "spare key where kept?",
+        ),
+        # by its sound; the words it does not know stay as they are in the copy
+        (
+            "சாம்பாருக்கு எவ்வளவு புளி போடணும்?",
+            "ta",
+            "எவ்வளவு: how much",
+            "சாம்பாருக்கு how much புளி போடணும்?",
+        ),
+        # "की" (of) is not "kya" (what)
+        ("मदुरै की ट्रेन कब है?", "hi", "कब: when", "मदुरै की ट्रेन when है?"),
+        ("train kab hai?", "hi", "kab: when", "train when?"),  # "hai" (is) needs no English
+        ("train hai?", "hi", None, None),  # nothing that asks
+        ("When is yen day?", "en", None, None),  # only questions asked in Tamil or Hindi
+        ("¿Dónde está la llave?", "es", None, None),  # the models read Spanish
     ],
 )
-def test_question_words_of_tamil_and_hindi_are_glossed(
-    question: str, language: str, expected: str | None
+def test_tamil_and_hindi_question_words_are_glossed_and_put_in_english(
+    question: str, language: str, glossed: str | None, copy: str | None
 ) -> None:
-    assert gloss(question, language) == expected
-
-
-@pytest.mark.parametrize(
-    ("question", "language", "expected"),
-    [
-        ("plumber eppo varuvaar?", "ta", "plumber when will come?"),
-        ("Amma tablets enga irukku?", "ta", "Amma tablets where is there?"),
-        ("spare key enga vechirukka?", "ta", "spare key where kept?"),
-        # by its sound; the words it does not know stay as they are
-        ("சாம்பாருக்கு எவ்வளவு புளி போடணும்?", "ta", "சாம்பாருக்கு how much புளி போடணும்?"),
-        ("मदुरै की ट्रेन कब है?", "hi", "मदुरै की ट्रेन when है?"),  # "की" (of) is not "kya"
-        ("train kab hai?", "hi", "train when?"),  # "hai" (is) needs no English
-        ("train hai?", "hi", None),  # nothing that asks
-        ("When is yen day?", "en", None),  # only questions asked in Tamil or Hindi
-        ("¿Dónde está la llave?", "es", None),  # the models read Spanish
-    ],
-)
-def test_tamil_and_hindi_question_words_are_put_in_english(
-    question: str, language: str, expected: str | None
-) -> None:
-    assert word_for_word(question, language) == expected
+    assert gloss(question, language) == glossed
+    assert word_for_word(question, language) == copy
 
 
 def test_one_word_in_its_english_forms_and_not_every_word_with_its_first_letters() -> None:

@@ -124,6 +124,8 @@ class _Said:
     """What one answer may rest on, and what of it was said so far."""
 
     question: str
+    asked: str
+    """The question as the model may say it back: with its English copy, when it has one."""
     sources: list[str]
     names: list[str]
     key: str
@@ -138,8 +140,6 @@ class _Said:
     """The passages written to her (their "your" is her "my")."""
     unsafe: bool = False
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
-    asked: str = ""
-    """The question as the model may say it back: with its English copy, when it has one."""
     held: str = ""
     """A first clause with nothing in it to check ("Yes,", "Kanna,"), kept back until the
     rest of its sentence is: said with it, or dropped with it."""
@@ -649,10 +649,16 @@ class Brain:
             return
         messages = self._messages(question, history, passages)
         result.kind = "answer"
-        said = _Said(question, self._sources(passages, question, history), self._names(), key)
+        copy = word_for_word(question, self._language(question))
+        said = _Said(
+            question,
+            f"{question} {copy}" if copy else question,
+            self._sources(passages, question, history),
+            self._names(),
+            key,
+        )
         said.leaks = self._leaks()
         said.addressed = " ".join(p.text for p in passages if not p.by_persona)
-        said.asked = f"{question} {word_for_word(question, self._language(question)) or ''}"
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
@@ -736,7 +742,7 @@ class Brain:
             # has it since Friday.") is dropped as unfounded.
             said.held = piece
             return None
-        if echoes(piece, said.asked or said.question):
+        if echoes(piece, said.asked):
             return None  # the question said back ("When is your eye exam? ...")
         leaks = said.leaks
         if leaks is not None and (leaks.structured(piece) or safety.claims_action(piece)):

@@ -482,15 +482,12 @@ _SMALL_NUMBERS = {
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 }
-_QUANTITY = re.compile(
-    rf"(?<![\w.,])(\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})\s?"
-    rf"({'|'.join(sorted(_UNITS, key=len, reverse=True))})(?:e?s)?\b",
-    re.IGNORECASE,
-)
-_BEFORE_UNIT = re.compile(
-    rf"(?<![\w.,])(\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})(?![\w.,]\d)", re.IGNORECASE
-)
-_UNIT_WORD = re.compile(rf"\b({'|'.join(sorted(_UNITS, key=len, reverse=True))})(?:e?s)?\b", re.I)
+_AMOUNT = rf"(?<![\w.,])(\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})"
+_UNIT = rf"({'|'.join(sorted(_UNITS, key=len, reverse=True))})(?:e?s)?\b"
+_QUANTITY = re.compile(rf"{_AMOUNT}\s?{_UNIT}", re.IGNORECASE)
+_BEFORE_UNIT = re.compile(rf"{_AMOUNT}(?![\w.,]\d)", re.IGNORECASE)
+_UNIT_WORD = re.compile(rf"\b{_UNIT}", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;:!?\n]")
 _UNIT_REACH = 4
 """Words before a unit in a passage whose numbers it counts ("1-2 hours", "2 or 3 cups")."""
 
@@ -499,8 +496,12 @@ def _counted(text: str) -> dict[str, set[str]]:
     """The numbers each unit of measure counts in ``text``: "soak for 6 hours" -> hour: 6.
     A number up to four words before its unit, in the same clause, counts."""
     out: dict[str, set[str]] = {}
+    clause_start, ends = 0, _CLAUSE_END.finditer(text)
+    next_end = next(ends, None)
     for match in _UNIT_WORD.finditer(text):
-        before = re.split(r"[.;:!?\n]", text[: match.start()])[-1].split()[-_UNIT_REACH:]
+        while next_end is not None and next_end.start() < match.start():
+            clause_start, next_end = next_end.end(), next(ends, None)
+        before = text[clause_start : match.start()].split()[-_UNIT_REACH:]
         numbers = {_number_value(n) for n in _BEFORE_UNIT.findall(" ".join(before))}
         if numbers:
             out.setdefault(_UNITS[match.group(1).lower()], set()).update(numbers)

@@ -16,8 +16,9 @@
 
   // Requests in flight (`pending`), so that a test can wait for a quiet page: a request that
   // ends in 401 sends the page to /login, which would race a navigation of its own.
+  // `read` takes the body while the request still counts as in flight.
   admin.pending = 0;
-  async function api(path, options = {}) {
+  async function api(path, options = {}, read = (response) => response) {
     admin.pending++;
     try {
       const headers = Object.assign({ "X-CSRF-Token": csrf }, options.headers || {});
@@ -28,13 +29,10 @@
         try { message = (await response.json()).error.message; } catch (e) { /* not JSON */ }
         throw new Error(message);
       }
-      return response;
+      return await read(response);
     } finally { admin.pending--; }
   }
-  const json = async (path, options) => {
-    admin.pending++;
-    try { return await (await api(path, options)).json(); } finally { admin.pending--; }
-  };
+  const json = (path, options) => api(path, options, (response) => response.json());
 
   // --- the store ---------------------------------------------------------------------------
   async function refresh() {
