@@ -12,7 +12,13 @@ from familiar_hub.brain.home import (
     service_calls,
 )
 from familiar_hub.brain.memory import ConversationMemory, Turn
-from familiar_hub.brain.prompt import build_messages, retrieval_query, system_prompt
+from familiar_hub.brain.prompt import (
+    build_messages,
+    retrieval_query,
+    spoken_to,
+    system_prompt,
+    without_calls,
+)
 from familiar_hub.persona.api import StyleProfile
 from tests.brain.fakes import ENTITIES, passage
 
@@ -139,6 +145,26 @@ def test_the_persona_is_you_in_the_passages_and_the_question() -> None:
     attached = passage("Itinerary.", source="/m/Inbox.mbox#trip-1@example.org/itinerary.pdf")
     last = build_messages("Meena", None, [], [attached], "When?")[-1].content
     assert "(source: itinerary.pdf;" in last
+
+
+def test_calls_that_start_a_sentence_are_not_shown_to_the_model() -> None:
+    # the 0.5B read them as who does it: "Amma starts on 10 June.", "Paravala is picking..."
+    meena = StyleProfile(signatures=["Amma", "Meena S."], openers=["paravala"])
+    calls = spoken_to("Meena", meena)
+    assert {"amma", "meena", "paravala", "kanna"} <= calls and "meena s" not in calls
+    coaching = passage("Amma, the summer cricket coaching starts on 10 June. Fee Rs 3000.")
+    last = build_messages("Meena", meena, [], [coaching], "When does it start?")[-1].content
+    assert "The summer cricket coaching starts on 10 June. Fee Rs 3000." in last
+    assert "Amma" not in last
+    assert (
+        without_calls("Paravala, I won't come. Murugan will pick you up.\nKanna, ok.", calls)
+        == "I won't come. Murugan will pick you up.\nOk."
+    )
+    # a name before a comma that is not hers stays: it may be what is asked ("who?")
+    kept = "Selvam, the plumber, comes Thursday. Yes, at 10."
+    assert without_calls(kept, calls) == kept
+    # a call that is a whole line of its own (a greeting) or not at a sentence's start stays
+    assert without_calls("I told Amma, she knows.", calls) == "I told Amma, she knows."
 
 
 def test_a_code_mixed_question_has_its_question_words_glossed() -> None:

@@ -654,6 +654,15 @@ def test_an_answer_to_when_or_how_much_names_a_time_or_an_amount() -> None:
     assert carries_answer("It pays £900 a month.", "What is your pension income?")
     assert carries_answer("Twenty pounds, cash.", "How much does the window cleaner charge?")
     assert not carries_answer("The plumber is coming.", "When is the plumber coming?")
+    # asked who: "you" is no answer (the hub does not know who speaks) unless someone is named
+    who = "Who is picking Karthik up from the airport?"
+    assert not carries_answer("You are picking Karthik up from the airport.", who)
+    assert not carries_answer("Kanna, you'll pick Karthik up.", who)
+    assert carries_answer("Murugan is picking you up.", who)
+    assert carries_answer("You have my spare key with Mrs Henderson.", "Who has your spare key?")
+    assert not carries_answer("You have a copy of the house key.", "Who has a copy of the key?")
+    assert carries_answer("You are meeting Dr Rao.", "Who am I meeting?")
+    assert carries_answer("You are.", "Are you coming?")
     for said in ("On Thursday.", "Tomorrow morning.", "At 7:15.", "Every fourth Tuesday."):
         assert carries_answer(said, "When is the plumber coming?")
     # other questions, and amounts that are not money, are left to the model

@@ -15,6 +15,7 @@ from familiar_hub.brain.memory import Turn
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.language import gloss, word_for_word
 from familiar_hub.persona.relevance import focus
+from familiar_hub.persona.style import ENDEARMENTS
 
 _TAG = re.compile(r"</?\s*documents?\b[^>]*>", re.IGNORECASE)
 
@@ -76,7 +77,40 @@ def _short_source(source: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
-def passages_block(passages: Sequence[Passage], max_chars: int, question: str = "") -> str:
+_LEAD_WORD = re.compile(r"(^|[.!?][ \t]+|\n[ \t]*)([^\W\d_]+),[ \t]+([^\W\d_])", re.UNICODE)
+
+
+def spoken_to(persona: str, style: StyleProfile | None) -> frozenset[str]:
+    """Words that, before a comma at the start of a sentence, only call or answer someone:
+    her names (people write to her as "Amma,"), terms of endearment and kinship, and her
+    own sentence openers ("Paravala," never mind; "Seri,")."""
+    words = set(ENDEARMENTS) | {part.lower() for part in persona.split()}
+    if style is not None:
+        for group in (style.signatures, style.address_terms, style.openers):
+            words |= {w.lower().rstrip(".") for w in group if " " not in w.strip()}
+    return frozenset(words)
+
+
+def without_calls(text: str, calls: frozenset[str]) -> str:
+    """``text`` without the calls that start its sentences ("Amma, the coaching starts on 10
+    June." -> "The coaching starts on 10 June."). Left in, the 0.5B took them for the one who
+    does what is asked about: "Amma starts on 10 June.", "Paravala is picking Karthik up
+    from the airport." (from "Paravala, I won't come. Murugan will pick you up")."""
+
+    def drop(match: re.Match[str]) -> str:
+        if match.group(2).lower() not in calls:
+            return match.group(0)
+        return match.group(1) + match.group(3).upper()
+
+    return _LEAD_WORD.sub(drop, text)
+
+
+def passages_block(
+    passages: Sequence[Passage],
+    max_chars: int,
+    question: str = "",
+    calls: frozenset[str] = frozenset(),
+) -> str:
     """The passages as data. The persona herself is "you" in them (``from: you``), as she is
     in the question: with her name beside every mail she wrote, the 0.5B model gave her name
     as the answer to "who?" ("Harold Voss is coming to service the boiler" with "Our
@@ -97,7 +131,7 @@ def passages_block(passages: Sequence[Passage], max_chars: int, question: str = 
             meta.append(f"from: {passage.author}")
         if passage.subject:
             meta.append(f"subject: {passage.subject}")
-        text = _clean(focus(passage.text, question, max_chars))
+        text = _clean(without_calls(focus(passage.text, question, max_chars), calls))
         parts.append(f"[document {number}] ({'; '.join(meta)})\n{text}")
     parts.append("</documents>")
     return "\n\n".join(parts)
@@ -133,7 +167,8 @@ def build_messages(
     messages.append(
         ChatMessage(
             "user",
-            f"{passages_block(passages, max_passage_chars, question)}\n\n{when}"
+            f"{passages_block(passages, max_passage_chars, question, spoken_to(persona, style))}"
+            f"\n\n{when}"
             f"Question to you (answer in the first person, from the documents above): "
             f"{question}" + (f" ({glossed})" if glossed else ""),
         )

@@ -583,13 +583,37 @@ _MONEY_WORDS = NUMBER_WORDS | frozenset(
 _CURRENCY = re.compile(r"[£$€₹¥]")
 
 
+_WHO_DOES = re.compile(
+    r"^\W*who(?:'s|\s+(?:is|was|will|has|had|can|should|does|did)\b)"
+    r"(?!\s+(?:i|you|we|they|he|she|it)\b)",
+    re.I,
+)
+"""A question whose answer is someone ("Who is picking Karthik up?", "Who has the key?"; not
+"Who am I meeting?", whose answer "You are meeting Dr Rao" rightly starts with "you")."""
+_YOU_DO = re.compile(
+    r"^(?:\W*[^\W\d_]+,\s*)?you(?:'re|'ll|'ve|\s+(?:are|were|will|have|had))\b", re.I
+)
+_NAME = re.compile(r"(?<=\s)[A-Z][^\W\d_]+")
+
+
+def _names_someone(sentence: str, question: str) -> bool:
+    """A capitalised word after the first that the question does not hold: a name."""
+    asked = {w.lower() for w in _WORD.findall(question)}
+    return any(m.group(0).lower() not in asked for m in _NAME.finditer(sentence))
+
+
 def carries_answer(sentence: str, question: str) -> bool:
     """Whether ``sentence`` can be an answer to ``question`` at all: asked when, it names a
     time (a date, a day, a number, "tomorrow", "every week"...); asked what something costs
     or earns, an amount. Other questions: always. A sentence of the right passage that says
     neither is not the answer: the 1.5B model answered "What is your pension income?" with
-    "Pension statements attached." from the tax-return mail."""
+    "Pension statements attached." from the tax-return mail. Asked who does or has
+    something, "you" doing it is no answer unless someone else is named with it: the hub
+    does not know who is speaking ("You are picking Karthik up from the airport.", from
+    "Murugan will pick you up"; but "You have my spare key with Mrs Henderson.")."""
     words = {w.lower() for w in _WORD.findall(sentence)}
+    if _WHO_DOES.search(question) and _YOU_DO.search(sentence):
+        return _names_someone(sentence, question)
     if _WHEN_QUESTION.search(question):
         return bool(_NUMBER.search(sentence) or _CALENDAR.search(sentence) or words & _TIME_WORDS)
     if _MONEY_QUESTION.search(question):
