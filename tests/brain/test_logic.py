@@ -165,6 +165,10 @@ def test_calls_that_start_a_sentence_are_not_shown_to_the_model() -> None:
     assert without_calls(kept, calls) == kept
     # a call that is a whole line of its own (a greeting) or not at a sentence's start stays
     assert without_calls("I told Amma, she knows.", calls) == "I told Amma, she knows."
+    assert (
+        without_calls("Kanna,\nThe key is with Lakshmi.", calls)
+        == "Kanna,\nThe key is with Lakshmi."
+    )
 
 
 def test_a_code_mixed_question_has_its_question_words_glossed() -> None:

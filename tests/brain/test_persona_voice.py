@@ -658,6 +658,7 @@ def test_an_answer_to_when_or_how_much_names_a_time_or_an_amount() -> None:
     who = "Who is picking Karthik up from the airport?"
     assert not carries_answer("You are picking Karthik up from the airport.", who)
     assert not carries_answer("Kanna, you'll pick Karthik up.", who)
+    assert not carries_answer("You are picking him up on Monday.", who)
     assert carries_answer("Murugan is picking you up.", who)
     assert carries_answer("You have my spare key with Mrs Henderson.", "Who has your spare key?")
     assert not carries_answer("You have a copy of the house key.", "Who has a copy of the key?")

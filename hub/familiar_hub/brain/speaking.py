@@ -552,14 +552,19 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
     if len(content) >= _MIN_CONTENT_WORDS and supported * 3 < len(content):
         missing.append(" ".join(content))
     if english:
-        tokens = _WORD.findall(sentence)
-        for word in tokens[1:]:  # the first word of a sentence is capitalised anyway
-            base = word[:-2] if word.endswith("'s") else word
-            if len(base) < 3 or not base[0].isupper() or base.lower() in _COMMON_CAPITALISED:
-                continue
-            if base.lower() not in lower:
-                missing.append(base)
+        missing += [name for name in _capitalised(sentence) if name.lower() not in lower]
     return list(dict.fromkeys(missing))
+
+
+def _capitalised(sentence: str) -> list[str]:
+    """The capitalised words of an English sentence but its first (capitalised anyway), "'s"
+    taken off, that may be names: not "I", "OK", "Mr" and the like."""
+    out = []
+    for word in _WORD.findall(sentence)[1:]:
+        base = word[:-2] if word.endswith("'s") else word
+        if len(base) >= 3 and base[0].isupper() and base.lower() not in _COMMON_CAPITALISED:
+            out.append(base)
+    return out
 
 
 _WHEN_QUESTION = re.compile(
@@ -593,13 +598,12 @@ _WHO_DOES = re.compile(
 _YOU_DO = re.compile(
     r"^(?:\W*[^\W\d_]+,\s*)?you(?:'re|'ll|'ve|\s+(?:are|were|will|have|had))\b", re.I
 )
-_NAME = re.compile(r"(?<=\s)[A-Z][^\W\d_]+")
 
 
 def _names_someone(sentence: str, question: str) -> bool:
-    """A capitalised word after the first that the question does not hold: a name."""
-    asked = {w.lower() for w in _WORD.findall(question)}
-    return any(m.group(0).lower() not in asked for m in _NAME.finditer(sentence))
+    """A name in ``sentence`` that the question does not hold (a day or month is none)."""
+    asked = {w.lower() for w in _WORD.findall(question)} | set(_WEEKDAYS) | set(_MONTHS)
+    return any(name.lower() not in asked for name in _capitalised(sentence))
 
 
 def carries_answer(sentence: str, question: str) -> bool:
