@@ -672,6 +672,75 @@ def test_an_answer_to_when_or_how_much_names_a_time_or_an_amount() -> None:
     assert carries_answer("Sí, el martes.", "¿Cuándo es el yoga?")
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "copy", "carries"),
+    [
+        # asked which day, a clock time alone is no answer (the 0.5B, from "Yoga is Tuesdays
+        # at 6 pm now")
+        ("El yoga es el día 6 pm.", "¿Qué día es el yoga?", None, False),
+        ("Yoga is Tuesdays at 6 pm.", "¿Qué día es el yoga?", None, True),
+        ("At 6 pm.", "What day is yoga?", None, False),
+        ("On the 11th.", "What day is the electrician coming?", None, True),
+        ("Every day at 6.", "Which day is the walk?", None, True),
+        ("Dienstags um 18 Uhr.", "An welchem Tag ist Yoga?", None, True),
+        ("Tomorrow.", "What day is the party?", None, True),
+        # asked when in Spanish, German or French: a time, in any of them
+        ("El electricista viene.", "¿Cuándo viene el electricista?", None, False),
+        ("A las seis.", "¿Cuándo es el yoga?", None, True),
+        ("Der Klempner kommt.", "Wann kommt der Klempner?", None, False),
+        ("Morgen früh.", "Wann kommt der Klempner?", None, True),
+        ("Demain.", "Quand vient le plombier ?", None, True),
+        # asked in Tamil or Hindi: the English copy says what is asked
+        ("Selvam will come.", "plumber eppo varuvaar?", "plumber when will come?", False),
+        ("Selvam comes on Thursday.", "plumber eppo varuvaar?", "plumber when will come?", True),
+        ("வியாழன் வருவார்.", "plumber eppo varuvaar?", "plumber when will come?", True),
+        ("It was booked.", "Madurai train endha thethi?", "Madurai train which date?", False),
+        ("On 3 May.", "Madurai train endha thethi?", "Madurai train which date?", True),
+    ],
+)
+def test_an_answer_to_when_or_which_day_names_one_in_any_language(
+    sentence: str, question: str, copy: str | None, carries: bool
+) -> None:
+    assert carries_answer(sentence, question, copy) is carries
+
+
+async def test_a_clock_time_for_which_day_is_asked_again_then_declined() -> None:
+    """The 0.5B answered "¿Qué día es el yoga?" with "El yoga es el día 6 pm." (the mail:
+    "Yoga is Tuesdays at 6 pm now"): not said; asked again, a day is."""
+    yoga = passage(
+        "Yoga is Tuesdays at 6 pm now, not Mondays.",
+        "mail/07.eml",
+        distinctiveness=4.6,
+        vector_rank=1,
+        keyword_rank=1,
+        keyword_coverage=0.6,
+    )
+    for second, said in (
+        (["El yoga es el día 6 pm."], None),
+        (["El yoga es los martes a las 6 pm."], "martes"),
+    ):
+        llm = TwoAnswersLlm(["El yoga es el día 6 pm."], second)
+        brain = Brain(CONFIG, llm, ListRetriever([yoga], None), persona_name="Rosa")
+        async with brain:
+            result = await brain.respond("¿Qué día es el yoga?").text()
+        assert "día 6 pm" not in result.text, result.text
+        if said is None:
+            assert result.kind == "declined", result.text
+        else:
+            assert result.kind == "answer" and said in result.text, result.text
+
+
+async def test_the_question_words_are_not_said_back_as_a_name() -> None:
+    plumber = passage("Selvam will come on Thursday at 10 am to fix the tap.", "mail/03.eml")
+    llm = ScriptedLlm(["Kanna, Plumber Eppo Varuvaar will come on Thursday at 10 am."])
+    brain = Brain(CONFIG, llm, ListRetriever([plumber], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("plumber eppo varuvaar?").text()
+    assert result.kind == "answer", result.text
+    assert "Thursday" in result.text and "Eppo" not in result.text, result.text
+    assert "Varuvaar" not in result.text
+
+
 async def test_a_sentence_that_is_not_what_was_asked_is_not_said() -> None:
     pension = passage("Pension statements attached. It pays £900 a month.", source="m/18.eml")
     for script, said in (

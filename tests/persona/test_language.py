@@ -15,6 +15,7 @@ from familiar_hub.persona.language import (
     stem,
     stem_prefixes,
     tokens,
+    without_question_words,
     word_for_word,
 )
 from familiar_hub.persona.relevance import query_words
@@ -161,6 +162,53 @@ def test_tamil_and_hindi_question_words_are_glossed_and_put_in_english(
 ) -> None:
     assert gloss(question, language) == glossed
     assert word_for_word(question, language) == copy
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "answer", "said"),
+    [
+        # from the fidelity bench: the 0.5B took the question words for a name
+        (
+            "plumber eppo varuvaar?",
+            "ta",
+            "Kanna, Plumber Eppo Varuvaar will come on Thursday at 10 am.",
+            "Kanna, Plumber will come on Thursday at 10 am.",
+        ),
+        (
+            "Bruno-ku vaccine eppo?",
+            "ta",
+            "Kanna, Bruno-ku vaccine eppo is due on 5 April.",
+            "Kanna, Bruno-ku vaccine is due on 5 April.",
+        ),
+        (
+            "Madurai train endha thethi?",
+            "ta",
+            "Madurai train endha thethi is 3 May.",
+            "Madurai train is 3 May.",
+        ),
+        ("shaadi kab hai?", "hi", "Kab? 22 November.", "22 November."),
+        # in her mix, a glossed word that does not ask stays
+        (
+            "Amma tablets enga irukku?",
+            "ta",
+            "Amma tablets steel box-la irukku.",
+            "Amma tablets steel box-la irukku.",
+        ),
+        # English, Spanish: nothing is taken out
+        ("Where is it?", "en", "Where is it? In the box.", "Where is it? In the box."),
+        ("¿Dónde está?", "es", "Dónde está, en la caja.", "Dónde está, en la caja."),
+    ],
+)
+def test_question_words_said_back_in_an_answer_are_left_out(
+    question: str, language: str, answer: str, said: str
+) -> None:
+    assert without_question_words(answer, question, language) == said
+
+
+def test_tamil_and_hindi_words_for_date_and_which_are_glossed() -> None:
+    assert gloss("மதுரை ரயில் டிக்கெட் எந்த தேதி?", "ta") == "எந்த: which; தேதி: date"
+    assert word_for_word("Madurai train endha thethi?", "ta") == "Madurai train which date?"
+    assert word_for_word("shaadi kis tarikh ko hai?", "hi") == "shaadi kis date ko?"
 
 
 def test_one_word_in_its_english_forms_and_not_every_word_with_its_first_letters() -> None:

@@ -77,7 +77,11 @@ from familiar_hub.brain.speaking import (
 from familiar_hub.brain.timers import Timers
 from familiar_hub.config import BrainConfig
 from familiar_hub.persona.api import Passage, Retriever, StyleProfile
-from familiar_hub.persona.language import question_language, word_for_word
+from familiar_hub.persona.language import (
+    question_language,
+    without_question_words,
+    word_for_word,
+)
 from familiar_hub.persona.relevance import RelevancePolicy, relevant, sure
 from familiar_hub.tts.sentences import SentenceSplitter
 
@@ -126,6 +130,10 @@ class _Said:
     question: str
     asked: str
     """The question as the model may say it back: with its English copy, when it has one."""
+    language: str
+    """The language the question is asked in (``question_language``)."""
+    copy: str | None
+    """A Tamil or Hindi question with its question words in English (``word_for_word``)."""
     sources: list[str]
     names: list[str]
     key: str
@@ -649,10 +657,13 @@ class Brain:
             return
         messages = self._messages(question, history, passages)
         result.kind = "answer"
-        copy = word_for_word(question, self._language(question))
+        language = self._language(question)
+        copy = word_for_word(question, language)
         said = _Said(
             question,
             f"{question} {copy}" if copy else question,
+            language,
+            copy,
             self._sources(passages, question, history),
             self._names(),
             key,
@@ -744,6 +755,9 @@ class Brain:
             return None
         if echoes(piece, said.asked):
             return None  # the question said back ("When is your eye exam? ...")
+        piece = without_question_words(piece, said.question, said.language)
+        if not piece:
+            return None
         leaks = said.leaks
         if leaks is not None and (leaks.structured(piece) or safety.claims_action(piece)):
             # The brain never speaks JSON or its prompt's markers, and the answer path controls
@@ -771,7 +785,7 @@ class Brain:
         if is_decline(piece):
             said.declined = True
             return None
-        if not said.kept and not carries_answer(piece, said.question):
+        if not said.kept and not carries_answer(piece, said.question, said.copy):
             # "Pension statements attached." to "What is your pension income?": not an
             # answer; a later sentence may be one, else she says she doesn't know.
             _LOGGER.debug("[%s] skipped, not what was asked: %s", conversation_id, piece)

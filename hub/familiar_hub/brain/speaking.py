@@ -568,8 +568,42 @@ def _capitalised(sentence: str) -> list[str]:
 
 
 _WHEN_QUESTION = re.compile(
-    r"^\s*(?:when|what time|what day|which day|what date|how soon)\b", re.IGNORECASE
+    r"^\W*(?:when|what time|what day|which day|what date|how soon|"
+    r"cuándo|cuando|a qué hora|qué día|en qué día|qué fecha|"
+    r"wann|um wie viel uhr|um wieviel uhr|an welchem tag|welcher tag|welches datum|"
+    r"quand|à quelle heure|quel jour|quelle date)\b",
+    re.IGNORECASE,
 )
+"""A question asking when, in English or in the other languages of ``_FOREIGN_CALENDAR``."""
+_DAY_QUESTION = re.compile(
+    r"^\W*(?:on )?(?:what day|which day|what date|which date|qué día|en qué día|qué fecha|"
+    r"an welchem tag|welcher tag|welches datum|quel jour|quelle date)\b",
+    re.IGNORECASE,
+)
+"""A question asking which day: a clock time alone ("at 6 pm") does not answer it."""
+_WHEN_COPY = re.compile(r"\bwhen\b", re.IGNORECASE)
+_DAY_COPY = re.compile(r"\b(?:what|which) (?:day|date)\b", re.IGNORECASE)
+_DAY_WORDS = frozenset(
+    """today tomorrow tonight yesterday weekend weekends weekday weekdays daily christmas easter
+    holiday holidays birthday hoy mañana ayer pasado heute morgen gestern übermorgen
+    aujourd'hui demain hier""".split()
+).union(
+    _WEEKDAYS,
+    _FOREIGN_CALENDAR,
+    (f"{day}s" for day in _WEEKDAYS),  # "Tuesdays"
+    (f"{day}s" for day, english in _FOREIGN_CALENDAR.items() if day.endswith("tag")),
+)
+_FOREIGN_TIME_WORDS = _DAY_WORDS | frozenset(
+    """tarde noche semana mes año siempre nunca hora horas mediodía medianoche una dos tres
+    cuatro cinco seis siete ocho nueve diez once doce
+    abend nacht woche monat jahr immer nie uhr mittag mitternacht halb eins zwei drei vier
+    fünf sechs sieben acht neun zehn elf zwölf
+    soir matin semaine mois an toujours jamais heure heures midi minuit deux trois quatre
+    cinq six sept huit neuf dix onze douze""".split()
+)
+_DATE_NUMBER = re.compile(r"\b\d{1,2}(?:st|nd|rd|th|\.)(?!\d)|\b\d{1,4}[./-]\d{1,2}\b", re.I)
+_EVERY_DAY = re.compile(r"\b(?:every|each) day\b", re.IGNORECASE)
+_OTHER_SCRIPT = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
 _MONEY_QUESTION = re.compile(
     r"^\s*(?:how much|what)\b.*\b(?:cost|costs|charge|charges|price|pay|pays|paid|earn|earns|"
     r"income|salary|fee|fees|premium|rent|bill|owe|spend|spent|balance)\b",
@@ -606,20 +640,35 @@ def _names_someone(sentence: str, question: str) -> bool:
     return any(name.lower() not in asked for name in _capitalised(sentence))
 
 
-def carries_answer(sentence: str, question: str) -> bool:
+def carries_answer(sentence: str, question: str, copy: str | None = None) -> bool:
     """Whether ``sentence`` can be an answer to ``question`` at all: asked when, it names a
-    time (a date, a day, a number, "tomorrow", "every week"...); asked what something costs
-    or earns, an amount. Other questions: always. A sentence of the right passage that says
-    neither is not the answer: the 1.5B model answered "What is your pension income?" with
-    "Pension statements attached." from the tax-return mail. Asked who does or has
-    something, "you" doing it is no answer unless someone else is named with it: the hub
-    does not know who is speaking ("You are picking Karthik up from the airport.", from
-    "Murugan will pick you up"; but "You have my spare key with Mrs Henderson.")."""
+    time (a date, a day, a number, "tomorrow", "every week"...), and asked which day, a day
+    (the 0.5B answered "¿Qué día es el yoga?" with "El yoga es el día 6 pm."); asked what
+    something costs or earns, an amount. Other questions: always. A sentence of the right
+    passage that says neither is not the answer: the 1.5B model answered "What is your
+    pension income?" with "Pension statements attached." from the tax-return mail. Asked who
+    does or has something, "you" doing it is no answer unless someone else is named with it:
+    the hub does not know who is speaking ("You are picking Karthik up from the airport.",
+    from "Murugan will pick you up"; but "You have my spare key with Mrs Henderson.").
+    ``copy``: a Tamil or Hindi question with its question words in English
+    (``language.word_for_word``, "plumber when will come?"); a sentence in another script
+    than Latin is not judged."""
     words = {w.lower() for w in _WORD.findall(sentence)}
     if _WHO_DOES.search(question) and _YOU_DO.search(sentence):
         return _names_someone(sentence, question)
-    if _WHEN_QUESTION.search(question):
-        return bool(_NUMBER.search(sentence) or _CALENDAR.search(sentence) or words & _TIME_WORDS)
+    copied = copy is not None and not _OTHER_SCRIPT.search(sentence)
+    named_day = bool(
+        _CALENDAR.search(sentence)
+        or _DATE_NUMBER.search(sentence)
+        or _EVERY_DAY.search(sentence)
+        or words & _DAY_WORDS
+    )
+    if _DAY_QUESTION.search(question) or (copied and _DAY_COPY.search(copy or "")):
+        return named_day
+    if _WHEN_QUESTION.search(question) or (copied and _WHEN_COPY.search(copy or "")):
+        return bool(
+            named_day or _NUMBER.search(sentence) or words & (_TIME_WORDS | _FOREIGN_TIME_WORDS)
+        )
     if _MONEY_QUESTION.search(question):
         return bool(_NUMBER.search(sentence) or _CURRENCY.search(sentence) or words & _MONEY_WORDS)
     return True

@@ -51,6 +51,12 @@ ROMANISED_QUESTION_WORDS: dict[str, dict[str, str]] = {
         "ethanai": "how many",
         "edhu": "which",
         "ethu": "which",
+        "entha": "which",
+        "endha": "which",
+        "thethi": "date",
+        "thedhi": "date",
+        "neram": "time",
+        "kizhamai": "day of the week",
         "yen": "why",
         "irukka": "is there",
         "irukku": "is there",
@@ -71,6 +77,11 @@ ROMANISED_QUESTION_WORDS: dict[str, dict[str, str]] = {
         "kitne": "how many",
         "kitni": "how much",
         "kaise": "how",
+        "kaunsa": "which",
+        "kaunsi": "which",
+        "kaunse": "which",
+        "tarikh": "date",
+        "tareekh": "date",
         "kyun": "why",
         "kyon": "why",
         "hai": "",  # "is": nothing to explain
@@ -280,6 +291,35 @@ def word_for_word(question: str, language: str) -> str | None:
 
     out = _TOKEN.sub(english, question)
     return re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
+
+
+def without_question_words(sentence: str, question: str, language: str) -> str:
+    """``sentence`` without the question's own Tamil or Hindi question words said back in it:
+    a run of words ``gloss`` explains that holds one asking what, where, when, who, which,
+    how or why ("Plumber Eppo Varuvaar will come on Thursday." -> "Plumber will come on
+    Thursday."; "Bruno-ku vaccine eppo is due on 5 April." -> "Bruno-ku vaccine is due on 5
+    April."). An answer has no use for them, and read as names they confuse the voice. Other
+    glossed words stay ("... steel box-la irukku."): she may answer in her mix."""
+    found = _glossed(question, language)
+    asking = {w for w, english in found.items() if english.split(" ")[0] in _ASKING["en"]}
+    if not asking:
+        return sentence
+    cuts: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+    for match in [*_TOKEN.finditer(sentence), None]:
+        word = match.group(0).lower() if match is not None else None
+        joined = match is not None and (
+            not run or not sentence[run[-1].end() : match.start()].strip()
+        )
+        if word in found and joined and match is not None:
+            run.append(match)
+            continue
+        if any(m.group(0).lower() in asking for m in run):
+            cuts.append((run[0].start(), run[-1].end()))
+        run = [match] if match is not None and word in found else []
+    for start, end in reversed(cuts):
+        sentence = sentence[:start].rstrip() + " " + sentence[end:].lstrip()
+    return re.sub(r"\s+([?.!,;:])", r"\1", sentence).strip().lstrip("?.!,;: ")
 
 
 def _glossed(question: str, language: str) -> dict[str, str]:
