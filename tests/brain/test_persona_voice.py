@@ -730,6 +730,18 @@ async def test_a_clock_time_for_which_day_is_asked_again_then_declined() -> None
             assert result.kind == "answer" and said in result.text, result.text
 
 
+async def test_her_name_asked_in_her_script_may_be_said() -> None:
+    """ "அம்மாவின் மாத்திரைகள் எங்கே இருக்கின்றன?" (where are Amma's tablets?) asks about
+    her as "Amma", one of her signatures: the answer may name her so, as it may when asked
+    "Amma tablets enga irukku?" in Latin letters (the question's English copy has "amma")."""
+    tablets = passage("Amma-voda BP tablets are in the steel box.", "mail/18.eml")
+    llm = ScriptedLlm(["Amma-voda BP tablets are in the steel box."])
+    brain = Brain(CONFIG, llm, ListRetriever([tablets], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("அம்மாவின் மாத்திரைகள் எங்கே இருக்கின்றன?").text()
+    assert result.kind == "answer" and "steel box" in result.text, result.text
+
+
 async def test_the_question_words_are_not_said_back_as_a_name() -> None:
     plumber = passage("Selvam will come on Thursday at 10 am to fix the tap.", "mail/03.eml")
     llm = ScriptedLlm(["Kanna, Plumber Eppo Varuvaar will come on Thursday at 10 am."])

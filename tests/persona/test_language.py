@@ -142,15 +142,16 @@ def test_in_a_big_store_a_shared_skeleton_bridges_to_the_word_most_alike() -> No
             "enga: where; vechirukka: kept",
             "spare key where kept?",
         ),
-        # by its sound; the words it does not know stay as they are in the copy
+        # by its sound, and the words of the home by the lexicon (with Tamil's endings:
+        # "சாம்பாருக்கு", for sambar); the words it does not know stay as they are
         (
             "சாம்பாருக்கு எவ்வளவு புளி போடணும்?",
             "ta",
-            "எவ்வளவு: how much",
-            "சாம்பாருக்கு how much புளி போடணும்?",
+            "சாம்பாருக்கு: sambar; எவ்வளவு: how much; புளி: tamarind",
+            "sambar how much tamarind போடணும்?",
         ),
         # "की" (of) is not "kya" (what)
-        ("मदुरै की ट्रेन कब है?", "hi", "कब: when", "मदुरै की ट्रेन when है?"),
+        ("मदुरै की ट्रेन कब है?", "hi", "ट्रेन: train; कब: when", "मदुरै की train when है?"),
         ("train kab hai?", "hi", "kab: when", "train when?"),  # "hai" (is) needs no English
         ("train hai?", "hi", None, None),  # nothing that asks
         ("When is yen day?", "en", None, None),  # only questions asked in Tamil or Hindi
@@ -206,7 +207,9 @@ def test_question_words_said_back_in_an_answer_are_left_out(
 
 
 def test_tamil_and_hindi_words_for_date_and_which_are_glossed() -> None:
-    assert gloss("மதுரை ரயில் டிக்கெட் எந்த தேதி?", "ta") == "எந்த: which; தேதி: date"
+    assert gloss("மதுரை ரயில் டிக்கெட் எந்த தேதி?", "ta") == (
+        "ரயில்: train; டிக்கெட்: ticket; எந்த: which; தேதி: date"
+    )
     assert word_for_word("Madurai train endha thethi?", "ta") == "Madurai train which date?"
     assert word_for_word("shaadi kis tarikh ko hai?", "hi") == "shaadi kis date ko?"
 

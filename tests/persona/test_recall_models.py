@@ -102,18 +102,23 @@ async def test_questions_in_the_personas_languages_find_english_mail(tmp_path: P
 async def test_questions_in_another_script_find_english_mail_by_sound(
     tmp_path: Path, minilm: Embedder
 ) -> None:
-    # MiniLM cannot place these; the names and loanwords they share with the mail can
+    # MiniLM cannot place these; the names and loanwords they share with the mail can, and
+    # the words of the home by their English (``lexicon``)
     questions = {
         "வைஃபை பாஸ்வேர்ட் என்ன?": "m26",  # "password"
         "மதுரை ரயில் டிக்கெட் எந்த தேதி?": "m08",  # "madurai", "tickets"
         "मदुरै की ट्रेन कब है?": "m08",  # "madurai", "train"
-        "स्वास्थ्य बीमा का प्रीमियम कितना है?": "m19",  # "premium"
+        "स्वास्थ्य बीमा का प्रीमियम कितना है?": "m19",  # "premium", "health"
+        "சாவி எங்கே வைத்திருக்கிறாய்?": "m02",  # "key"
+        "அம்மாவின் மாத்திரைகள் எங்கே இருக்கின்றன?": "m18",  # "amma", "tablets"
+        "தீபாவளிக்கு எங்கே போகிறோம்?": "m12",  # "diwali"
+        "अतिरिक्त चाबी कहाँ है?": "m02",  # "key"
     }
     unanswerable = [
         "என் பாஸ்போர்ட் எண் என்ன?",  # my passport number
         "டெல்லி விமானம் எப்போது?",  # the Delhi flight
         "चंद्रमा पृथ्वी से कितनी दूर है?",  # how far is the moon
-        "मेरी कार का बीमा कब है?",  # my car insurance
+        "मेरी कार का बीमा कब है?",  # my car insurance: a car trip mail has "car" alone
     ]
     answers = await ask(tmp_path, minilm, [*questions, *unanswerable])
     for question, expected in questions.items():

@@ -152,6 +152,23 @@ def test_questions_in_another_language_rest_on_the_keyword_halfs_first_pick() ->
     assert [p.text for p in relevant([script])] == []
 
 
+def test_a_question_in_another_script_needs_half_of_the_words_whose_meaning_is_seen() -> None:
+    # "मेरी कार का बीमा कब है?" (my car insurance): "car" and "insurance" are known (sound,
+    # lexicon), and a car trip's mail holds "car" alone; a Spanish question's words in no file
+    # ("repuesto") count against it, so it needs less
+    trip = passage(
+        "car", distinctiveness=1.23, vector_rank=3, keyword_rank=1, keyword_coverage=0.42
+    )
+    hindi = "मेरी कार का बीमा कब है?"
+    assert relevant([trip], cross_language=True, question=hindi) == []
+    assert not sure([trip], cross_language=True, question=hindi)
+    spanish = "¿Dónde está la llave de repuesto?"
+    assert relevant([trip], cross_language=True, question=spanish) == [trip]
+    assert sure([trip], cross_language=True, question=spanish)
+    key = passage("key", distinctiveness=0.9, vector_rank=6, keyword_rank=1, keyword_coverage=1.0)
+    assert relevant([key], cross_language=True, question="சாவி எங்கே?") == [key]
+
+
 def test_sure_when_a_relevant_passage_stands_out_with_the_questions_words() -> None:
     key = passage("key", distinctiveness=4.6, vector_rank=1, keyword_rank=1, keyword_coverage=0.5)
     paraphrase = passage("pipe", distinctiveness=3.43, vector_rank=1)

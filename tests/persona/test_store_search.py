@@ -212,6 +212,28 @@ async def test_a_question_in_another_script_finds_names_and_loanwords_by_sound(
         assert await store.search(None, "चंद्रमा पृथ्वी से कितनी दूर है?", 5) == []
 
 
+async def test_a_question_in_another_script_finds_the_words_of_the_home_by_their_english(
+    tmp_path: Path,
+) -> None:
+    texts = [
+        "Spare key-a blue flower pot keezha vechiruken, back door pakkathula.",
+        "Amma-voda BP tablets are in the steel box on top of the fridge.",
+        "Your broadband plan upgrades to 300 Mbps from 1 September.",
+    ]
+    async with store_of(tmp_path, texts) as store:
+        # "where did you keep the key?": "சாவி" sounds like nothing in the files
+        hits = await store.search(None, "சாவி எங்கே வைத்திருக்கிறாய்?", 5)
+        assert [p.text for p in hits] == [texts[0]]
+        assert hits[0].keyword_rank == 1 and hits[0].keyword_coverage == 1.0
+        # "where are Amma's tablets?", with Tamil's endings on both words
+        hits = await store.search(None, "அம்மாவின் மாத்திரைகள் எங்கே இருக்கின்றன?", 5)
+        assert hits[0].text == texts[1] and hits[0].keyword_coverage == 1.0
+        hits = await store.search(None, "दवाइयाँ कहाँ हैं?", 5)  # Hindi: where are the medicines?
+        assert hits[0].text == texts[1]
+        # "when is the Delhi flight?": "flight" is listed, but not "plane" -> "plan"
+        assert await store.search(None, "டெல்லி விமானம் எப்போது?", 5) == []
+
+
 async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> None:
     texts = ["சாம்பார் செய்முறை: புளி எலுமிச்சை அளவு.", "சாம்பு வாங்கு, பால் வாங்கு."]
     async with store_of(tmp_path, texts, kind="note") as store:

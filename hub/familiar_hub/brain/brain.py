@@ -775,7 +775,7 @@ class Brain:
         piece = first_person(piece.strip(), said.question, said.names, said.addressed)
         if not piece or said.tainted:
             return None
-        if names_herself(piece, said.names, said.question) or you_for_someone(piece):
+        if names_herself(piece, said.names, said.asked) or you_for_someone(piece):
             # She speaks as "I": her own name left in an answer is the model putting her
             # where someone else belongs ("Mateo's girlfriend is called Rosa", "Harold Voss
             # is coming to service the boiler"), as is "You is coming to service the boiler".
@@ -817,7 +817,9 @@ class Brain:
         model the answer is there when retrieval is sure of it; ``in_english``: see
         ``build_messages``."""
         language = self._language(text)
-        certain = told_sure and sure(passages, self._policy, cross_language=language != "en")
+        certain = told_sure and sure(
+            passages, self._policy, cross_language=language != "en", question=text
+        )
         return build_messages(
             self.persona_name,
             self.style,

@@ -18,6 +18,8 @@ from difflib import SequenceMatcher
 import snowballstemmer
 from anyascii import anyascii
 
+from familiar_hub.persona import lexicon
+
 SCRIPTS = [
     ("ta", re.compile(r"[\u0B80-\u0BFF]")),
     ("hi", re.compile(r"[\u0900-\u097F]")),
@@ -334,6 +336,8 @@ def _glossed(question: str, language: str) -> dict[str, str]:
             english = _GLOSSES.get(word)
         else:  # one consonant says too little: "की" (of) would be "kya" (what)
             english = _GLOSS_KEYS.get(sounds[1]) if _consonants(sounds[1]) >= 2 else None
+            if english is None:  # a word of the home ("சாவி": key), ``lexicon``
+                english = next(iter(lexicon.english(word)), None)
         if english is not None:
             found.setdefault(word, english)
     return found

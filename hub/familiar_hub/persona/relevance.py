@@ -35,7 +35,8 @@ with few shared words at 0.3). So a passage counts as relevant on evidence of tw
 - **questions in another language** than the files: an English embedder cannot place them
   (its similarities are noise), so the keyword half's first pick counts when it holds enough
   of the question's keyword weight (names, places and loanwords survive translation: "¿qué
-  día es el yoga?").
+  día es el yoga?"; in another script, half of the weight of the words whose meaning is
+  seen).
 
 A store too small to measure distinctiveness (a handful of chunks) falls back to the cosine.
 """
@@ -47,7 +48,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from familiar_hub.persona.api import Passage
-from familiar_hub.persona.language import FOREIGN_STOPWORDS, alike, script_stopword, tokens
+from familiar_hub.persona.language import (
+    FOREIGN_STOPWORDS,
+    alike,
+    romanised,
+    script_stopword,
+    tokens,
+)
 from familiar_hub.persona.style import STOPWORDS
 from familiar_hub.tts.sentences import split_sentences
 
@@ -161,7 +168,14 @@ class RelevancePolicy:
 
     cross_language_coverage: float = 0.4
     """For a question in another language: the keyword half's first pick holding this share
-    of the question's keyword weight is relevant."""
+    of the question's keyword weight is relevant. Its words that are in none of the files
+    count against it ("¿dónde está la llave de repuesto?": "repuesto")."""
+
+    other_script_coverage: float = 0.5
+    """The same for a question in another script: only its words whose meaning is seen count
+    (those in the files, sounding like theirs, or in ``lexicon``), so half of their weight
+    is asked for: "मेरी कार का बीमा कब है?" (my car insurance) holds "car" and "insurance",
+    and a car trip's mail, with "car" alone, is not enough."""
 
     typed_coverage: float = 0.4
     """A passage both retrievers found (the keyword half among its first two) holding this
@@ -235,16 +249,27 @@ def relevant(
     (optional) lets a passage that holds the kind of thing asked for count that as support."""
     policy = policy or RelevancePolicy()
     kind = asked(question) if question and not cross_language else None
+    crossing = _crossing(policy, cross_language, question)
     out = [
         p
         for p in passages
-        if _relevant(p, passages, policy, cross_language)
+        if _relevant(p, passages, policy, crossing)
         or (kind is not None and _typed(p, kind, policy))
     ]
     if len(out) == 1 and not cross_language:
         beside = [p for p in passages if p not in out and _companion(p, policy)][:1]
         out = [p for p in passages if p in out or p in beside]
     return out
+
+
+def _crossing(policy: RelevancePolicy, cross_language: bool, question: str | None) -> float | None:
+    """The keyword share a question in another language needs (None: asked in the files'
+    language)."""
+    if not cross_language:
+        return None
+    if question is not None and any(romanised(word) is not None for word in tokens(question)):
+        return policy.other_script_coverage
+    return policy.cross_language_coverage
 
 
 def _agreed(passage: Passage) -> bool:
@@ -270,18 +295,17 @@ def _companion(passage: Passage, policy: RelevancePolicy) -> bool:
 
 
 def _relevant(
-    passage: Passage, passages: Sequence[Passage], policy: RelevancePolicy, cross_language: bool
+    passage: Passage,
+    passages: Sequence[Passage],
+    policy: RelevancePolicy,
+    crossing: float | None,
 ) -> bool:
     z = passage.distinctiveness
     lexical = passage.keyword_rank is not None and passage.keyword_coverage > 0
-    if (
-        cross_language
-        and passage.keyword_rank == 1
-        and passage.keyword_coverage >= policy.cross_language_coverage
-    ):
+    if crossing is not None and passage.keyword_rank == 1 and passage.keyword_coverage >= crossing:
         return True
     if (
-        not cross_language
+        crossing is None
         and not lexical
         and z is not None
         and z < policy.unsupported_distinctiveness
@@ -312,19 +336,17 @@ def sure(
     policy: RelevancePolicy | None = None,
     *,
     cross_language: bool = False,
+    question: str | None = None,
 ) -> bool:
     """Retrieval is sure the answer is among these relevant passages: one stands out and
     holds a good share of the question's keywords (or, for a question in another language,
     is the keyword half's first pick). The brain then tells the model the answer is there
     instead of inviting "I don't know"."""
     policy = policy or RelevancePolicy()
+    crossing = _crossing(policy, cross_language, question)
     for passage in passages:
         coverage = passage.keyword_coverage
-        if (
-            cross_language
-            and passage.keyword_rank == 1
-            and coverage >= policy.cross_language_coverage
-        ):
+        if crossing is not None and passage.keyword_rank == 1 and coverage >= crossing:
             return True
         z = passage.distinctiveness
         if z is not None and z >= policy.sure_distinctiveness and coverage >= policy.sure_coverage:

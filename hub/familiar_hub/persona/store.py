@@ -30,6 +30,7 @@ import numpy as np
 
 from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
+from familiar_hub.persona import lexicon
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
 from familiar_hub.persona.language import (
@@ -926,12 +927,13 @@ class PersonaStore(ThreadedModel):
         """Each question word with the forms to look it up by: itself and the files' words
         that are it in another form ("meet" -> "meetings", "cleaner" -> "cleaning"; see
         ``alike``), or for a word in another script that is in none of the files, the files'
-        words that sound like it ("செல்வம்" -> "selvam", "ट्रेन" -> "train"): names, places
-        and loanwords keep their sound across scripts. A question asked in another of the
-        persona's languages also finds its words' forms in that language ("schenkst" ->
-        "geschenk", ``stem``). A word in another script that is in
-        none of the files and sounds like none of their words has no form: what it means
-        cannot be seen here, so it is neither searched nor counted against a passage's keyword
+        words that sound like it ("செல்வம்" -> "selvam", "ट्रेन" -> "train": names, places
+        and loanwords keep their sound across scripts) and, for a Tamil or Hindi word of the
+        home, its English ("சாவி" -> "key", "keys"; ``lexicon``). A question asked in another
+        of the persona's languages also finds its words' forms in that language ("schenkst"
+        -> "geschenk", ``stem``). A word in another script that is in none of the files,
+        sounds like none of their words and is not listed has no form: what it means cannot
+        be seen here, so it is neither searched nor counted against a passage's keyword
         coverage."""
         foreign = [w for w in words if romanised(w) is not None]
         held: set[str] = set()
@@ -950,7 +952,9 @@ class PersonaStore(ThreadedModel):
         out = []
         for word in words:
             if word in foreign and word not in held:
-                out.append(self._sounds.lookup(word) if self._sounds else [])
+                sounds = self._sounds.lookup(word) if self._sounds else []
+                # the lexicon lists the forms; inflected further, "plane" would find "plan"
+                out.append(list(dict.fromkeys([*sounds, *lexicon.english(word)])))
             else:
                 forms = [word, *self._inflections(word), *self._stem_forms(word, language)]
                 out.append(list(dict.fromkeys(forms)))
