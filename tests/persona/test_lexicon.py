@@ -15,6 +15,7 @@ from familiar_hub.persona.lexicon import english
         ("தீபாவளிக்கு", ("diwali", "deepavali")),  # "for Diwali"
         ("சாம்பாருக்கு", ("sambar",)),  # the final consonant's virama gives way to the ending
         ("புளி", ("tamarind",)),
+        ("தோட்டத்தில்", ("garden",)),  # "in the garden": "-ம்" nouns take "-த்த" before endings
         ("चाबी", ("key", "keys")),
         ("दवाइयाँ", ("medicine", "medicines", "tablets")),  # plural of "दवा"
         ("दफ़्तर", ("office",)),  # with the nukta, as the list has it without

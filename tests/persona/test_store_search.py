@@ -234,6 +234,19 @@ async def test_a_question_in_another_script_finds_the_words_of_the_home_by_their
         assert await store.search(None, "டெல்லி விமானம் எப்போது?", 5) == []
 
 
+async def test_a_listed_word_is_looked_up_by_its_english_not_its_sound(tmp_path: Path) -> None:
+    texts = [
+        "She comes back on Monday. If she comes to your house first, send her to me.",
+        "Eye check at Aravind on 18 October, 10 am.",
+    ]
+    async with store_of(tmp_path, texts) as store:
+        # "when is the eye check-up?": by its sound "பரிசோதனை" would be "first"; and "கண்"
+        # (eye), a short word, is still a keyword
+        hits = await store.search(None, "கண் பரிசோதனை எப்போது?", 5)
+        assert [p.text for p in hits] == [texts[1]]
+        assert hits[0].keyword_coverage == 1.0
+
+
 async def test_words_of_an_indic_script_are_searched_whole(tmp_path: Path) -> None:
     texts = ["சாம்பார் செய்முறை: புளி எலுமிச்சை அளவு.", "சாம்பு வாங்கு, பால் வாங்கு."]
     async with store_of(tmp_path, texts, kind="note") as store:

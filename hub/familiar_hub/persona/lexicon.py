@@ -33,7 +33,7 @@ _TAMIL = """
 மருந்து medicine medicines tablets | மாத்திரை tablets tablet medicine pills
 ஊசி injection vaccine | தடுப்பூசி vaccine vaccination | காய்ச்சல் fever | சளி cold
 இருமல் cough | வலி pain | ரத்த blood | இரத்த blood | அழுத்தம் pressure | சர்க்கரை sugar diabetes
-நீரிழிவு diabetes | ஆரோக்கியம் health | உடல்நலம் health | பரிசோதனை test checkup
+நீரிழிவு diabetes | ஆரோக்கியம் health | உடல்நலம் health | பரிசோதனை checkup check test
 பல்வலி toothache dentist | கண் eye eyes
 பணம் money | காசு money cash | வங்கி bank | கட்டணம் fee fees charge bill | பில் bill
 மின்சாரம் electricity | மின்கட்டணம் electricity bill | கரண்ட் electricity current
@@ -88,7 +88,7 @@ _HINDI = """
 दवा medicine medicines tablets | दवाई medicine medicines tablets | गोली tablet tablets pills
 टीका vaccine vaccination | बुखार fever | खांसी cough | दर्द pain | खून blood
 स्वास्थ्य health | सेहत health
-शुगर sugar diabetes | चीनी sugar | जांच test checkup | दांत tooth teeth dentist
+शुगर sugar diabetes | चीनी sugar | जांच checkup check test | दांत tooth teeth dentist
 आंख eye eyes | पैसे money | पैसा money | रुपये rupees money | बैंक bank
 फीस fee fees | बिल bill | बिजली electricity | पानी water | गैस gas | सिलेंडर cylinder gas
 किराया rent | तनख्वाह salary | वेतन salary | बीमा insurance | टैक्स tax | कर्ज loan
@@ -129,6 +129,7 @@ MAX_ENDING = {"ta": 6, "hi": 4}
 
 
 _VIRAMAS = ("\u0bcd", "\u094d")
+_TAMIL_M = "\u0bae\u0bcd"  # "ம்"
 
 
 def _normal(word: str) -> str:
@@ -149,9 +150,12 @@ def _entries(language: str) -> dict[str, tuple[str, ...]]:
             out.setdefault(_normal(words[0]), tuple(words[1:]))
     for word, found in list(out.items()):
         # A final consonant loses its virama when an ending follows ("சாம்பார்" ->
-        # "சாம்பாருக்கு"): the stem is looked up without it too.
+        # "சாம்பாருக்கு"): the stem is looked up without it too; and a Tamil noun in "-ம்"
+        # takes its endings after "-த்த" ("தோட்டம்" -> "தோட்டத்தில்", in the garden).
         if word.endswith(_VIRAMAS):
             out.setdefault(word[:-1], found)
+        if word.endswith(_TAMIL_M) and len(word) - len(_TAMIL_M) >= MIN_PREFIX:
+            out.setdefault(word[: -len(_TAMIL_M)], found)
     return out
 
 

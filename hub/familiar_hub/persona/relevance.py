@@ -47,6 +47,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from familiar_hub.persona import lexicon
 from familiar_hub.persona.api import Passage
 from familiar_hub.persona.language import (
     FOREIGN_STOPWORDS,
@@ -67,7 +68,9 @@ def query_words(text: str) -> list[str]:
     content = [
         w
         for w in words
-        if w not in STOPWORDS and w not in FOREIGN_STOPWORDS and not script_stopword(w)
+        if w not in STOPWORDS
+        and w not in FOREIGN_STOPWORDS
+        and (not script_stopword(w) or lexicon.english(w))  # "கண்" (eye) is short
     ]
     words = content or words
     return list(dict.fromkeys(words))[:32]

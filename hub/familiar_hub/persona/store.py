@@ -952,9 +952,12 @@ class PersonaStore(ThreadedModel):
         out = []
         for word in words:
             if word in foreign and word not in held:
-                sounds = self._sounds.lookup(word) if self._sounds else []
-                # the lexicon lists the forms; inflected further, "plane" would find "plan"
-                out.append(list(dict.fromkeys([*sounds, *lexicon.english(word)])))
+                # A listed word is looked up by its English alone (the lexicon lists its
+                # forms; inflected further, "plane" would find "plan"): by its sound,
+                # "பரிசோதனை" (a check-up) found "first".
+                meant = lexicon.english(word)
+                sounds = self._sounds.lookup(word) if self._sounds and not meant else []
+                out.append(list(meant) or sounds)
             else:
                 forms = [word, *self._inflections(word), *self._stem_forms(word, language)]
                 out.append(list(dict.fromkeys(forms)))
