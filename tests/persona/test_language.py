@@ -206,6 +206,15 @@ def test_question_words_said_back_in_an_answer_are_left_out(
     assert without_question_words(answer, question, language) == said
 
 
+def test_question_words_in_their_script_are_known_exactly() -> None:
+    # by its sound "எப்போது" (when) was "eppadi" (how), "எப்போ" too short to say, and "கண்"
+    # (eye) a question word
+    assert word_for_word("கண் பரிசோதனை எப்போது?", "ta") == "eye checkup when?"
+    assert word_for_word("பால் எப்போ வரும்?", "ta") == "milk when will come?"
+    assert word_for_word("अतिरिक्त चाबी कहाँ है?", "hi") == "अतिरिक्त key where है?"
+    assert script_stopword("எப்போது") and script_stopword("कहाँ")
+
+
 def test_tamil_and_hindi_words_for_date_and_which_are_glossed() -> None:
     assert gloss("மதுரை ரயில் டிக்கெட் எந்த தேதி?", "ta") == (
         "ரயில்: train; டிக்கெட்: ticket; எந்த: which; தேதி: date"

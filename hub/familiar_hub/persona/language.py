@@ -255,11 +255,36 @@ def _script_key(word: str) -> tuple[str, str] | None:
 
 _STOP_KEYS = frozenset(sound_key(word) for word in [*_GLOSSES, "hain", "mein"])
 
+SCRIPT_QUESTION_WORDS = {
+    **dict.fromkeys(["எங்கே", "எங்க", "எங்கு"], "where"),
+    **dict.fromkeys(["எப்போ", "எப்போது", "எப்பொழுது"], "when"),
+    **dict.fromkeys(["என்ன", "எதை"], "what"),
+    **dict.fromkeys(["யார்", "யாரு", "யாருக்கு"], "who"),
+    **dict.fromkeys(["எவ்வளவு"], "how much"),
+    **dict.fromkeys(["எத்தனை"], "how many"),
+    **dict.fromkeys(["எப்படி"], "how"),
+    **dict.fromkeys(["ஏன்"], "why"),
+    **dict.fromkeys(["எந்த", "எது"], "which"),
+    **dict.fromkeys(["कहाँ", "कहां"], "where"),
+    **dict.fromkeys(["कब"], "when"),
+    **dict.fromkeys(["क्या"], "what"),
+    **dict.fromkeys(["कौन"], "who"),
+    **dict.fromkeys(["कितना", "कितनी"], "how much"),
+    **dict.fromkeys(["कितने"], "how many"),
+    **dict.fromkeys(["कैसे"], "how"),
+    **dict.fromkeys(["क्यों", "क्यूँ"], "why"),
+    **dict.fromkeys(["कौनसा", "कौनसी", "कौनसे", "किस"], "which"),
+}
+"""Tamil and Hindi question words in their script, known exactly: found by their sound
+instead, "எப்போது" (when) was "eppadi" (how), and "எப்போ" has too few consonants to say."""
+
 
 def script_stopword(word: str) -> bool:
-    """A word in another script that is a function or question word: romanised, it sounds
-    like one of the romanised Tamil and Hindi ones ("எங்கே" ~ "enga", "कब" ~ "kab"), or it
-    has at most one consonant ("है", "की")."""
+    """A word in another script that is a function or question word: one of
+    ``SCRIPT_QUESTION_WORDS``; romanised, it sounds like one of the romanised Tamil and Hindi
+    ones ("எங்கே" ~ "enga", "कब" ~ "kab"), or it has at most one consonant ("है", "की")."""
+    if word in SCRIPT_QUESTION_WORDS:
+        return True
     found = _script_key(word)
     return found is not None and (_consonants(found[1]) <= 1 or found[1] in _STOP_KEYS)
 
@@ -334,10 +359,11 @@ def _glossed(question: str, language: str) -> dict[str, str]:
         sounds = _script_key(word)
         if sounds is None:
             english = _GLOSSES.get(word)
-        else:  # one consonant says too little: "की" (of) would be "kya" (what)
-            english = _GLOSS_KEYS.get(sounds[1]) if _consonants(sounds[1]) >= 2 else None
-            if english is None:  # a word of the home ("சாவி": key), ``lexicon``
-                english = next(iter(lexicon.english(word)), None)
+        else:  # known exactly, then a word of the home ("சாவி": key, ``lexicon``), then
+            # by its sound; one consonant says too little: "की" (of) would be "kya" (what)
+            english = SCRIPT_QUESTION_WORDS.get(word) or next(iter(lexicon.english(word)), None)
+            if english is None and _consonants(sounds[1]) >= 2:
+                english = _GLOSS_KEYS.get(sounds[1])
         if english is not None:
             found.setdefault(word, english)
     return found
