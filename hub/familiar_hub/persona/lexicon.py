@@ -114,7 +114,7 @@ _HINDI = """
 प्लंबर plumber | बिजलीवाला electrician | नौकरानी maid | कामवाली maid | ड्राइवर driver
 वकील lawyer | तोहफा gift present | उपहार gift present | सोमवार monday | मंगलवार tuesday
 बुधवार wednesday | गुरुवार thursday | शुक्रवार friday | शनिवार saturday | रविवार sunday
-कल tomorrow yesterday | आज today | हफ्ता week | महीना month | साल year | नंबर number
+आज today | हफ्ता week | महीना month | साल year | नंबर number
 पता address | नाम name | कार्ड card | पासपोर्ट passport | फाइल file | डिब्बा box
 अलमारी cupboard | फ्रिज fridge | मेज table | कुर्सी chair | बिस्तर bed | बैग bag
 छाता umbrella | चश्मा glasses | पौधा plant | पौधे plants | बारिश rain | मौसम weather
