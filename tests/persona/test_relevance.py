@@ -169,6 +169,38 @@ def test_a_question_in_another_script_needs_half_of_the_words_whose_meaning_is_s
     assert relevant([key], cross_language=True, question="சாவி எங்கே?") == [key]
 
 
+def test_in_another_language_the_keyword_halfs_second_pick_with_every_keyword_is_kept() -> None:
+    # "கண் பரிசோதனை எப்போது?" (when is the eye check?): "how was the eye check?" is the keyword
+    # half's first pick, the dated mail its second; both hold every keyword
+    asked = passage(
+        "how was it", distinctiveness=-0.1, vector_rank=21, keyword_rank=1, keyword_coverage=1.0
+    )
+    dated = passage(
+        "18 October", distinctiveness=0.3, vector_rank=14, keyword_rank=2, keyword_coverage=1.0
+    )
+    partial = passage(
+        "sugar check", distinctiveness=-0.3, vector_rank=26, keyword_rank=2, keyword_coverage=0.5
+    )
+    question = "கண் பரிசோதனை எப்போது?"
+    kept = relevant([dated, asked], cross_language=True, question=question)
+    assert [p.text for p in kept] == ["18 October", "how was it"]
+    assert relevant([asked, partial], cross_language=True, question=question) == [asked]
+    # nor beside a first pick holding only part of the keywords ("¿Qué día es el yoga?")
+    yoga = passage(
+        "yoga", distinctiveness=1.1, vector_rank=7, keyword_rank=1, keyword_coverage=0.42
+    )
+    other = passage(
+        "ofrenda", distinctiveness=0.4, vector_rank=12, keyword_rank=2, keyword_coverage=0.58
+    )
+    assert relevant([yoga, other], cross_language=True, question="¿Qué día es el yoga?") == [yoga]
+    # nothing beside a first pick that is not kept
+    weak = passage("car", distinctiveness=1.2, vector_rank=3, keyword_rank=1, keyword_coverage=0.42)
+    car = passage(
+        "car trip", distinctiveness=0.4, vector_rank=5, keyword_rank=2, keyword_coverage=0.42
+    )
+    assert relevant([weak, car], cross_language=True, question="मेरी कार का बीमा कब है?") == []
+
+
 def test_sure_when_a_relevant_passage_stands_out_with_the_questions_words() -> None:
     key = passage("key", distinctiveness=4.6, vector_rank=1, keyword_rank=1, keyword_coverage=0.5)
     paraphrase = passage("pipe", distinctiveness=3.43, vector_rank=1)
