@@ -1,10 +1,11 @@
-"""Everyday Tamil and Hindi words and their English (``persona/lexicon.py``)."""
+"""Everyday Tamil and Hindi words and their English (``persona/lexicon.py``, through
+``language.listed_english``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from familiar_hub.persona.lexicon import english
+from familiar_hub.persona.language import listed_english
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ from familiar_hub.persona.lexicon import english
     ],
 )
 def test_words_of_the_home_are_found_with_their_endings(word: str, meant: tuple[str, ...]) -> None:
-    assert english(word) == meant
+    assert listed_english(word) == meant
 
 
 @pytest.mark.parametrize(
@@ -38,4 +39,4 @@ def test_words_of_the_home_are_found_with_their_endings(word: str, meant: tuple[
     ],
 )
 def test_other_words_have_no_english_here(word: str) -> None:
-    assert english(word) == ()
+    assert listed_english(word) == ()

@@ -128,8 +128,6 @@ class _Said:
     """What one answer may rest on, and what of it was said so far."""
 
     question: str
-    asked: str
-    """The question as the model may say it back: with its English copy, when it has one."""
     language: str
     """The language the question is asked in (``question_language``)."""
     copy: str | None
@@ -151,6 +149,11 @@ class _Said:
     held: str = ""
     """A first clause with nothing in it to check ("Yes,", "Kanna,"), kept back until the
     rest of its sentence is: said with it, or dropped with it."""
+
+    @property
+    def asked(self) -> str:
+        """The question as the model may say it back: with its English copy, when it has one."""
+        return f"{self.question} {self.copy}" if self.copy else self.question
 
 
 _BARE_CLAUSE_WORDS = 2
@@ -658,12 +661,10 @@ class Brain:
         messages = self._messages(question, history, passages)
         result.kind = "answer"
         language = self._language(question)
-        copy = word_for_word(question, language)
         said = _Said(
             question,
-            f"{question} {copy}" if copy else question,
             language,
-            copy,
+            word_for_word(question, language),
             self._sources(passages, question, history),
             self._names(),
             key,

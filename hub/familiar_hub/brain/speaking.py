@@ -30,7 +30,7 @@ from familiar_hub.brain.completeness import NUMBER_WORDS, is_question
 from familiar_hub.brain.memory import Turn
 from familiar_hub.brain.smalltalk import SmallTalk, classify
 from familiar_hub.persona.api import StyleProfile
-from familiar_hub.persona.language import ASKING_WORDS
+from familiar_hub.persona.language import ASKING_WORDS, in_other_script
 from familiar_hub.tts.sentences import ISO_DATE, MONTHS, spoken_date
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -603,7 +603,6 @@ _FOREIGN_TIME_WORDS = _DAY_WORDS | frozenset(
 )
 _DATE_NUMBER = re.compile(r"\b\d{1,2}(?:st|nd|rd|th|\.)(?!\d)|\b\d{1,4}[./-]\d{1,2}\b", re.I)
 _EVERY_DAY = re.compile(r"\b(?:every|each) day\b", re.IGNORECASE)
-_OTHER_SCRIPT = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
 _MONEY_QUESTION = re.compile(
     r"^\s*(?:how much|what)\b.*\b(?:cost|costs|charge|charges|price|pay|pays|paid|earn|earns|"
     r"income|salary|fee|fees|premium|rent|bill|owe|spend|spent|balance)\b",
@@ -656,16 +655,16 @@ def carries_answer(sentence: str, question: str, copy: str | None = None) -> boo
     words = {w.lower() for w in _WORD.findall(sentence)}
     if _WHO_DOES.search(question) and _YOU_DO.search(sentence):
         return _names_someone(sentence, question)
-    copied = copy is not None and not _OTHER_SCRIPT.search(sentence)
+    copied = "" if copy is None or in_other_script(sentence) else copy
     named_day = bool(
         _CALENDAR.search(sentence)
         or _DATE_NUMBER.search(sentence)
         or _EVERY_DAY.search(sentence)
         or words & _DAY_WORDS
     )
-    if _DAY_QUESTION.search(question) or (copied and _DAY_COPY.search(copy or "")):
+    if _DAY_QUESTION.search(question) or _DAY_COPY.search(copied):
         return named_day
-    if _WHEN_QUESTION.search(question) or (copied and _WHEN_COPY.search(copy or "")):
+    if _WHEN_QUESTION.search(question) or _WHEN_COPY.search(copied):
         return bool(
             named_day or _NUMBER.search(sentence) or words & (_TIME_WORDS | _FOREIGN_TIME_WORDS)
         )

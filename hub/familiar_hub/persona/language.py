@@ -197,12 +197,24 @@ def tokens(text: str) -> list[str]:
 _NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
 
 
+def in_other_script(text: str) -> bool:
+    """Whether ``text`` has a letter of a script other than Latin (Tamil, Devanagari…)."""
+    return bool(_NON_LATIN.search(text))
+
+
+def listed_english(word: str) -> tuple[str, ...]:
+    """The English of a Tamil or Hindi word of the home in its script (``lexicon``; "சாவி"
+    -> ("key", "keys")); () for any other word."""
+    language = next((code for code, script in SCRIPTS if script.search(word)), None)
+    return lexicon.english(word, language) if language is not None else ()
+
+
 def romanised(word: str) -> str | None:
     """``word`` in Latin letters (anyascii: Tamil, Devanagari, Cyrillic, Greek, Arabic… as
     their letters sound), lower case; None for a word already in Latin script (or digits).
     Indic scripts come out without their inherent vowels ("மதுரை" -> "mturai"): good enough
     for ``sound_key``, which keeps only consonants."""
-    if not _NON_LATIN.search(word):
+    if not in_other_script(word):
         return None
     return re.sub(r"[^a-z]", "", anyascii(word).lower()) or None
 
@@ -331,21 +343,19 @@ def without_question_words(sentence: str, question: str, language: str) -> str:
     asking = {w for w, english in found.items() if english.split(" ")[0] in _ASKING["en"]}
     if not asking:
         return sentence
-    cuts: list[tuple[int, int]] = []
-    run: list[re.Match[str]] = []
-    for match in [*_TOKEN.finditer(sentence), None]:
-        word = match.group(0).lower() if match is not None else None
-        joined = match is not None and (
-            not run or not sentence[run[-1].end() : match.start()].strip()
-        )
-        if word in found and joined and match is not None:
-            run.append(match)
+    runs: list[list[re.Match[str]]] = []
+    for match in _TOKEN.finditer(sentence):
+        if match.group(0).lower() not in found:
             continue
+        last = runs[-1][-1] if runs else None
+        if last is not None and not sentence[last.end() : match.start()].strip():
+            runs[-1].append(match)  # only spaces between: the same run
+        else:
+            runs.append([match])
+    for run in reversed(runs):
         if any(m.group(0).lower() in asking for m in run):
-            cuts.append((run[0].start(), run[-1].end()))
-        run = [match] if match is not None and word in found else []
-    for start, end in reversed(cuts):
-        sentence = sentence[:start].rstrip() + " " + sentence[end:].lstrip()
+            start, end = run[0].start(), run[-1].end()
+            sentence = sentence[:start].rstrip() + " " + sentence[end:].lstrip()
     return re.sub(r"\s+([?.!,;:])", r"\1", sentence).strip().lstrip("?.!,;: ")
 
 
@@ -361,7 +371,7 @@ def _glossed(question: str, language: str) -> dict[str, str]:
             english = _GLOSSES.get(word)
         else:  # known exactly, then a word of the home ("சாவி": key, ``lexicon``), then
             # by its sound; one consonant says too little: "की" (of) would be "kya" (what)
-            english = SCRIPT_QUESTION_WORDS.get(word) or next(iter(lexicon.english(word)), None)
+            english = SCRIPT_QUESTION_WORDS.get(word) or next(iter(listed_english(word)), None)
             if english is None and _consonants(sounds[1]) >= 2:
                 english = _GLOSS_KEYS.get(sounds[1])
         if english is not None:

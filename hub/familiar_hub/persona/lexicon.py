@@ -10,7 +10,8 @@ the multilingual E5 put "key" 51st among a store's words for "சாவி"). So
 — its rooms and things, food and kitchen, health, money and bills, family, school and work,
 travel, days and festivals — are listed here by hand, a few hundred per language, each with
 the English words mail uses for it. The store searches those too (``PersonaStore._forms``)
-and the prompt glosses them (``language.gloss``).
+and the prompt glosses them (``language.gloss``); ``language.listed_english`` finds a
+word's language by its script.
 
 A word is found whole or, since Tamil adds its endings to the word ("மாத்திரைகள்", tablets;
 "தீபாவளிக்கு", for Diwali), as the longest entry it starts with, within a few letters.
@@ -19,7 +20,6 @@ A word is found whole or, since Tamil adds its endings to the word ("மாத�
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 
 _TAMIL = """
@@ -159,15 +159,11 @@ def _entries(language: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
-_SCRIPTS = (("ta", re.compile(r"[\u0B80-\u0BFF]")), ("hi", re.compile(r"[\u0900-\u097F]")))
-
-
-def english(word: str) -> tuple[str, ...]:
-    """The English of a Tamil or Hindi ``word`` in its script ("சாவி" -> ("key", "keys"),
-    "மாத்திரைகள்" -> ("tablets", "tablet", "medicine", "pills")), the first the plainest;
-    () for a word not listed or in another script."""
-    language = next((code for code, script in _SCRIPTS if script.search(word)), None)
-    if language is None:
+def english(word: str, language: str) -> tuple[str, ...]:
+    """The English of a Tamil ("ta") or Hindi ("hi") ``word`` in its script ("சாவி" ->
+    ("key", "keys"), "மாத்திரைகள்" -> ("tablets", "tablet", "medicine", "pills")), the first
+    the plainest; () for a word not listed or a language without a list."""
+    if language not in MAX_ENDING:
         return ()
     entries = _entries(language)
     word = _normal(word)

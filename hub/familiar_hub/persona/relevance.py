@@ -47,12 +47,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from familiar_hub.persona import lexicon
 from familiar_hub.persona.api import Passage
 from familiar_hub.persona.language import (
     FOREIGN_STOPWORDS,
     alike,
-    romanised,
+    in_other_script,
+    listed_english,
     script_stopword,
     tokens,
 )
@@ -70,7 +70,7 @@ def query_words(text: str) -> list[str]:
         for w in words
         if w not in STOPWORDS
         and w not in FOREIGN_STOPWORDS
-        and (not script_stopword(w) or lexicon.english(w))  # "கண்" (eye) is short
+        and (not script_stopword(w) or listed_english(w))  # "கண்" (eye) is short
     ]
     words = content or words
     return list(dict.fromkeys(words))[:32]
@@ -278,7 +278,7 @@ def _crossing(policy: RelevancePolicy, cross_language: bool, question: str | Non
     language)."""
     if not cross_language:
         return None
-    if question is not None and any(romanised(word) is not None for word in tokens(question)):
+    if question is not None and in_other_script(question):
         return policy.other_script_coverage
     return policy.cross_language_coverage
 

@@ -30,13 +30,13 @@ import numpy as np
 
 from familiar.errors import PersonaStoreError, PersonaStoreMismatch
 from familiar.threads import ThreadedModel
-from familiar_hub.persona import lexicon
 from familiar_hub.persona.api import Passage, StyleProfile
 from familiar_hub.persona.backend import Vectors
 from familiar_hub.persona.language import (
     LONGEST_ENDING,
     SoundIndex,
     alike,
+    listed_english,
     question_language,
     romanised,
     stem,
@@ -929,7 +929,7 @@ class PersonaStore(ThreadedModel):
         ``alike``), or for a word in another script that is in none of the files, the files'
         words that sound like it ("செல்வம்" -> "selvam", "ट्रेन" -> "train": names, places
         and loanwords keep their sound across scripts) and, for a Tamil or Hindi word of the
-        home, its English ("சாவி" -> "key", "keys"; ``lexicon``). A question asked in another
+        home, its English ("சாவி" -> "key", "keys"; ``listed_english``). A question asked in another
         of the persona's languages also finds its words' forms in that language ("schenkst"
         -> "geschenk", ``stem``). A word in another script that is in none of the files,
         sounds like none of their words and is not listed has no form: what it means cannot
@@ -955,7 +955,7 @@ class PersonaStore(ThreadedModel):
                 # A listed word is looked up by its English alone (the lexicon lists its
                 # forms; inflected further, "plane" would find "plan"): by its sound,
                 # "பரிசோதனை" (a check-up) found "first".
-                meant = lexicon.english(word)
+                meant = listed_english(word)
                 sounds = self._sounds.lookup(word) if self._sounds and not meant else []
                 out.append(list(meant) or sounds)
             else:
