@@ -96,6 +96,16 @@ async def test_an_invented_place_is_never_said_as_the_answer() -> None:
     assert "grey folder" not in result.text and result.kind == "declined"
 
 
+async def test_an_amount_of_another_ingredient_is_not_said_for_the_one_asked() -> None:
+    """The 0.5B answered "How much tamarind goes in your sambar?" with the dal's "1 cup"."""
+    recipe = passage(SAMBAR, "notes/sambar.txt", kind="document", subject="sambar")
+    llm = ScriptedLlm(["Tamarind goes in my sambar for 1 cup."])
+    brain = Brain(CONFIG, llm, ListRetriever([recipe], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("How much tamarind goes in your sambar?").text()
+    assert "cup" not in result.text and result.kind == "declined"
+
+
 async def test_grounded_sentences_are_kept_and_unfounded_ones_dropped() -> None:
     key = passage("Selvam will come on Thursday at 10 am to fix the bathroom tap.", "mail/2.eml")
     llm = ScriptedLlm(["Selvam comes on Thursday at 10.", " He also fixes the roof on 3 May."])
@@ -146,6 +156,53 @@ def test_an_amount_of_a_unit_the_passage_counts_otherwise_is_unfounded(
     assert ungrounded("Soak it 3 hours.", ["Soak 2 or 3 hours."]) == []
     # a unit the passage does not count is not judged
     assert ungrounded("It keeps 2 days.", ["It keeps for days, 2 of us eat it."]) == []
+
+
+SAMBAR = """My sambar (for 4 people)
+Toor dal one cup, cooked soft with turmeric.
+Tamarind the size of a lemon, soaked in warm water.
+Sugar: 2 spoons, only if the tomatoes are sour."""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "wrong"),
+    [
+        # the 0.5B's answers to "How much tamarind goes in your sambar?" (the dal's amount)
+        ("Sambar is 1 cup of tamarind.", True),
+        ("I wrote 1 cup of sambar.", True),
+        ("One cup of toor dal, cooked soft.", False),
+        ("1 cup of the dal.", False),
+        # the thing named before the amount, in the same sentence
+        ("2 spoons of sugar.", False),
+        ("2 spoons of tamarind.", True),
+        # an amount no sentence counts in that unit is not this check's to judge
+        ("3 cups of water.", False),
+    ],
+)
+def test_an_amount_given_for_another_thing_is_unfounded(sentence: str, wrong: bool) -> None:
+    found = ungrounded(sentence, [SAMBAR])
+    assert any(" of " in f for f in found) is wrong, found
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "wrong"),
+    [
+        # the 0.5B's answer: the dal's amount said for the tamarind asked about
+        ("How much tamarind goes in your sambar?", "Tamarind goes in my sambar for 1 cup.", True),
+        ("How much toor dal goes in your sambar?", "One cup, cooked soft.", False),
+        ("How much sugar do you add?", "2 spoons.", False),
+        # not a thing: what follows "how much" is a verb or the unit itself
+        ("How much does it need?", "1 cup.", False),
+        ("How many cups of dal?", "One cup.", False),
+        # a thing no source names (another word for it) is not judged
+        ("How much jaggery goes in?", "1 cup.", False),
+    ],
+)
+def test_an_amount_said_for_the_thing_asked_must_be_its_own(
+    question: str, sentence: str, wrong: bool
+) -> None:
+    found = ungrounded(sentence, [SAMBAR, question], question)
+    assert any("(" in f or " of " in f for f in found) is wrong, found
 
 
 @pytest.mark.parametrize(

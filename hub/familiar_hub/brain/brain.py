@@ -791,7 +791,7 @@ class Brain:
             # answer; a later sentence may be one, else she says she doesn't know.
             _LOGGER.debug("[%s] skipped, not what was asked: %s", conversation_id, piece)
             return None
-        missing = ungrounded(piece, said.sources)
+        missing = ungrounded(piece, said.sources, said.asked)
         if missing:
             _LOGGER.debug("[%s] dropped, unfounded %s: %s", conversation_id, missing, piece)
             said.tainted = True

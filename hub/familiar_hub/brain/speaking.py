@@ -525,9 +525,49 @@ def _miscounted(sentence: str, sources: str) -> list[str]:
     return out
 
 
-def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
+_OF_QUANTITY = re.compile(
+    rf"{_AMOUNT}\s?{_UNIT}\s+of\s+(?:the\s+|a\s+|an\s+)?([^\W\d_]{{3,}})", re.IGNORECASE
+)
+_HOW_MUCH = re.compile(r"\bhow (?:much|many) ([^\W\d_]{3,})", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?!\d)|\n")
+_NOT_A_THING = (
+    _FUNCTION
+    | _ENGLISHISH
+    | frozenset("does did do goes go should shall must can may might will would it".split())
+)
+
+
+def _misattributed(sentence: str, sources: str, question: str = "") -> list[str]:
+    """Amounts given for another thing: "1 cup of tamarind", or "1 cup" asked "how much
+    tamarind…?", when the recipe says "Toor dal one cup, cooked soft. Tamarind the size of a
+    lemon." (the 0.5B took the dal's amount). The thing must be named in a sentence of the
+    sources that counts that amount of that unit. An amount no sentence counts is
+    ``_miscounted``'s case; a thing asked about that no source names (another word for it)
+    is not judged."""
+    pieces = [p.lower() for p in _SENTENCE_END.split(sources)]
+    claims = [
+        (m.group(0), m.group(1), m.group(2), m.group(3)) for m in _OF_QUANTITY.finditer(sentence)
+    ]
+    asked = _HOW_MUCH.search(question)
+    thing = asked.group(1).lower() if asked else ""
+    named = any(thing[:4] in p and p.strip() not in question.lower() for p in pieces)
+    if thing and thing not in _NOT_A_THING and not _UNIT_WORD.match(thing) and named:
+        claims += [
+            (m.group(0), m.group(1), m.group(2), thing) for m in _QUANTITY.finditer(sentence)
+        ]
+    out = []
+    for said, number, written, what in claims:
+        value, unit = _number_value(number), _UNITS[written.lower()]
+        counting = [p for p in pieces if value in _counted(p).get(unit, set())]
+        if counting and not any(what.lower()[:4] in p for p in counting):
+            out.append(f"{said} ({what})" if what.lower() not in said.lower() else said)
+    return list(dict.fromkeys(out))
+
+
+def ungrounded(sentence: str, sources: Sequence[str], question: str = "") -> list[str]:
     """What in ``sentence`` none of ``sources`` supports: numbers, amounts of a unit ("4
-    hours"), months and weekdays, names, or every content word at once.
+    hours"), or of another thing (``question``: what was asked, "how much tamarind…?"),
+    months and weekdays, names, or every content word at once.
 
     A tiny model asked about something its passages do not cover answers anyway, with a date
     or a place from somewhere else (a style example, a previous turn, its training): "next
@@ -542,6 +582,7 @@ def ungrounded(sentence: str, sources: Sequence[str]) -> list[str]:
         if n not in known_numbers and n not in {"0", "1"} and not _part_of_known(n, known_numbers)
     ]
     missing += _miscounted(sentence, joined)
+    missing += _misattributed(sentence, joined, question)
     missing += [m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower]
     words = [w.lower() for w in _WORD.findall(sentence)]
     # the same in the other languages an answer may be in ("El yoga es el sábado")
