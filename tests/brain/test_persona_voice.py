@@ -15,6 +15,7 @@ from familiar_hub.brain.speaking import (
     DECLINES,
     Voice,
     carries_answer,
+    doer_for_you,
     echoes,
     first_person,
     names_herself,
@@ -841,3 +842,66 @@ def test_what_her_mail_calls_yours_is_hers() -> None:
     assert first_person("Your check-up is on Friday.", "When is my check-up?", [], dentist) == (
         "Your check-up is on Friday."
     )
+
+
+AIRPORT = (
+    "Paravala, I won't come. Murugan will pick you up at the airport in his car, I have told "
+    "him 7:15. He will wait near gate 2."
+)
+HOUSE_KEY = "The house key is with Mr. Kim across the street, under the blue flowerpot."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "documents", "expected"),
+    [
+        # the 0.5B's answers: "you" from the mail's "pick you up" / the key "with Mr. Kim"
+        (
+            "You are picking Karthik up from the airport.",
+            "Who is picking Karthik up from the airport?",
+            AIRPORT,
+            "Murugan is picking Karthik up from the airport.",
+        ),
+        (
+            "Ay, you have a copy of the house key.",
+            "Who has a copy of the house key?",
+            HOUSE_KEY,
+            "Ay, Mr. Kim has a copy of the house key.",
+        ),
+        # not asked who; someone else named already; the question's own name is no doer
+        ("You are picking Karthik up.", "When is Karthik coming?", AIRPORT, None),
+        (
+            "You have the house key with Mr. Kim.",
+            "Who has a copy of the house key?",
+            HOUSE_KEY,
+            None,
+        ),
+        ("You are picking Murugan up.", "Who is picking Murugan up?", AIRPORT, None),
+        # a sentence sharing one word only, or naming two people, or only her
+        ("You are coming to the airport.", "Who is coming?", AIRPORT, None),
+        (
+            "You are picking Karthik up from the airport.",
+            "Who is picking Karthik up from the airport?",
+            "Murugan or Selvam will pick you up at the airport.",
+            None,
+        ),
+        (
+            "You are picking Karthik up from the airport.",
+            "Who is picking Karthik up from the airport?",
+            "Meena will pick you up at the airport.",
+            None,
+        ),
+    ],
+)
+def test_asked_who_you_is_the_one_the_passage_names(
+    sentence: str, question: str, documents: str, expected: str | None
+) -> None:
+    assert doer_for_you(sentence, question, documents, ["Meena"]) == expected
+
+
+async def test_asked_who_the_doer_of_the_passage_is_said_instead_of_you() -> None:
+    mail = passage(AIRPORT, "mail/14.eml", by_persona=True, subject="Re: Coming home Friday")
+    llm = ScriptedLlm(["You are picking Karthik up from the airport."])
+    brain = Brain(CONFIG, llm, ListRetriever([mail], MEENA), persona_name="Meena")
+    async with brain:
+        result = await brain.respond("Who is picking Karthik up from the airport?").text()
+    assert result.text.startswith("Murugan is picking Karthik up") and result.kind == "answer"

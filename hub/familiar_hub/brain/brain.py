@@ -68,6 +68,7 @@ from familiar_hub.brain.smalltalk import classify, strip_greeting
 from familiar_hub.brain.speaking import (
     Voice,
     carries_answer,
+    doer_for_you,
     echoes,
     first_person,
     names_herself,
@@ -144,6 +145,8 @@ class _Said:
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
     addressed: str = ""
     """The passages written to her (their "your" is her "my")."""
+    documents: str = ""
+    """This turn's passages, one a line."""
     unsafe: bool = False
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
     held: str = ""
@@ -671,6 +674,7 @@ class Brain:
         )
         said.leaks = self._leaks()
         said.addressed = " ".join(p.text for p in passages if not p.by_persona)
+        said.documents = "\n".join(p.text for p in passages)
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)
@@ -776,6 +780,10 @@ class Brain:
         piece = first_person(piece.strip(), said.question, said.names, said.addressed)
         if not piece or said.tainted:
             return None
+        doer = doer_for_you(piece, said.question, said.documents, said.names)
+        if doer is not None:
+            _LOGGER.debug("[%s] 'you' for the one the passage names: %s", conversation_id, doer)
+            piece = doer
         if names_herself(piece, said.names, said.asked) or you_for_someone(piece):
             # She speaks as "I": her own name left in an answer is the model putting her
             # where someone else belongs ("Mateo's girlfriend is called Rosa", "Harold Voss

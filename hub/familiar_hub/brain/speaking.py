@@ -714,6 +714,77 @@ def carries_answer(sentence: str, question: str, copy: str | None = None) -> boo
     return True
 
 
+_YOU_DID = re.compile(
+    r"^(?P<lead>\W*(?:[^\W\d_]+,\s*)?)you(?P<aux>'re|'ll|'ve|\s+(?:are|were|will|have|had|is|"
+    r"was|has)\b)(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_THIRD_PERSON_AUX = {"'re": " is", "'ll": " will", "'ve": " has", "are": "is", "were": "was"}
+_THIRD_PERSON_AUX["have"] = "has"
+_TITLED_RUN = re.compile(
+    r"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?[^\W\d_a-z][^\W\d_]*(?:'[^\W\d_]+)?"
+    r"(?:\s+[^\W\d_a-z][^\W\d_]*)*"
+)
+_DOCUMENT_SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bMrs)[.!?](?!\d)|\n")
+_DOER_EVIDENCE = 2
+"""Words a document's sentence must share with the answer for its one person to be the doer."""
+_NOT_A_PERSON = (
+    _FUNCTION
+    | _ENGLISHISH
+    | _COMMON_CAPITALISED
+    | frozenset(
+        """our we they he she his her this please dear hi hello thanks thank sorry also so but
+    if after before today tomorrow tonight every each""".split()
+    )
+)
+
+
+def doer_for_you(
+    sentence: str, question: str, documents: str, names: Sequence[str] = ()
+) -> str | None:
+    """Asked who does something, the 0.5B says "you" do it when a mail says someone does it
+    to "you": "Murugan will pick you up at the airport" -> "You are picking Karthik up from
+    the airport."; "The house key is with Mr. Kim" -> "You have a copy of the house key."
+    The one person named by the sentence of ``documents`` that shares the most of the
+    answer's words (two at least) is put in its place: "Murugan is picking Karthik up from
+    the airport." None when the sentence is no such answer, or when no single person stands
+    out (then the sentence stays no answer to "who", see ``carries_answer``). ``names``: the
+    persona's own, never the doer (she is "I")."""
+    said = _YOU_DID.match(sentence)
+    if not _WHO_DOES.search(question) or said is None or _names_someone(sentence, question):
+        return None
+    own = {w.lower()[:4] for w in _WORD.findall(said["rest"])}
+    own = {w for w in own if len(w) >= 3 and w not in _NOT_A_PERSON}
+    excluded = (
+        {w.lower() for w in _WORD.findall(question)}
+        | {w.lower() for name in names for w in _WORD.findall(name)}
+        | {w for w in _WORD.findall(documents) if w.islower()}  # a word, not a name
+        | set(_WEEKDAYS)
+        | set(_MONTHS)
+    )
+    found: dict[str, int] = {}
+    for piece in _DOCUMENT_SENTENCE_END.split(documents):
+        shared = len({w.lower()[:4] for w in _WORD.findall(piece)} & own)
+        people = {
+            run.group(0)
+            for run in _TITLED_RUN.finditer(piece)
+            if any(
+                w.lower() not in excluded and w.lower() not in _NOT_A_PERSON
+                for w in _WORD.findall(run.group(0))
+            )
+        }
+        if shared >= _DOER_EVIDENCE and len(people) == 1:
+            person = people.pop()
+            found[person] = max(found.get(person, 0), shared)
+    best = [p for p, n in found.items() if n == max(found.values(), default=0)]
+    if len(best) != 1:
+        return None
+    aux = said["aux"]
+    third = _THIRD_PERSON_AUX.get(aux.strip().lower(), aux.strip())
+    spaced = third if third.startswith(" ") else f" {third}"
+    return f"{said['lead']}{best[0]}{spaced}{said['rest']}"
+
+
 def _part_of_known(number: str, known: set[str]) -> bool:
     """ "7:15" is split into 7 and 15 in both; "5001" may appear as "5,001"."""
     return any(number in k.replace(".", "") for k in known if len(number) >= 2)
