@@ -154,11 +154,16 @@ def test_in_a_big_store_a_shared_skeleton_bridges_to_the_word_most_alike() -> No
         ("मदुरै की ट्रेन कब है?", "hi", "ट्रेन: train; कब: when", "मदुरै की train when है?"),
         ("train kab hai?", "hi", "kab: when", "train when?"),  # "hai" (is) needs no English
         ("train hai?", "hi", None, None),  # nothing that asks
-        ("When is yen day?", "en", None, None),  # only questions asked in Tamil or Hindi
-        ("¿Dónde está la llave?", "es", None, None),  # the models read Spanish
+        ("When is yen day?", "en", None, None),  # English questions are not glossed
+        # Spanish, German and French question words: the 0.5B read "¿Qué día…?" as "what
+        # time" and "Was schenkst du…?" as "what is it like"
+        ("¿Qué día es el yoga?", "es", "qué: what; día: day", "¿what day es el yoga?"),
+        ("Was schenkst du Klaus?", "de", "was: what", "what schenkst du Klaus?"),
+        ("Quel jour arrive Paul ?", "fr", "quel: which; jour: day", "which day arrive Paul?"),
+        ("Klaus kommt morgen?", "de", None, None),  # nothing that asks
     ],
 )
-def test_tamil_and_hindi_question_words_are_glossed_and_put_in_english(
+def test_question_words_are_glossed_and_put_in_english(
     question: str, language: str, glossed: str | None, copy: str | None
 ) -> None:
     assert gloss(question, language) == glossed

@@ -95,6 +95,32 @@ _GLOSSES = {
     word: english for words in ROMANISED_QUESTION_WORDS.values() for word, english in words.items()
 }
 
+LATIN_QUESTION_WORDS: dict[str, dict[str, str]] = {
+    "es": {
+        "qué": "what", "dónde": "where", "donde": "where", "adónde": "where to",
+        "cuándo": "when", "cuando": "when", "quién": "who", "quiénes": "who",
+        "cuánto": "how much", "cuánta": "how much", "cuántos": "how many",
+        "cuántas": "how many", "cómo": "how", "cuál": "which", "cuáles": "which",
+        "día": "day", "hora": "time", "fecha": "date",
+    },
+    "de": {
+        "was": "what", "wann": "when", "wo": "where", "wohin": "where to", "woher": "where from",
+        "wer": "who", "wen": "whom", "wem": "to whom", "wie": "how", "wieviel": "how much",
+        "welche": "which", "welcher": "which", "welches": "which", "welchen": "which",
+        "welchem": "which", "warum": "why", "tag": "day", "uhr": "o'clock", "datum": "date",
+    },
+    "fr": {
+        "où": "where", "quand": "when", "qui": "who", "quoi": "what", "comment": "how",
+        "combien": "how much", "quel": "which", "quelle": "which", "quels": "which",
+        "quelles": "which", "pourquoi": "why", "jour": "day", "heure": "time",
+    },
+}  # fmt: skip
+"""Spanish, German and French question words with their English (``gloss``): asked "¿Qué
+día es el yoga?", the 0.5B said "El yoga es el día 6 pm."; told "qué: what; día: day", "The
+yoga is on Tuesday." Asked "Was schenkst du Klaus?" it said the line after the gift
+("Schottisch, alt, funktioniert."); told "was: what": "Ich bringe dir ein Barometer aus
+Messing mit." """
+
 _ASKING: dict[str, frozenset[str]] = {
     "en": frozenset("what where when who whom whose which how why".split()),
     "es": frozenset(
@@ -307,7 +333,8 @@ _GLOSS_KEYS = {sound_key(word): english for word, english in _GLOSSES.items()}
 def gloss(question: str, language: str) -> str | None:
     """ "eppo: when; varuvaar: will come" for the question words of a question asked in Tamil
     or Hindi (``language``, from ``question_language``), in Latin letters or in their script
-    ("எவ்வளவு" sounds like "evvalavu"); None for other questions and those without any.
+    ("எவ்வளவு" sounds like "evvalavu"), or in Spanish, German or French
+    (``LATIN_QUESTION_WORDS``); None for English questions and those without any.
     The packaged models read the English words of "plumber eppo varuvaar?" but not what it
     asks (the 0.5B: "Selvam plumber eppo varuvaar is from Selvam plumber"; told "eppo: when;
     varuvaar: will come", it said "... will come on Thursday at 10 am")."""
@@ -339,6 +366,8 @@ def without_question_words(sentence: str, question: str, language: str) -> str:
     Thursday."; "Bruno-ku vaccine eppo is due on 5 April." -> "Bruno-ku vaccine is due on 5
     April."). An answer has no use for them, and read as names they confuse the voice. Other
     glossed words stay ("... steel box-la irukku."): she may answer in her mix."""
+    if language not in ROMANISED_QUESTION_WORDS:  # "La llave está donde…" is Spanish
+        return sentence
     found = _glossed(question, language)
     asking = {w for w, english in found.items() if english.split(" ")[0] in _ASKING["en"]}
     if not asking:
@@ -362,6 +391,9 @@ def without_question_words(sentence: str, question: str, language: str) -> str:
 def _glossed(question: str, language: str) -> dict[str, str]:
     """The question's words that ``gloss`` explains, with their English ("" for a word that
     needs none, as "hai")."""
+    if language in LATIN_QUESTION_WORDS:
+        table = LATIN_QUESTION_WORDS[language]
+        return {word: table[word] for word in tokens(question) if word in table}
     if language not in {"ta", "hi"}:
         return {}
     found: dict[str, str] = {}
