@@ -851,6 +851,51 @@ AIRPORT = (
 HOUSE_KEY = "The house key is with Mr. Kim across the street, under the blue flowerpot."
 
 
+BOOKING = (
+    "Dear Mr Voss,\nYour annual boiler service is booked for Friday 3 October at 8:00. Our "
+    "engineer, Mr Okafor, will attend.\nCaledonia Heating"
+)
+REPLY = "3 October at 8:00 is acceptable. The boiler is in the utility room. Please confirm."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "documents", "expected"),
+    [
+        # asked who is coming: the one the passage names as coming or attending
+        (
+            "You is coming to service the boiler.",
+            "Who is coming to service the boiler?",
+            [BOOKING, REPLY],
+            "Mr Okafor is coming to service the boiler.",
+        ),
+        # not in a passage that shares the answer's words; not two who come
+        (
+            "You are coming to service the boiler.",
+            "Who is coming to service the boiler?",
+            ["Mr Okafor will attend on Friday.", REPLY],
+            None,
+        ),
+        (
+            "You are coming to service the boiler.",
+            "Who is coming to service the boiler?",
+            [BOOKING + " Mr Adams will visit too."],
+            None,
+        ),
+        # another verb than coming: the passage's comer is not its doer
+        (
+            "You are servicing the boiler.",
+            "Who is servicing the boiler?",
+            [BOOKING],
+            None,
+        ),
+    ],
+)
+def test_asked_who_is_coming_you_is_the_one_who_attends(
+    sentence: str, question: str, documents: list[str], expected: str | None
+) -> None:
+    assert doer_for_you(sentence, question, documents, ["Harold", "H. Voss"]) == expected
+
+
 @pytest.mark.parametrize(
     ("sentence", "question", "documents", "expected"),
     [
@@ -895,7 +940,7 @@ HOUSE_KEY = "The house key is with Mr. Kim across the street, under the blue flo
 def test_asked_who_you_is_the_one_the_passage_names(
     sentence: str, question: str, documents: str, expected: str | None
 ) -> None:
-    assert doer_for_you(sentence, question, documents, ["Meena"]) == expected
+    assert doer_for_you(sentence, question, [documents], ["Meena"]) == expected
 
 
 async def test_asked_who_the_doer_of_the_passage_is_said_instead_of_you() -> None:

@@ -145,8 +145,8 @@ class _Said:
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
     addressed: str = ""
     """The passages written to her (their "your" is her "my")."""
-    documents: str = ""
-    """This turn's passages, one a line."""
+    documents: list[str] = field(default_factory=list)
+    """This turn's passages' text."""
     unsafe: bool = False
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
     held: str = ""
@@ -674,7 +674,7 @@ class Brain:
         )
         said.leaks = self._leaks()
         said.addressed = " ".join(p.text for p in passages if not p.by_persona)
-        said.documents = "\n".join(p.text for p in passages)
+        said.documents = [p.text for p in passages]
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)

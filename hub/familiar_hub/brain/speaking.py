@@ -740,32 +740,36 @@ _NOT_A_PERSON = (
 
 
 def doer_for_you(
-    sentence: str, question: str, documents: str, names: Sequence[str] = ()
+    sentence: str, question: str, documents: Sequence[str], names: Sequence[str] = ()
 ) -> str | None:
     """Asked who does something, the 0.5B says "you" do it when a mail says someone does it
     to "you": "Murugan will pick you up at the airport" -> "You are picking Karthik up from
-    the airport."; "The house key is with Mr. Kim" -> "You have a copy of the house key."
-    The one person named by the sentence of ``documents`` that shares the most of the
-    answer's words (two at least) is put in its place: "Murugan is picking Karthik up from
-    the airport." None when the sentence is no such answer, or when no single person stands
-    out (then the sentence stays no answer to "who", see ``carries_answer``). ``names``: the
-    persona's own, never the doer (she is "I")."""
+    the airport."; "Your boiler service is booked for Friday. Our engineer, Mr Okafor, will
+    attend." -> "You is coming to service the boiler."
+
+    The one person named by the sentence of ``documents`` (the passages) that shares the most
+    of the answer's words (two at least) is put in its place: "Murugan is picking Karthik up
+    from the airport." Asked who is coming, a passage sharing two of the answer's words may
+    instead have one sentence naming one person who comes, attends, visits or arrives: "Mr
+    Okafor is coming to service the boiler." None when the sentence is no such answer, or
+    when no single person stands out (then the sentence stays no answer to "who", see
+    ``carries_answer``). ``names``: the persona's own, never the doer (she is "I")."""
     said = _YOU_DID.match(sentence)
     if not _WHO_DOES.search(question) or said is None or _names_someone(sentence, question):
         return None
     own = {w.lower()[:4] for w in _WORD.findall(said["rest"])}
     own = {w for w in own if len(w) >= 3 and w not in _NOT_A_PERSON}
+    text = "\n".join(documents)
     excluded = (
         {w.lower() for w in _WORD.findall(question)}
         | {w.lower() for name in names for w in _WORD.findall(name)}
-        | {w for w in _WORD.findall(documents) if w.islower()}  # a word, not a name
+        | {w for w in _WORD.findall(text) if w.islower()}  # a word, not a name
         | set(_WEEKDAYS)
         | set(_MONTHS)
     )
-    found: dict[str, int] = {}
-    for piece in _DOCUMENT_SENTENCE_END.split(documents):
-        shared = len({w.lower()[:4] for w in _WORD.findall(piece)} & own)
-        people = {
+
+    def people(piece: str) -> set[str]:
+        return {
             run.group(0)
             for run in _TITLED_RUN.finditer(piece)
             if any(
@@ -773,16 +777,41 @@ def doer_for_you(
                 for w in _WORD.findall(run.group(0))
             )
         }
-        if shared >= _DOER_EVIDENCE and len(people) == 1:
-            person = people.pop()
-            found[person] = max(found.get(person, 0), shared)
+
+    def shared(piece: str) -> int:
+        return len({w.lower()[:4] for w in _WORD.findall(piece)} & own)
+
+    found: dict[str, int] = {}
+    for piece in _DOCUMENT_SENTENCE_END.split(text):
+        named = people(piece)
+        if shared(piece) >= _DOER_EVIDENCE and len(named) == 1:
+            person = named.pop()
+            found[person] = max(found.get(person, 0), shared(piece))
     best = [p for p, n in found.items() if n == max(found.values(), default=0)]
+    verb = next(iter(_WORD.findall(said["rest"])), "").lower()
+    if not best and verb in _COMING:
+        comers = {
+            person
+            for document in documents
+            if shared(document) >= _DOER_EVIDENCE
+            for piece in _DOCUMENT_SENTENCE_END.split(document)
+            if {w.lower() for w in _WORD.findall(piece)} & _COMING and len(people(piece)) == 1
+            for person in people(piece)
+        }
+        best = list(comers)
     if len(best) != 1:
         return None
     aux = said["aux"]
     third = _THIRD_PERSON_AUX.get(aux.strip().lower(), aux.strip())
     spaced = third if third.startswith(" ") else f" {third}"
     return f"{said['lead']}{best[0]}{spaced}{said['rest']}"
+
+
+_COMING = frozenset(
+    """come comes coming came attend attends attending visit visits visiting arrive arrives
+    arriving""".split()
+)
+"""Verbs of someone coming to the house: "who is coming?" is answered by who attends."""
 
 
 def _part_of_known(number: str, known: set[str]) -> bool:
