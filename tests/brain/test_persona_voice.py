@@ -185,6 +185,32 @@ def test_an_amount_given_for_another_thing_is_unfounded(sentence: str, wrong: bo
     assert any(" of " in f for f in found) is wrong, found
 
 
+LEAVE = "Madam, I will not come to work on Tuesday, my daughter is unwell. Valli"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "sources", "wrong"),
+    [
+        # the 1.5B's answer to "Is the maid coming on Tuesday?"
+        ("Yes, the maid is coming on Tuesday.", [LEAVE], True),
+        ("No, the maid is not coming on Tuesday.", [LEAVE], False),
+        ("Her daughter is unwell.", [LEAVE], False),
+        # what is denied in another clause is another matter
+        (
+            "I am coming on Tuesday.",
+            ["I could not come last week, so I am coming on Tuesday."],
+            False,
+        ),
+        ("The party is cancelled on Friday.", ["The party on Friday is not cancelled."], True),
+        ("The party won't be cancelled.", ["The party on Friday is not cancelled."], False),
+    ],
+)
+def test_what_the_sources_deny_is_not_said_as_so(
+    sentence: str, sources: list[str], wrong: bool
+) -> None:
+    assert any(f.startswith("not ") for f in ungrounded(sentence, sources)) is wrong
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "wrong"),
     [

@@ -564,6 +564,47 @@ def _misattributed(sentence: str, sources: str, question: str = "") -> list[str]
     return list(dict.fromkeys(out))
 
 
+_NEGATED = re.compile(
+    r"\b(?:not|never|n't|cannot|no longer)\s+(?:(?:be|been|going|able)\s+)?(?:to\s+)?"
+    r"([^\W\d_]{3,})",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[.!?;:,](?!\d)|\n|\b(?:but|so|although|though)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|cannot)\b|n't\b", re.IGNORECASE)
+
+
+def _verb_stem(word: str) -> str:
+    """ "coming", "comes", "come" -> "com"; "cancelled" -> "cancell"."""
+    word = word.lower()
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            word = word[: -len(ending)]
+            break
+    return word.rstrip("e")
+
+
+def _contradicted(sentence: str, sources: str) -> list[str]:
+    """What an affirmative sentence says that the sources say is not so: "Yes, the maid is
+    coming on Tuesday." when her mail says "I will not come to work on Tuesday" (the 1.5B).
+    A clause of the sources denying a verb of the answer ("not come", "won't be coming") and
+    sharing another of its words (Tuesday, the maid) is the same matter denied; "I could not
+    come last week, so I am coming on Tuesday" denies nothing of "coming on Tuesday". A
+    sentence with a negation of its own is not judged."""
+    if _NEGATION.search(sentence):
+        return []
+    words = [w for w in _WORD.findall(sentence) if len(w) >= 3 and w.lower() not in _FUNCTION]
+    stems = {_verb_stem(w): w for w in words}
+    out = []
+    for piece in _CLAUSE.split(sources):
+        denied = {_verb_stem(m.group(1)) for m in _NEGATED.finditer(piece)} & stems.keys()
+        if not denied:
+            continue
+        others = {_verb_stem(w) for w in _WORD.findall(piece)} & stems.keys() - denied
+        if others - {_verb_stem(w) for w in _ENGLISHISH}:
+            out += [f"not {stems[stem]}" for stem in sorted(denied)]
+    return list(dict.fromkeys(out))
+
+
 def ungrounded(sentence: str, sources: Sequence[str], question: str = "") -> list[str]:
     """What in ``sentence`` none of ``sources`` supports: numbers, amounts of a unit ("4
     hours"), or of another thing (``question``: what was asked, "how much tamarind…?"),
@@ -583,6 +624,7 @@ def ungrounded(sentence: str, sources: Sequence[str], question: str = "") -> lis
     ]
     missing += _miscounted(sentence, joined)
     missing += _misattributed(sentence, joined, question)
+    missing += _contradicted(sentence, joined)
     missing += [m.group(1) for m in _CALENDAR.finditer(sentence) if m.group(1).lower() not in lower]
     words = [w.lower() for w in _WORD.findall(sentence)]
     # the same in the other languages an answer may be in ("El yoga es el sábado")
