@@ -529,7 +529,8 @@ _OF_QUANTITY = re.compile(
     rf"{_AMOUNT}\s?{_UNIT}\s+of\s+(?:the\s+|a\s+|an\s+)?([^\W\d_]{{3,}})", re.IGNORECASE
 )
 _HOW_MUCH = re.compile(r"\bhow (?:much|many) ([^\W\d_]{3,})", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?!\d)|\n")
+_SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bMrs)[.!?](?!\d)|\n")
+"""Where a sentence of the sources ends (not at "Mr." or "1.5")."""
 _NOT_A_THING = (
     _FUNCTION
     | _ENGLISHISH
@@ -583,6 +584,9 @@ def _verb_stem(word: str) -> str:
     return word.rstrip("e")
 
 
+_ENGLISHISH_STEMS = frozenset(_verb_stem(w) for w in _ENGLISHISH)
+
+
 def _contradicted(sentence: str, sources: str) -> list[str]:
     """What an affirmative sentence says that the sources say is not so: "Yes, the maid is
     coming on Tuesday." when her mail says "I will not come to work on Tuesday" (the 1.5B).
@@ -600,7 +604,7 @@ def _contradicted(sentence: str, sources: str) -> list[str]:
         if not denied:
             continue
         others = {_verb_stem(w) for w in _WORD.findall(piece)} & stems.keys() - denied
-        if others - {_verb_stem(w) for w in _ENGLISHISH}:
+        if others - _ENGLISHISH_STEMS:
             out += [f"not {stems[stem]}" for stem in sorted(denied)]
     return list(dict.fromkeys(out))
 
@@ -761,13 +765,18 @@ _YOU_DID = re.compile(
     r"was|has)\b)(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
-_THIRD_PERSON_AUX = {"'re": " is", "'ll": " will", "'ve": " has", "are": "is", "were": "was"}
-_THIRD_PERSON_AUX["have"] = "has"
+_THIRD_PERSON_AUX = {
+    "re": "is",
+    "ll": "will",
+    "ve": "has",
+    "are": "is",
+    "were": "was",
+    "have": "has",
+}
 _TITLED_RUN = re.compile(
     r"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?[^\W\d_a-z][^\W\d_]*(?:'[^\W\d_]+)?"
     r"(?:\s+[^\W\d_a-z][^\W\d_]*)*"
 )
-_DOCUMENT_SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bMrs)[.!?](?!\d)|\n")
 _DOER_EVIDENCE = 2
 """Words a document's sentence must share with the answer for its one person to be the doer."""
 _NOT_A_PERSON = (
@@ -779,6 +788,13 @@ _NOT_A_PERSON = (
     if after before today tomorrow tonight every each""".split()
     )
 )
+
+
+_COMING = frozenset(
+    """come comes coming came attend attends attending visit visits visiting arrive arrives
+    arriving""".split()
+)
+"""Verbs of someone coming to the house: "who is coming?" is answered by who attends."""
 
 
 def doer_for_you(
@@ -824,7 +840,7 @@ def doer_for_you(
         return len({w.lower()[:4] for w in _WORD.findall(piece)} & own)
 
     found: dict[str, int] = {}
-    for piece in _DOCUMENT_SENTENCE_END.split(text):
+    for piece in _SENTENCE_END.split(text):
         named = people(piece)
         if shared(piece) >= _DOER_EVIDENCE and len(named) == 1:
             person = named.pop()
@@ -836,24 +852,15 @@ def doer_for_you(
             person
             for document in documents
             if shared(document) >= _DOER_EVIDENCE
-            for piece in _DOCUMENT_SENTENCE_END.split(document)
+            for piece in _SENTENCE_END.split(document)
             if {w.lower() for w in _WORD.findall(piece)} & _COMING and len(people(piece)) == 1
             for person in people(piece)
         }
         best = list(comers)
     if len(best) != 1:
         return None
-    aux = said["aux"]
-    third = _THIRD_PERSON_AUX.get(aux.strip().lower(), aux.strip())
-    spaced = third if third.startswith(" ") else f" {third}"
-    return f"{said['lead']}{best[0]}{spaced}{said['rest']}"
-
-
-_COMING = frozenset(
-    """come comes coming came attend attends attending visit visits visiting arrive arrives
-    arriving""".split()
-)
-"""Verbs of someone coming to the house: "who is coming?" is answered by who attends."""
+    aux = said["aux"].strip().lstrip("'").lower()
+    return f"{said['lead']}{best[0]} {_THIRD_PERSON_AUX.get(aux, aux)}{said['rest']}"
 
 
 def _part_of_known(number: str, known: set[str]) -> bool:
