@@ -143,15 +143,22 @@ class _Said:
     """A piece was unfounded: the model has left the passages, nothing after it is said."""
     leaks: safety.Leaks | None = None
     """Recitals of the instructions, which are never said (the model's answer ends there)."""
-    addressed: str = ""
-    """The passages written to her (their "your" is her "my")."""
-    documents: list[str] = field(default_factory=list)
-    """This turn's passages' text."""
+    passages: Sequence[Passage] = ()
+    """This turn's passages."""
     unsafe: bool = False
     """A sentence was JSON or claimed an action: nothing more is asked of the model."""
     held: str = ""
     """A first clause with nothing in it to check ("Yes,", "Kanna,"), kept back until the
     rest of its sentence is: said with it, or dropped with it."""
+
+    @property
+    def addressed(self) -> str:
+        """The passages written to her (their "your" is her "my")."""
+        return " ".join(p.text for p in self.passages if not p.by_persona)
+
+    @property
+    def documents(self) -> list[str]:
+        return [p.text for p in self.passages]
 
     @property
     def asked(self) -> str:
@@ -673,8 +680,7 @@ class Brain:
             key,
         )
         said.leaks = self._leaks()
-        said.addressed = " ".join(p.text for p in passages if not p.by_persona)
-        said.documents = [p.text for p in passages]
+        said.passages = passages
         limit = _TERSE_SENTENCES if self.voice.terse else _MAX_SENTENCES
         splitter = SentenceSplitter(_FIRST_CLAUSE_CHARS)
         accept = functools.partial(self._accept, said, result.conversation_id)

@@ -556,10 +556,11 @@ def _misattributed(sentence: str, sources: str, question: str = "") -> list[str]
         claims += [
             (m.group(0), m.group(1), m.group(2), thing) for m in _QUANTITY.finditer(sentence)
         ]
+    counts = [(p, _counted(p)) for p in pieces] if claims else []
     out = []
     for said, number, written, what in claims:
         value, unit = _number_value(number), _UNITS[written.lower()]
-        counting = [p for p in pieces if value in _counted(p).get(unit, set())]
+        counting = [p for p, counted in counts if value in counted.get(unit, set())]
         if counting and not any(what.lower()[:4] in p for p in counting):
             out.append(f"{said} ({what})" if what.lower() not in said.lower() else said)
     return list(dict.fromkeys(out))
@@ -715,9 +716,9 @@ _WHO_DOES = re.compile(
 )
 """A question whose answer is someone ("Who is picking Karthik up?", "Who has the key?"; not
 "Who am I meeting?", whose answer "You are meeting Dr Rao" rightly starts with "you")."""
-_YOU_DO = re.compile(
-    r"^(?:\W*[^\W\d_]+,\s*)?you(?:'re|'ll|'ve|\s+(?:are|were|will|have|had))\b", re.I
-)
+_LEAD_YOU = r"^(?P<lead>\W*(?:[^\W\d_]+,\s*)?)you"
+"""A sentence starting with "you", after a call at most ("Ay, you ...")."""
+_YOU_DO = re.compile(_LEAD_YOU + r"(?:'re|'ll|'ve|\s+(?:are|were|will|have|had))\b", re.I)
 
 
 def _names_someone(sentence: str, question: str) -> bool:
@@ -761,10 +762,10 @@ def carries_answer(sentence: str, question: str, copy: str | None = None) -> boo
 
 
 _YOU_DID = re.compile(
-    r"^(?P<lead>\W*(?:[^\W\d_]+,\s*)?)you(?P<aux>'re|'ll|'ve|\s+(?:are|were|will|have|had|is|"
-    r"was|has)\b)(?P<rest>.*)$",
+    _LEAD_YOU + r"(?P<aux>'re|'ll|'ve|\s+(?:are|were|will|have|had|is|was|has)\b)(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+"""The same with the verbs only a third person takes ("You is coming"), and what follows."""
 _THIRD_PERSON_AUX = {
     "re": "is",
     "ll": "will",
@@ -841,21 +842,21 @@ def doer_for_you(
 
     found: dict[str, int] = {}
     for piece in _SENTENCE_END.split(text):
-        named = people(piece)
-        if shared(piece) >= _DOER_EVIDENCE and len(named) == 1:
+        named, evidence = people(piece), shared(piece)
+        if evidence >= _DOER_EVIDENCE and len(named) == 1:
             person = named.pop()
-            found[person] = max(found.get(person, 0), shared(piece))
+            found[person] = max(found.get(person, 0), evidence)
     best = [p for p, n in found.items() if n == max(found.values(), default=0)]
     verb = next(iter(_WORD.findall(said["rest"])), "").lower()
     if not best and verb in _COMING:
-        comers = {
-            person
-            for document in documents
-            if shared(document) >= _DOER_EVIDENCE
-            for piece in _SENTENCE_END.split(document)
-            if {w.lower() for w in _WORD.findall(piece)} & _COMING and len(people(piece)) == 1
-            for person in people(piece)
-        }
+        comers: set[str] = set()
+        for document in documents:
+            if shared(document) < _DOER_EVIDENCE:
+                continue
+            for piece in _SENTENCE_END.split(document):
+                named = people(piece)
+                if len(named) == 1 and {w.lower() for w in _WORD.findall(piece)} & _COMING:
+                    comers |= named
         best = list(comers)
     if len(best) != 1:
         return None
